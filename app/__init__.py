@@ -1,0 +1,3 @@
+"""HireMeBahamas API."""
+
+__version__ = "1.0.0"

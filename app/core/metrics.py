@@ -1,0 +1,53 @@
+"""Prometheus metrics (prometheus-client): request counts and latency by route template and
+status, requests in flight, and the database pool's state read at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, read_pool: Callable[[], dict[str, int] | None]) -> None:
+        self._read_pool = read_pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "db_pool_connections", "Database pool connections by state", labels=["state"]
+        )
+        for state, value in (self._read_pool() or {}).items():
+            family.add_metric([state], value)
+        yield family
+
+
+class Metrics:
+    """One registry per app, so that several apps in one process (tests) never collide."""
+
+    def __init__(self, read_pool: Callable[[], dict[str, int] | None]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "http_requests_in_progress", "HTTP requests being served", registry=self.registry
+        )
+        self.registry.register(_PoolCollector(read_pool))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)

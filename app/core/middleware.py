@@ -1,0 +1,217 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request).
+
+Outermost first: RequestContext (request id, client address, security headers, access log,
+metrics) -> CORS -> GZip -> UnhandledError (500 in the error shape, inside CORS so browsers
+can read it) -> BodySizeLimit (413) -> FastAPI.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import PayloadTooLarge, error_body
+from app.core.metrics import Metrics
+from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
+
+access_log = logging.getLogger("app.access")
+error_log = logging.getLogger("app.errors")
+
+_BASE_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+]
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxies:
+    """Which peers may tell us the client's address through X-Forwarded-For."""
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        entries = list(entries)
+        self.trust_all = "*" in entries
+        self.networks: list[Network] = [
+            ipaddress.ip_network(e, strict=False) for e in entries if e != "*"
+        ]
+
+    def trusts(self, host: str) -> bool:
+        if self.trust_all:
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self.networks)
+
+    def client_address(self, peer: str, forwarded_for: str | None) -> str:
+        """The rightmost address in the chain that is not one of our proxies."""
+        if not forwarded_for or not self.trusts(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop
+        return hops[0] if hops else peer
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, metrics: Metrics, proxies: TrustedProxies, hsts: bool
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.proxies = proxies
+        self.security_headers = _BASE_SECURITY_HEADERS + ([_HSTS] if hsts else [])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = accept_request_id(_header(scope, b"x-request-id"))
+        peer = scope["client"][0] if scope.get("client") else "unknown"
+        client = self.proxies.client_address(peer, _header(scope, b"x-forwarded-for"))
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_ip"] = client
+        token = bind_request_id(request_id)
+        status = 500
+        extra_headers = [(b"x-request-id", request_id.encode()), *self.security_headers]
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *extra_headers]
+            await send(message)
+
+        self.metrics.in_flight.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self.metrics.in_flight.dec()
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], template, status, elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "client": client,
+                },
+            )
+            reset_request_id(token)
+
+
+class UnhandledErrorMiddleware:
+    """Any exception nothing else handled becomes a 500 in the error shape; the traceback is
+    logged under the error id the client sees, and the client sees no internals."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            error_id = str(uuid.uuid4())
+            error_log.exception(
+                "unhandled error %s on %s %s",
+                error_id,
+                scope["method"],
+                scope["path"],
+                extra={"error_id": error_id},
+            )
+            if response_started:
+                raise
+            body = error_body(
+                500, "INTERNAL_ERROR", "Something went wrong on our side.", error_id=error_id
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _reject(self, send: Send) -> None:
+        err = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+        body = error_body(err.status_code, err.error_code, err.message)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": err.status_code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,104 @@
+"""Redis, optional: a lazily created client that the service uses while Redis answers.
+
+Callers ask `client()` for a connection and fall back to in-process state when it returns None.
+After a failure the client is left alone for RETRY_SECONDS, then tried again, so the service
+goes back to Redis on its own when Redis returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("app.redis")
+
+RedisStatus = Literal["disabled", "not_connected", "connected", "unavailable"]
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+class RedisState:
+    RETRY_SECONDS = 2.0
+
+    def __init__(self, url: str | None, timeout: float) -> None:
+        self._url = url
+        self._timeout = timeout
+        self._client: Redis | None = None
+        self._failed_at: float | None = None
+        self._ever_connected = False
+
+    @property
+    def enabled(self) -> bool:
+        return self._url is not None
+
+    @property
+    def status(self) -> RedisStatus:
+        if not self.enabled:
+            return "disabled"
+        if self._failed_at is not None:
+            return "unavailable"
+        return "connected" if self._ever_connected else "not_connected"
+
+    def _get_client(self) -> Redis:
+        if self._client is None:
+            assert self._url is not None
+            self._client = Redis.from_url(
+                self._url,
+                socket_connect_timeout=self._timeout,
+                socket_timeout=self._timeout,
+                retry_on_timeout=False,
+                health_check_interval=30,
+            )
+        return self._client
+
+    def client(self) -> Redis | None:
+        """The client while Redis is believed up (or due for a retry), else None."""
+        if not self.enabled:
+            return None
+        if self._failed_at is not None and time.monotonic() - self._failed_at < self.RETRY_SECONDS:
+            return None
+        return self._get_client()
+
+    def mark_failed(self, exc: BaseException) -> None:
+        if self._failed_at is None:
+            logger.warning(
+                "redis unavailable, using in-process fallback: %s: %s", type(exc).__name__, exc
+            )
+        self._failed_at = time.monotonic()
+
+    def mark_ok(self) -> None:
+        if self._failed_at is not None:
+            logger.info("redis reachable again")
+        self._failed_at = None
+        self._ever_connected = True
+
+    async def ping(self) -> float:
+        """PING Redis; return the round trip in milliseconds. Raises on failure."""
+        client = self._get_client()
+        started = time.perf_counter()
+        try:
+            await client.ping()
+        except REDIS_ERRORS as exc:
+            self.mark_failed(exc)
+            raise
+        self.mark_ok()
+        return (time.perf_counter() - started) * 1000
+
+    async def connect(self) -> None:
+        """Startup task: connect once so the first request finds Redis ready."""
+        if not self.enabled:
+            logger.info("REDIS_URL not set; rate limits and caches are kept in process")
+            return
+        try:
+            await self.ping()
+        except REDIS_ERRORS:
+            return
+        logger.info("redis connected")
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

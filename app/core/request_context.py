@@ -1,0 +1,30 @@
+"""The current request's id, readable from logs and error handlers without passing it around."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextvars import ContextVar
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# A caller-supplied id is echoed only if it is short and harmless in logs and headers.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def accept_request_id(incoming: str | None) -> str:
+    if incoming and _SANE_REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def bind_request_id(request_id: str) -> object:
+    return _request_id.set(request_id)
+
+
+def reset_request_id(token: object) -> None:
+    _request_id.reset(token)  # type: ignore[arg-type]

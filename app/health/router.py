@@ -1,0 +1,96 @@
+"""Probes for Render and operators. /health, /live and /ready do no I/O of any kind."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.core.db import Database
+from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.routing import InlineJSONRoute
+
+
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def live() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+def ready() -> dict[str, str]:
+    return {"status": "ready"}
+
+
+probe_routes = [
+    InlineJSONRoute("/health", health, name="health"),
+    InlineJSONRoute("/live", live, name="live"),
+    InlineJSONRoute("/ready", ready, name="ready"),
+]
+
+router = APIRouter(tags=["health"])
+
+
+async def _check_database(database: Database, limit_s: float) -> dict[str, Any]:
+    if database.target is None:
+        return {"state": "not_configured", "error": database.config_error}
+    try:
+        latency = await asyncio.wait_for(database.ping(), limit_s)
+    except TimeoutError:
+        return {"state": "timeout", "timeout_s": limit_s}
+    except Exception as exc:  # any failure is a state to report, never a crash of the probe
+        return {"state": "unavailable", "error": type(exc).__name__}
+    return {"state": "ok", "latency_ms": round(latency, 2)}
+
+
+async def _check_redis(redis: RedisState, limit_s: float) -> dict[str, Any]:
+    if not redis.enabled:
+        return {"state": "disabled"}
+    try:
+        latency = await asyncio.wait_for(redis.ping(), limit_s)
+    except TimeoutError:
+        return {"state": "timeout", "timeout_s": limit_s}
+    except REDIS_ERRORS as exc:
+        return {"state": "unavailable", "error": type(exc).__name__}
+    return {"state": "ok", "latency_ms": round(latency, 2)}
+
+
+@router.get("/ready/db", summary="Readiness including a database round trip")
+async def ready_db(request: Request) -> JSONResponse:
+    state = request.app.state
+    check = await _check_database(state.database, state.settings.health_check_timeout)
+    ok = check["state"] == "ok"
+    return JSONResponse(
+        {"status": "ready" if ok else "unavailable", "database": check},
+        status_code=200 if ok else 503,
+    )
+
+
+@router.get("/health/detailed", summary="Version, uptime and the state of every dependency")
+async def health_detailed(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    timeout = state.settings.health_check_timeout
+    database, redis = await asyncio.gather(
+        _check_database(state.database, timeout), _check_redis(state.redis, timeout)
+    )
+    return {
+        "status": "ok" if database["state"] == "ok" else "degraded",
+        "version": state.version,
+        "environment": state.settings.environment,
+        "uptime_s": round(time.monotonic() - state.started_at, 1),
+        "database": database,
+        "redis": redis,
+        "warmup": state.startup_tasks.status(),
+    }
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )

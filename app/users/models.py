@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import Base, IdMixin, TimestampMixin
+
+
+class Role(StrEnum):
+    JOB_SEEKER = "job_seeker"
+    EMPLOYER = "employer"
+    ADMIN = "admin"
+
+
+class User(IdMixin, TimestampMixin, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('job_seeker', 'employer', 'admin')", name="role"),
+        CheckConstraint("years_experience BETWEEN 0 AND 70", name="years_experience"),
+    )
+
+    # Stored case-folded: emails are case-insensitive, and one address is one account.
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    full_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+    # Bumped by logout-all, password change and deletion: access tokens carry the version they
+    # were issued under and stop working once it moves on, on every instance at once.
+    token_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+    headline: Mapped[str | None] = mapped_column(String(160))
+    bio: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    location: Mapped[str | None] = mapped_column(String(120))
+    island: Mapped[str | None] = mapped_column(String(40))
+    skills: Mapped[list[str]] = mapped_column(
+        ARRAY(String(50)), nullable=False, server_default=text("'{}'::varchar[]")
+    )
+    years_experience: Mapped[int | None] = mapped_column(SmallInteger)
+    resume_url: Mapped[str | None] = mapped_column(String(500))
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+    open_to_work: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
+
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

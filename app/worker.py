@@ -1,0 +1,34 @@
+"""The Gunicorn worker: uvicorn-worker's UvicornWorker, made to exit cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+from gunicorn.arbiter import Arbiter
+from uvicorn.server import Server
+from uvicorn_worker import UvicornWorker as _UvicornWorker
+
+
+class _Server(Server):
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        # Uvicorn re-raises the captured signal after its graceful shutdown, so the worker dies
+        # of SIGTERM and Gunicorn logs "Worker was sent SIGTERM!". The shutdown was clean: forget
+        # the signal and let the worker exit 0 on its own.
+        if sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            self._captured_signals.clear()
+
+
+class UvicornWorker(_UvicornWorker):
+    # Client addresses come from the app's own TRUSTED_PROXIES handling, not uvicorn's.
+    CONFIG_KWARGS = {**_UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
+
+    async def _serve(self) -> None:
+        self.config.app = self.wsgi
+        server = _Server(config=self.config)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)

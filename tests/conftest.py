@@ -1,0 +1,197 @@
+"""Real PostgreSQL and real Redis for every test.
+
+The suite makes its own database on the server DATABASE_URL names, migrates it with Alembic,
+empties every table after each test and drops the database at the end. Redis is the one
+REDIS_URL names (its database is flushed: point it at a disposable one); without REDIS_URL
+the tests that need Redis are skipped, unless HMB_REQUIRE_REDIS=1 (CI) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from app.core.config import Settings
+from app.core.db import parse_database_url
+from app.main import create_app
+from app.models import Base
+from tests.helpers import make_client
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
+    target = parse_database_url(url)
+    dsn = target.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return dsn, {k: v for k, v in target.connect_args.items() if k == "ssl"}
+
+
+def _with_database(url: str, database: str) -> str:
+    return parse_database_url(url).url.set(database=database).render_as_string(hide_password=False)
+
+
+def run_alembic(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("MIGRATION_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def server_database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        pytest.exit("DATABASE_URL is not set: run the suite with `python3 tasks.py test`", 2)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def create_database(server_database_url: str) -> AsyncIterator[Callable[..., Any]]:
+    """Factory for throwaway databases on the test server, dropped at the end of the session."""
+    created: list[str] = []
+    dsn, kwargs = _asyncpg_dsn(server_database_url)
+
+    async def make(prefix: str = "hmb_test", migrate: bool = True) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        conn = await asyncpg.connect(dsn, **kwargs)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        created.append(name)
+        url = _with_database(server_database_url, name)
+        if migrate:
+            result = run_alembic(url, "upgrade", "head")
+            assert result.returncode == 0, result.stderr
+        return url
+
+    yield make
+    conn = await asyncpg.connect(dsn, **kwargs)
+    try:
+        for name in created:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(create_database: Callable[..., Any]) -> str:
+    """A migrated database for the whole session."""
+    return await create_database()
+
+
+@pytest.fixture(scope="session")
+async def redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL")
+    required = os.environ.get("HMB_REQUIRE_REDIS") == "1"
+    if not url:
+        if required:
+            pytest.exit("HMB_REQUIRE_REDIS=1 but REDIS_URL is not set", 2)
+        return None
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except Exception as exc:
+        if required:
+            pytest.exit(f"Redis at REDIS_URL does not answer: {exc}", 2)
+        return None
+    finally:
+        await client.aclose()
+    return url
+
+
+@pytest.fixture
+async def redis(redis_url: str | None) -> AsyncIterator[Redis]:
+    """A client to the test Redis, flushed before and after. Skips without Redis."""
+    if redis_url is None:
+        pytest.skip("needs Redis: set REDIS_URL")
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def make_settings(database_url: str, redis_url: str | None) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "secret_key": TEST_SECRET,
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "bcrypt_rounds": 4,
+            "allowed_origins": ["https://hiremebahamas.com"],
+            "allowed_origin_regex": r"https://hiremebahamas-[a-z0-9-]+\.vercel\.app",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def start_app() -> AsyncIterator[Callable[[Settings], Any]]:
+    """Factory: an app built from the given settings, its lifespan running until the test ends."""
+    stacks = []
+
+    async def start(settings: Settings) -> FastAPI:
+        app = create_app(settings)
+        ctx = app.router.lifespan_context(app)
+        await ctx.__aenter__()
+        stacks.append(ctx)
+        return app
+
+    yield start
+    for ctx in reversed(stacks):
+        await ctx.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def app(start_app: Callable[[Settings], Any], settings: Settings) -> FastAPI:
+    return await start_app(settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test that touched the session database leaves it empty for the next one."""
+    yield
+    if "database_url" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("database_url")
+    dsn, kwargs = _asyncpg_dsn(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    conn = await asyncpg.connect(dsn, **kwargs)
+    try:
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.helpers import assert_error
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/health", {"status": "ok"}),
+        ("/live", {"status": "alive"}),
+        ("/ready", {"status": "ready"}),
+    ],
+)
+async def test_probe_answers_get_and_head(client: httpx.AsyncClient, path: str, body: dict) -> None:
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert response.json() == body
+    assert response.headers["x-request-id"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+    head = await client.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+
+
+async def test_probe_rejects_other_methods_in_error_shape(client: httpx.AsyncClient) -> None:
+    assert_error(await client.post("/health"), 405, "METHOD_NOT_ALLOWED")
+
+
+async def test_ready_db_reports_latency(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready/db")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["database"]["state"] == "ok"
+    assert body["database"]["latency_ms"] >= 0
+
+
+async def test_detailed_health_reports_every_dependency(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/health/detailed")).json()
+    assert body["database"]["state"] == "ok"
+    assert body["version"]
+    assert body["uptime_s"] >= 0
+    assert set(body["warmup"]) == {"bcrypt_warmup", "redis_connect"}
+    assert body["redis"]["state"] in {"ok", "disabled"}
+
+
+async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    await client.get("/ready/db")
+    text = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/health",status="200"} 1.0' in text
+    assert 'route="/ready/db"' in text
+    assert "http_requests_in_progress" in text
+    assert 'db_pool_connections{state="checked_out"}' in text
