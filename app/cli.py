@@ -1,0 +1,26 @@
+"""Operator commands: `python -m app <command>`. Each domain adds its own subcommand here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+Command = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    parser.add_subparsers(dest="command", required=True, metavar="command")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command: Command = args.handler
+    return asyncio.run(command(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
