@@ -12,7 +12,10 @@ Command = Callable[[argparse.Namespace], Awaitable[int]]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
-    parser.add_subparsers(dest="command", required=True, metavar="command")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    # Each domain module registers its subcommands here with
+    # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.
+    del commands
     return parser
 
 
