@@ -1,7 +1,21 @@
 """Every domain's models, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.applications.models import Application, ApplicationStatusChange
 from app.auth.models import RefreshToken
+from app.companies.models import Company
 from app.core.models import Base
+from app.jobs.models import Job, SavedJob
+from app.notifications.models import Notification
 from app.users.models import User
 
-__all__ = ["Base", "RefreshToken", "User"]
+__all__ = [
+    "Application",
+    "ApplicationStatusChange",
+    "Base",
+    "Company",
+    "Job",
+    "Notification",
+    "RefreshToken",
+    "SavedJob",
+    "User",
+]

@@ -1,0 +1,162 @@
+"""The one keyset pagination path every list endpoint uses.
+
+A list is `{"items": [...], "next_cursor": "<opaque>" | null}`. The cursor is the base64url
+JSON of the ordering's name and the sort key of the last row returned; the next page starts
+strictly after that key. Every ordering ends in a unique column (the id), so rows are never
+repeated or skipped, and rows inserted while a client pages appear either on a later page or
+not at all (when they sort before the cursor): never as a duplicate, never causing a gap.
+Sort keys must never be NULL (coalesce them in the expression).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Row, Select, and_, literal, or_, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import UnprocessableEntity
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 512
+
+SortValue = int | float | Decimal | datetime | str
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor or None)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    expr: ColumnElement[Any]
+    type: type[SortValue]
+    descending: bool = True
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A named total order: its last key must be unique (the primary key)."""
+
+    name: str
+    keys: tuple[SortKey, ...]
+
+
+class InvalidCursor(UnprocessableEntity):
+    default_message = "The cursor is not valid for this list; start again without it."
+
+
+def _encode_value(value: SortValue) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _decode_value(raw: Any, kind: type[SortValue]) -> SortValue:
+    if kind is datetime and isinstance(raw, str):
+        parsed = datetime.fromisoformat(raw)
+        if parsed.tzinfo is None:
+            raise ValueError("naive datetime")
+        return parsed
+    if kind is Decimal and isinstance(raw, str):
+        value = Decimal(raw)
+        if not value.is_finite():
+            raise ValueError("not finite")
+        return value
+    if kind is float and isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    if kind is int and isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if kind is str and isinstance(raw, str):
+        return raw
+    raise ValueError(f"expected {kind.__name__}")
+
+
+def encode_cursor(ordering: Ordering, values: Sequence[SortValue]) -> str:
+    payload = orjson.dumps([ordering.name, [_encode_value(v) for v in values]])
+    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+
+
+def decode_cursor(ordering: Ordering, cursor: str) -> list[SortValue]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, values = orjson.loads(raw)
+        if name != ordering.name or len(values) != len(ordering.keys):
+            raise ValueError("cursor of another list")
+        return [_decode_value(v, k.type) for v, k in zip(values, ordering.keys, strict=True)]
+    except (ValueError, TypeError, binascii.Error, InvalidOperation, orjson.JSONDecodeError):
+        raise InvalidCursor(
+            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]
+        ) from None
+
+
+def _after(ordering: Ordering, values: Sequence[SortValue]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the ordering."""
+    keys = ordering.keys
+    values = [literal(v, type_=k.expr.type) for v, k in zip(values, keys, strict=True)]
+    if len({k.descending for k in keys}) == 1:
+        # One direction: a row comparison, which PostgreSQL can answer from a matching index.
+        row, bound = tuple_(*(k.expr for k in keys)), tuple_(*values)
+        return row < bound if keys[0].descending else row > bound
+    clauses = []
+    for i, key in enumerate(keys):
+        equal = [keys[j].expr == values[j] for j in range(i)]
+        beyond = key.expr < values[i] if key.descending else key.expr > values[i]
+        clauses.append(and_(*equal, beyond))
+    return or_(*clauses)
+
+
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageParams
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """Run `stmt` for one page in `ordering`; return its rows and the next page's cursor.
+
+    The sort key values are appended to each row as extra columns, after the caller's own.
+    """
+    key_count = len(ordering.keys)
+    stmt = stmt.add_columns(*(k.expr for k in ordering.keys))
+    if page.cursor is not None:
+        stmt = stmt.where(_after(ordering, decode_cursor(ordering, page.cursor)))
+    stmt = stmt.order_by(
+        *(k.expr.desc() if k.descending else k.expr.asc() for k in ordering.keys)
+    ).limit(page.limit + 1)
+    rows = (await session.execute(stmt)).all()
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    return rows, encode_cursor(ordering, tuple(rows[-1])[-key_count:])

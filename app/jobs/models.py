@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, deferred, mapped_column
+
+from app.core.models import Base, IdMixin, TimestampMixin
+
+
+class JobStatus(StrEnum):
+    """Stored states. `expired` is derived: published with `expires_at` in the past."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+
+
+class DisplayStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class EmploymentType(StrEnum):
+    FULL_TIME = "full_time"
+    PART_TIME = "part_time"
+    CONTRACT = "contract"
+    TEMPORARY = "temporary"
+    INTERNSHIP = "internship"
+
+
+class WorkMode(StrEnum):
+    ON_SITE = "on_site"
+    REMOTE = "remote"
+    HYBRID = "hybrid"
+
+
+class SalaryPeriod(StrEnum):
+    HOUR = "hour"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class JobCategory(StrEnum):
+    ACCOUNTING_FINANCE = "accounting_finance"
+    ADMINISTRATION = "administration"
+    CONSTRUCTION_TRADES = "construction_trades"
+    CUSTOMER_SERVICE = "customer_service"
+    EDUCATION = "education"
+    ENGINEERING = "engineering"
+    FOOD_BEVERAGE = "food_beverage"
+    HEALTHCARE = "healthcare"
+    HOSPITALITY_TOURISM = "hospitality_tourism"
+    INFORMATION_TECHNOLOGY = "information_technology"
+    LEGAL = "legal"
+    MARITIME_FISHING = "maritime_fishing"
+    MANAGEMENT = "management"
+    MARKETING_SALES = "marketing_sales"
+    PUBLIC_SERVICE = "public_service"
+    SECURITY = "security"
+    TRANSPORTATION_LOGISTICS = "transportation_logistics"
+    OTHER = "other"
+
+
+# What the public list and search show: published, not deleted (expiry is checked at query time).
+LISTED = text("status = 'published' AND deleted_at IS NULL")
+
+
+class Job(IdMixin, TimestampMixin, Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published', 'closed')", name="status"),
+        CheckConstraint(
+            "employment_type IN ('full_time', 'part_time', 'contract', 'temporary', 'internship')",
+            name="employment_type",
+        ),
+        CheckConstraint("work_mode IN ('on_site', 'remote', 'hybrid')", name="work_mode"),
+        CheckConstraint("salary_period IN ('hour', 'month', 'year')", name="salary_period"),
+        CheckConstraint("salary_min >= 0 AND salary_max >= 0", name="salary_non_negative"),
+        CheckConstraint("salary_min <= salary_max", name="salary_range"),
+        CheckConstraint("salary_currency ~ '^[A-Z]{3}$'", name="salary_currency"),
+        CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_at"),
+        Index("ix_jobs_search_vector", "search_vector", postgresql_using="gin"),
+        # Partial indexes over what the public list shows, one per sort order and for the
+        # selective filters.
+        Index(
+            "ix_jobs_listed_newest",
+            text("published_at DESC"),
+            text("id DESC"),
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_jobs_listed_salary",
+            text("COALESCE(salary_max, salary_min, -1) DESC"),
+            text("id DESC"),
+            postgresql_where=LISTED,
+        ),
+        Index("ix_jobs_listed_island", "island", postgresql_where=LISTED),
+        Index("ix_jobs_listed_category", "category", postgresql_where=LISTED),
+        Index(
+            "ix_jobs_listed_location",
+            text("lower(location) varchar_pattern_ops"),
+            postgresql_where=LISTED,
+        ),
+    )
+
+    company_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("companies.id", ondelete="RESTRICT"), nullable=False, index=True
+    )
+    title: Mapped[str] = mapped_column(String(150), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    location: Mapped[str] = mapped_column(String(120), nullable=False)
+    island: Mapped[str] = mapped_column(String(40), nullable=False)
+    category: Mapped[str] = mapped_column(String(40), nullable=False)
+    employment_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    work_mode: Mapped[str] = mapped_column(String(20), nullable=False)
+    salary_min: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    salary_max: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    salary_currency: Mapped[str] = mapped_column(
+        String(3), nullable=False, server_default=text("'BSD'")
+    )
+    salary_period: Mapped[str] = mapped_column(
+        String(10), nullable=False, server_default=text("'year'")
+    )
+    skills: Mapped[list[str]] = mapped_column(
+        ARRAY(String(50)), nullable=False, server_default=text("'{}'::varchar[]")
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Maintained by the jobs_search_vector trigger (migration 0002): title A, skills B,
+    # company name C, description D. Never written by the application.
+    search_vector: Mapped[str | None] = deferred(mapped_column(TSVECTOR))
+
+
+class SavedJob(Base):
+    __tablename__ = "saved_jobs"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "job_id"),
+        Index("ix_saved_jobs_user_id_created_at", "user_id", "created_at", "job_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    job_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
