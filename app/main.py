@@ -24,6 +24,7 @@ from app.core.middleware import (
     TrustedProxies,
     UnhandledErrorMiddleware,
 )
+from app.core.ratelimit import RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
 from app.health.router import probe_routes
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.started_at = time.monotonic()
     app.state.database = Database(settings)
     app.state.redis = RedisState(settings.redis_url, settings.redis_timeout)
+    app.state.rate_limiter = RateLimiter(app.state.redis)
     app.state.password_hasher = PasswordHasher(settings.bcrypt_rounds)
     app.state.startup_tasks = StartupTasks()
     app.state.metrics = Metrics(app.state.database.pool_status)

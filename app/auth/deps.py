@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from app.auth.service import AuthContext
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unauthorized
@@ -25,17 +27,46 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+def get_auth_context(request: Request) -> AuthContext:
+    state = request.app.state
+    return AuthContext(
+        settings=state.settings,
+        hasher=state.password_hasher,
+        limiter=state.rate_limiter,
+        client_ip=request.state.client_ip,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+AuthContextDep = Annotated[AuthContext, Depends(get_auth_context)]
+
+
+def get_token_claims(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> dict[str, Any]:
+    """The verified claims of the bearer access token (signature, expiry, issuer, audience)."""
     if not token:
         raise Unauthorized()
     try:
-        claims = decode_access_token(settings, token)
+        return decode_access_token(settings, token)
     except TokenError:
         raise Unauthorized(_INVALID) from None
+
+
+TokenClaims = Annotated[dict[str, Any], Depends(get_token_claims)]
+
+
+def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
+    """The login family an access token was issued to, if it says."""
+    try:
+        return uuid.UUID(hex=claims["sid"]) if claims.get("sid") else None
+    except (TypeError, ValueError):
+        return None
+
+
+async def get_current_user(session: SessionDep, claims: TokenClaims) -> User:
+    """The account behind the access token, provided it still exists, is active, and has not
+    ended its sessions since the token was issued (logout-all, password change, deletion)."""
     user = await session.get(User, int(claims["sub"]))
     if (
         user is None

@@ -1,9 +1,10 @@
-"""Password hashing (bcrypt through libpass, always off the event loop) and JWT access tokens
-(PyJWT, HS256 pinned, issuer and audience checked)."""
+"""Password hashing (bcrypt through libpass, always off the event loop), JWT access tokens
+(PyJWT, HS256 pinned, issuer and audience checked) and opaque refresh tokens."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -55,15 +56,22 @@ class TokenError(Exception):
 
 
 def create_access_token(
-    settings: Settings, *, user_id: int, role: str, token_version: int
+    settings: Settings,
+    *,
+    user_id: int,
+    role: str,
+    token_version: int,
+    session_id: uuid.UUID | None = None,
 ) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds."""
+    """A signed access token and its lifetime in seconds. `session_id` is the refresh-token
+    family the token was issued to, so a password change can tell the caller's session apart."""
     now = datetime.now(UTC)
     ttl = timedelta(minutes=settings.access_token_ttl_minutes)
     claims = {
         "sub": str(user_id),
         "role": role,
         "ver": token_version,
+        "sid": session_id.hex if session_id else None,
         "type": ACCESS_TOKEN_TYPE,
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
@@ -94,3 +102,14 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
     if not str(claims["sub"]).isdigit() or not isinstance(claims["ver"], int):
         raise TokenError("malformed claims")
     return claims
+
+
+def new_refresh_token() -> str:
+    """An opaque refresh token: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> str:
+    """What the database keeps of a refresh token: its SHA-256, hex. A leaked table row cannot
+    be replayed, and the token has enough entropy that no salt or slow hash is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -31,6 +31,9 @@ class User(IdMixin, TimestampMixin, Base):
         CheckConstraint("role IN ('job_seeker', 'employer', 'admin')", name="role"),
         CheckConstraint("years_experience BETWEEN 0 AND 70", name="years_experience"),
     )
+    # Server-set columns (ids, timestamps) come back in the INSERT/UPDATE's RETURNING, so a
+    # flushed user can be serialised without another query (and without lazy I/O).
+    __mapper_args__ = {"eager_defaults": True}
 
     # Stored case-folded: emails are case-insensitive, and one address is one account.
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)

@@ -1,0 +1,183 @@
+"""/api/auth: registration, sign-in, token refresh, sign-out, password change."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Depends, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
+
+from app.auth import service
+from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims, session_id
+from app.auth.schemas import (
+    ChangePasswordRequest,
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+)
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import RateLimited, Unauthorized, error_responses
+from app.users.schemas import UserPrivate
+
+router = APIRouter(tags=["auth"])
+
+REFRESH_COOKIE = "refresh_token"
+COOKIE_PATH = "/api/auth"
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{20,128}$")
+
+
+def _set_refresh_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        REFRESH_COOKIE,
+        token,
+        max_age=settings.refresh_token_ttl_days * 86400,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=settings.is_production,
+        samesite="lax",
+    )
+
+
+def clear_refresh_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=settings.is_production,
+        samesite="lax",
+    )
+
+
+def _reply(response: Response, settings: Settings, issued: service.IssuedTokens) -> TokenPair:
+    _set_refresh_cookie(response, settings, issued.refresh_token)
+    return TokenPair(
+        user=UserPrivate.model_validate(issued.user),
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+    )
+
+
+def _presented_refresh_token(body: RefreshRequest | None, cookie: str | None) -> str | None:
+    """The refresh token from the JSON body, else from the httpOnly cookie."""
+    if body is not None and body.refresh_token:
+        return body.refresh_token
+    if cookie and _TOKEN_SHAPE.match(cookie):
+        return cookie
+    return None
+
+
+RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(service.EmailTaken, RateLimited),
+)
+async def register(
+    body: RegisterRequest, session: SessionDep, ctx: AuthContextDep, response: Response
+) -> TokenPair:
+    """Create a job seeker or employer account and sign it in."""
+    user = await service.register(session, ctx, body)
+    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+
+
+@router.post("/login", responses=error_responses(service.InvalidCredentials, RateLimited))
+async def login(
+    body: LoginRequest, session: SessionDep, ctx: AuthContextDep, response: Response
+) -> TokenPair:
+    """Sign in with email and password. Also sets the refresh token as an httpOnly cookie."""
+    user = await service.authenticate(session, ctx, body.email, body.password)
+    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+
+
+@router.post(
+    "/token",
+    responses=error_responses(service.InvalidCredentials, RateLimited),
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    ctx: AuthContextDep,
+    response: Response,
+) -> TokenPair:
+    """OAuth2 password flow for the docs' Authorize button: `username` is the email."""
+    try:
+        credentials = LoginRequest(email=form.username, password=form.password)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    user = await service.authenticate(session, ctx, credentials.email, credentials.password)
+    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+
+
+@router.post("/refresh", responses=error_responses(service.InvalidRefreshToken, RateLimited))
+async def refresh(
+    session: SessionDep,
+    ctx: AuthContextDep,
+    response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> TokenPair:
+    """Spend a refresh token (body or cookie) for a new pair. A spent token presented again
+    revokes its whole login family."""
+    raw = _presented_refresh_token(body, cookie)
+    if raw is None:
+        raise service.InvalidRefreshToken("No refresh token was sent.")
+    return _reply(response, ctx.settings, await service.rotate(session, ctx, raw))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses())
+async def logout(
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> None:
+    """End this login session (the refresh token's family) and clear the cookie."""
+    raw = _presented_refresh_token(body, cookie)
+    if raw is not None:
+        await service.logout(session, raw)
+    clear_refresh_cookie(response, settings)
+
+
+@router.post(
+    "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(Unauthorized)
+)
+async def logout_all(
+    user: CurrentUser, session: SessionDep, settings: SettingsDep, response: Response
+) -> None:
+    """End every session of this account: all refresh tokens and all access tokens."""
+    await service.end_sessions(session, user)
+    clear_refresh_cookie(response, settings)
+
+
+@router.get("/me", responses=error_responses(Unauthorized))
+async def me(user: CurrentUser) -> UserPrivate:
+    return UserPrivate.model_validate(user)
+
+
+@router.post(
+    "/change-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(Unauthorized, service.WrongPassword, RateLimited),
+)
+async def change_password(
+    body: ChangePasswordRequest,
+    user: CurrentUser,
+    claims: TokenClaims,
+    session: SessionDep,
+    ctx: AuthContextDep,
+) -> None:
+    """Set a new password. Every other session ends at once. This session's access token stops
+    working too (all access tokens are invalidated together), but its refresh token stays
+    valid: the client refreshes once and carries on."""
+    await service.change_password(
+        session, ctx, user, body.current_password, body.new_password, session_id(claims)
+    )

@@ -1,0 +1,260 @@
+"""The rules of accounts and sessions: registration, password checks under rate limits, token
+issue and rotation, and ending sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from limits import parse
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import RefreshToken
+from app.auth.schemas import RegisterRequest, normalize_email
+from app.core.config import Settings
+from app.core.errors import Conflict, Forbidden, Unauthorized, UnprocessableEntity
+from app.core.ratelimit import RateLimiter
+from app.core.security import (
+    PasswordHasher,
+    create_access_token,
+    hash_refresh_token,
+    new_refresh_token,
+)
+from app.users.models import User
+
+logger = logging.getLogger("app.auth")
+
+# Failed password checks are counted per account (guessing one user's password) and per client
+# address (trying many accounts). The address budget is larger: an office or a phone carrier
+# puts many people behind one address.
+FAILED_LOGINS_PER_ACCOUNT = parse("5/15 minutes")
+FAILED_LOGINS_PER_ADDRESS = parse("20/15 minutes")
+REGISTRATIONS_PER_ADDRESS = parse("10/hour")
+REFRESHES_PER_ADDRESS = parse("30/minute")
+
+
+class InvalidCredentials(Unauthorized):
+    error_code = "INVALID_CREDENTIALS"
+    default_message = "The email or password is incorrect."
+
+
+class InvalidRefreshToken(Unauthorized):
+    error_code = "INVALID_REFRESH_TOKEN"
+    default_message = "The refresh token is invalid, expired or already used. Sign in again."
+
+
+class WrongPassword(Forbidden):
+    error_code = "WRONG_PASSWORD"
+    default_message = "The password is incorrect."
+
+
+class EmailTaken(Conflict):
+    error_code = "EMAIL_TAKEN"
+    default_message = "An account with this email already exists."
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """What the rules need from the request, without the request."""
+
+    settings: Settings
+    hasher: PasswordHasher
+    limiter: RateLimiter
+    client_ip: str
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    user: User
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
+
+def _account_key(email: str) -> str:
+    # Counters are keyed by a digest so Redis never holds email addresses.
+    return hashlib.sha256(email.encode()).hexdigest()
+
+
+async def _check_password(ctx: AuthContext, user: User | None, email: str, password: str) -> bool:
+    """Verify under the failed-attempt limits. Every attempt is counted before bcrypt runs, so
+    parallel guesses cannot slip past the limit, and a correct one is given back."""
+    limits = (
+        (FAILED_LOGINS_PER_ACCOUNT, "login-account", _account_key(email)),
+        (FAILED_LOGINS_PER_ADDRESS, "login-address", ctx.client_ip),
+    )
+    message = "Too many failed sign-in attempts. Try again later."
+    for item, *identifiers in limits:
+        await ctx.limiter.hit(item, *identifiers, message=message)
+    ok, new_hash = await ctx.hasher.verify(password, user.password_hash if user else None)
+    if not ok:
+        return False
+    assert user is not None
+    for item, *identifiers in limits:
+        await ctx.limiter.refund(item, *identifiers)
+    if new_hash is not None:
+        user.password_hash = new_hash  # the configured bcrypt cost changed
+    return True
+
+
+async def register(session: AsyncSession, ctx: AuthContext, data: RegisterRequest) -> User:
+    await ctx.limiter.hit(
+        REGISTRATIONS_PER_ADDRESS,
+        "register",
+        ctx.client_ip,
+        message="Too many accounts created from this address. Try again later.",
+    )
+    if await _find_by_email(session, data.email) is not None:
+        raise EmailTaken()
+    user = User(
+        email=data.email,
+        password_hash=await ctx.hasher.hash(data.password),
+        full_name=data.full_name,
+        role=data.role,
+        last_login_at=datetime.now(UTC),
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:  # the same address registered concurrently
+        raise EmailTaken() from None
+    logger.info("account registered", extra={"user_id": user.id, "role": user.role})
+    return user
+
+
+async def _find_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(
+        select(User).where(User.email == normalize_email(email), User.deleted_at.is_(None))
+    )
+
+
+async def authenticate(session: AsyncSession, ctx: AuthContext, email: str, password: str) -> User:
+    """The active account with this email and password; the same answer, after the same work,
+    for an unknown email and a wrong password."""
+    user = await _find_by_email(session, email)
+    if not await _check_password(ctx, user, email, password) or not user or not user.is_active:
+        raise InvalidCredentials()
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+async def confirm_password(
+    session: AsyncSession, ctx: AuthContext, user: User, password: str
+) -> None:
+    """A signed-in user re-enters the password (password change, account deletion)."""
+    if not await _check_password(ctx, user, user.email, password):
+        raise WrongPassword()
+    await session.flush()
+
+
+async def issue_tokens(
+    session: AsyncSession, ctx: AuthContext, user: User, family_id: uuid.UUID | None = None
+) -> IssuedTokens:
+    """An access token and a refresh token, the latter in the given login family or a new one."""
+    family_id = family_id or uuid.uuid4()
+    raw = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=hash_refresh_token(raw),
+            expires_at=datetime.now(UTC) + timedelta(days=ctx.settings.refresh_token_ttl_days),
+            created_ip=ctx.client_ip[:45],
+            user_agent=ctx.user_agent[:255] if ctx.user_agent else None,
+        )
+    )
+    await session.flush()
+    access, expires_in = create_access_token(
+        ctx.settings,
+        user_id=user.id,
+        role=user.role,
+        token_version=user.token_version,
+        session_id=family_id,
+    )
+    return IssuedTokens(user, access, expires_in, raw)
+
+
+async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTokens:
+    """Spend a refresh token for a new pair in the same family.
+
+    The row is locked, so of two concurrent refreshes with one token the second waits, then
+    finds it spent. A spent token presented again means it was copied: the whole family is
+    revoked, including the newest token its rightful holder has.
+    """
+    await ctx.limiter.hit(REFRESHES_PER_ADDRESS, "refresh", ctx.client_ip)
+    token = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_refresh_token(raw))
+        .with_for_update()
+    )
+    now = datetime.now(UTC)
+    if token is None or token.revoked_at is not None:
+        raise InvalidRefreshToken()
+    if token.used_at is not None:
+        await _revoke(session, RefreshToken.family_id == token.family_id)
+        # Committed here because the request fails: the revocation must outlive the 401.
+        await session.commit()
+        logger.warning(
+            "refresh token reused; login family revoked",
+            extra={"user_id": token.user_id, "family_id": str(token.family_id)},
+        )
+        raise InvalidRefreshToken()
+    if token.expires_at <= now:
+        raise InvalidRefreshToken()
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise InvalidRefreshToken()
+    token.used_at = now
+    return await issue_tokens(session, ctx, user, token.family_id)
+
+
+async def _revoke(session: AsyncSession, *where: object) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.revoked_at.is_(None), *where)  # type: ignore[arg-type]
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+async def logout(session: AsyncSession, raw: str) -> None:
+    """End the login family this refresh token belongs to; unknown tokens change nothing."""
+    family = select(RefreshToken.family_id).where(
+        RefreshToken.token_hash == hash_refresh_token(raw)
+    )
+    await _revoke(session, RefreshToken.family_id.in_(family.scalar_subquery()))
+
+
+async def end_sessions(
+    session: AsyncSession, user: User, keep_family: uuid.UUID | None = None
+) -> None:
+    """Every outstanding access token stops working (the token version moves on) and every
+    refresh token is revoked, except those of `keep_family` when given."""
+    user.token_version += 1
+    where = [RefreshToken.user_id == user.id]
+    if keep_family is not None:
+        where.append(RefreshToken.family_id != keep_family)
+    await _revoke(session, *where)
+    await session.flush()
+
+
+async def change_password(
+    session: AsyncSession,
+    ctx: AuthContext,
+    user: User,
+    current_password: str,
+    new_password: str,
+    keep_family: uuid.UUID | None,
+) -> None:
+    await confirm_password(session, ctx, user, current_password)
+    if normalize_email(new_password) == user.email:
+        raise UnprocessableEntity("The password must not be your email address.")
+    if new_password == current_password:
+        raise UnprocessableEntity("The new password must differ from the current one.")
+    user.password_hash = await ctx.hasher.hash(new_password)
+    await end_sessions(session, user, keep_family)

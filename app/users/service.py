@@ -1,0 +1,64 @@
+"""The rules of profiles: reading, updating, and deleting an account."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import service as auth
+from app.core.errors import NotFound
+from app.users.models import User
+
+DELETED_NAME = "Deleted user"
+# Profile columns a deletion clears, with the value each is left at.
+_CLEARED_PROFILE = {
+    "headline": None,
+    "bio": None,
+    "phone": None,
+    "location": None,
+    "island": None,
+    "skills": [],
+    "years_experience": None,
+    "resume_url": None,
+    "avatar_url": None,
+    "open_to_work": False,
+}
+
+
+async def get_visible_user(session: AsyncSession, user_id: int) -> User:
+    """An account others may look at: active and not deleted, else 404."""
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def update_profile(session: AsyncSession, user: User, changes: dict[str, object]) -> User:
+    for field, value in changes.items():
+        setattr(user, field, value)
+    await session.flush()
+    return user
+
+
+async def delete_account(
+    session: AsyncSession, ctx: auth.AuthContext, user: User, password: str
+) -> None:
+    """Soft delete: the account stops working at once and keeps no personal data, while its
+    row stays so that other tables' references to it remain valid.
+
+    The email becomes a unique address under `.invalid` (a reserved, undeliverable domain that
+    sign-up refuses), so the real address can register again.
+    """
+    await auth.confirm_password(session, ctx, user, password)
+    await auth.end_sessions(session, user)
+    user.email = f"deleted-{user.id}-{secrets.token_hex(8)}@deleted.invalid"
+    user.full_name = DELETED_NAME
+    # Not a bcrypt hash, so no password can ever match it.
+    user.password_hash = "!deleted"  # noqa: S105
+    user.is_active = False
+    user.deleted_at = datetime.now(UTC)
+    for field, value in _CLEARED_PROFILE.items():
+        setattr(user, field, value)
+    await session.flush()
