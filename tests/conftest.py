@@ -182,6 +182,20 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture(autouse=True)
+async def _empty_redis(request: pytest.FixtureRequest) -> None:
+    """Rate-limit counters and cache entries of one test never reach the next."""
+    if "redis_url" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("redis_url")
+    if url is not None:
+        client = Redis.from_url(url)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
+
+
+@pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Every test that touched the session database leaves it empty for the next one."""
     yield
