@@ -1,0 +1,3 @@
+from tests.auth.conftest import db
+
+__all__ = ["db"]
