@@ -49,6 +49,9 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "hiremebahamas-api"
+# Gunicorn 25+ opens a control socket at a fixed per-user path (~/.gunicorn/gunicorn.ctl) that
+# several instances on one host would fight over; nothing here uses it.
+control_socket_disable = True
 
 
 def on_starting(server: object) -> None:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PayloadTooLarge, error_body
@@ -195,13 +196,18 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+                    # An HTTPException, not an AppError: FastAPI's body parser turns any other
+                    # exception into a 400 "error parsing the body" but re-raises these.
+                    raise StarletteHTTPException(413, self._message())
             return message
 
         await self.app(scope, limited_receive, send)
 
+    def _message(self) -> str:
+        return f"The request body exceeds {self.max_bytes} bytes."
+
     async def _reject(self, send: Send) -> None:
-        err = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
+        err = PayloadTooLarge(self._message())
         body = error_body(err.status_code, err.error_code, err.message)
         await send(
             {

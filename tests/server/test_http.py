@@ -1,0 +1,136 @@
+"""HTTP behaviour of the real server that only a real HTTP stack shows: the 500 path and its
+log, body limits with Content-Length and with chunked uploads, and the JSON access log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.helpers import assert_error
+from tests.server.probe_app import INTERNAL_DETAIL
+from tests.server_process import ServerProcess, start_server
+
+ORIGIN = "https://hiremebahamas.com"
+MAX_BODY = 2048
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[ServerProcess]:
+    server = start_server(
+        {
+            "DATABASE_URL": database_url,
+            "ALLOWED_ORIGINS": ORIGIN,
+            "MAX_BODY_BYTES": str(MAX_BODY),
+            "TRUSTED_PROXIES": "127.0.0.1",
+        },
+        log_path=Path(tmp_path_factory.mktemp("http")) / "server.log",
+        args=("tests.server.probe_app:app",),
+    )
+    try:
+        server.wait_healthy()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        yield client
+
+
+def _log_records(server: ServerProcess) -> list[dict[str, Any]]:
+    records = []
+    for line in server.log().splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+    return records
+
+
+def test_unexpected_exception_is_a_500_with_the_traceback_logged_under_its_id(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    response = client.get("/test/boom", headers={"Origin": ORIGIN})
+
+    body = assert_error(response, 500, "INTERNAL_ERROR")
+    assert INTERNAL_DETAIL not in response.text
+    assert "Traceback" not in response.text
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    assert response.headers["access-control-allow-credentials"] == "true"
+    logged = [r for r in _log_records(server) if r.get("error_id") == body["error_id"]]
+    assert len(logged) == 1, server.log()
+    assert logged[0]["level"] == "ERROR"
+    assert logged[0]["request_id"] == body["request_id"]
+    assert "RuntimeError" in logged[0]["exc_info"]
+    assert INTERNAL_DETAIL in logged[0]["exc_info"]
+    # The server process survives and keeps serving.
+    assert client.get("/health").status_code == 200
+
+
+def test_body_over_the_limit_declared_by_content_length_is_413(client: httpx.Client) -> None:
+    response = client.post(
+        "/test/echo",
+        content=json.dumps({"text": "x" * MAX_BODY}),
+        headers={"Content-Type": "application/json", "Origin": ORIGIN},
+    )
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def _chunks(total: int) -> Iterator[bytes]:
+    payload = json.dumps({"text": "x" * (total - 12)}).encode()
+    for start in range(0, len(payload), 512):
+        yield payload[start : start + 512]
+
+
+def test_chunked_body_over_the_limit_is_413(client: httpx.Client) -> None:
+    response = client.post(
+        "/test/echo",
+        content=_chunks(MAX_BODY * 2),
+        headers={"Content-Type": "application/json", "Origin": ORIGIN},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+
+
+def test_chunked_body_under_the_limit_is_served(client: httpx.Client) -> None:
+    response = client.post(
+        "/test/echo",
+        content=_chunks(MAX_BODY // 2),
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["text"].startswith("xxx")
+
+
+def test_access_log_is_one_json_line_per_request(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    response = client.get(
+        "/test/items/42",
+        headers={"X-Request-ID": "trace-abc.123", "X-Forwarded-For": "198.51.100.7"},
+    )
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "trace-abc.123"
+
+    lines = [
+        r
+        for r in _log_records(server)
+        if r["logger"] == "app.access" and r.get("request_id") == "trace-abc.123"
+    ]
+    assert len(lines) == 1, server.log()
+    line = lines[0]
+    assert line["method"] == "GET"
+    assert line["path"] == "/test/items/42"
+    assert line["route"] == "/test/items/{item_id}"
+    assert line["status"] == 200
+    assert line["duration_ms"] >= 0
+    # The peer (127.0.0.1) is a trusted proxy, so the forwarded address is the client's.
+    assert line["client"] == "198.51.100.7"
