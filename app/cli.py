@@ -7,6 +7,8 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from app.seed.command import add_seed_command
+
 Command = Callable[[argparse.Namespace], Awaitable[int]]
 
 
@@ -15,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     # Each domain module registers its subcommands here with
     # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.
+    add_seed_command(commands)
     del commands
     return parser
 
