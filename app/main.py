@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
@@ -20,6 +19,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import (
     BodySizeLimitMiddleware,
+    CORSMiddleware,
     RequestContextMiddleware,
     TrustedProxies,
     UnhandledErrorMiddleware,

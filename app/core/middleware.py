@@ -13,10 +13,13 @@ import time
 import uuid
 from collections.abc import Iterable
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, error_body
+from app.core.errors import PayloadTooLarge, error_body, error_response
 from app.core.metrics import Metrics
 from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
 
@@ -123,6 +126,22 @@ class RequestContextMiddleware:
                 },
             )
             reset_request_id(token)
+
+
+class CORSMiddleware(StarletteCORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the one error shape."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.startswith("access-control-") or k == "vary"
+        }
+        message = bytes(response.body).decode()  # e.g. "Disallowed CORS origin"
+        return error_response(400, "CORS_REJECTED", f"{message}.", headers=headers)
 
 
 class UnhandledErrorMiddleware:

@@ -1,0 +1,244 @@
+"""DATABASE_URL in every form operators paste, and the lazily created engine (DESIGN 1.2, 1.6)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.core.db import Database, DatabaseURLError, SessionDep, parse_database_url
+from tests.helpers import make_client
+
+NEON_POOLER = (
+    "postgresql://u:p@ep-x-pooler.region.aws.neon.tech/db?sslmode=require&channel_binding=require"
+)
+POOLER_ARGS = {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
+
+
+@pytest.mark.parametrize(
+    ("raw", "url", "ssl", "pooler", "dropped"),
+    [
+        ("postgres://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db", None, False, ()),
+        ("postgresql://u:p@h/db", "postgresql+asyncpg://u:p@h/db", None, False, ()),
+        ("postgresql+asyncpg://u:p@h/db", "postgresql+asyncpg://u:p@h/db", None, False, ()),
+        ("postgresql+psycopg2://u:p@h/db", "postgresql+asyncpg://u:p@h/db", None, False, ()),
+        (
+            "postgresql://u:p@h/db?sslmode=require",
+            "postgresql+asyncpg://u:p@h/db",
+            "require",
+            False,
+            (),
+        ),
+        (
+            "postgresql://u:p@h/db?sslmode=disable",
+            "postgresql+asyncpg://u:p@h/db",
+            "disable",
+            False,
+            (),
+        ),
+        (
+            "postgresql://u:p@h/db?sslmode=verify-full",
+            "postgresql+asyncpg://u:p@h/db",
+            "verify-full",
+            False,
+            (),
+        ),
+        (
+            "postgresql://u:p@h/db?sslmode=require&channel_binding=require",
+            "postgresql+asyncpg://u:p@h/db",
+            "require",
+            False,
+            ("channel_binding",),
+        ),
+        ("postgresql://u:p@h/db?ssl=true", "postgresql+asyncpg://u:p@h/db", "require", False, ()),
+        ("  postgres://u:p@h/db \n", "postgresql+asyncpg://u:p@h/db", None, False, ()),
+        ("'postgres://u:p@h/db'", "postgresql+asyncpg://u:p@h/db", None, False, ()),
+        (' "postgres://u:p@h/db" ', "postgresql+asyncpg://u:p@h/db", None, False, ()),
+        (
+            NEON_POOLER,
+            "postgresql+asyncpg://u:p@ep-x-pooler.region.aws.neon.tech/db",
+            "require",
+            True,
+            ("channel_binding",),
+        ),
+        (
+            "postgresql://u:p@ep-x.region.aws.neon.tech/db?sslmode=require&options=endpoint%3Dep-x",
+            "postgresql+asyncpg://u:p@ep-x.region.aws.neon.tech/db",
+            "require",
+            False,
+            ("options",),
+        ),
+        (
+            "postgresql://u@/db?host=/var/run/postgresql",
+            "postgresql+asyncpg://u@/db?host=%2Fvar%2Frun%2Fpostgresql",
+            None,
+            False,
+            (),
+        ),
+    ],
+)
+def test_url_forms_normalise_to_asyncpg(
+    raw: str, url: str, ssl: str | None, pooler: bool, dropped: tuple[str, ...]
+) -> None:
+    target = parse_database_url(raw)
+
+    assert target.url.render_as_string(hide_password=False) == url
+    assert target.connect_args.get("ssl") == ssl
+    assert target.pgbouncer is pooler
+    assert target.dropped_params == dropped
+    # Nothing asyncpg would reject as a keyword survives into the URL or the connect args.
+    assert not set(target.url.query) & {"sslmode", "channel_binding", "options"}
+    assert "server_settings" not in target.connect_args
+    if pooler:
+        assert POOLER_ARGS.items() <= target.connect_args.items()
+    else:
+        assert "statement_cache_size" not in target.connect_args
+    assert ":p@" not in target.masked
+
+
+def test_pooler_options_give_every_prepared_statement_a_unique_name() -> None:
+    target = parse_database_url("postgresql://u:p@h/db", pgbouncer=True)
+    name = target.connect_args["prepared_statement_name_func"]
+    assert POOLER_ARGS.items() <= target.connect_args.items()
+    assert len({name() for _ in range(100)}) == 100
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        None,
+        "",
+        "   ",
+        "''",
+        "not a url",
+        "mysql://u:Secret-99@h/db",
+        "postgresql://u:Secret-99@h:notaport/db",
+        "postgresql://u:Secret-99@h",
+        "postgresql://u:Secret-99@/db",
+        "postgresql://u:Secret-99@h/db?sslmode=sometimes",
+    ],
+)
+def test_unusable_urls_are_refused_without_echoing_the_password(raw: str | None) -> None:
+    with pytest.raises(DatabaseURLError) as caught:
+        parse_database_url(raw)
+    assert "Secret-99" not in str(caught.value)
+
+
+def _local_url(server_database_url: str, database_url: str, template: str) -> str:
+    server = make_url(server_database_url)
+    return template.format(
+        user=server.username or "postgres",
+        password=f":{server.password}" if server.password else "",
+        host=server.host or "127.0.0.1",
+        port=server.port or 5432,
+        db=make_url(database_url).database,
+    )
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "postgres://{user}{password}@{host}:{port}/{db}?sslmode=disable",
+        "postgresql://{user}{password}@{host}:{port}/{db}",
+        "postgresql+asyncpg://{user}{password}@{host}:{port}/{db}?sslmode=prefer",
+        "postgres://{user}{password}@{host}:{port}/{db}?sslmode=disable&channel_binding=prefer",
+        "  'postgres://{user}{password}@{host}:{port}/{db}?sslmode=disable'  ",
+    ],
+)
+async def test_local_postgres_through_each_form_answers_ready_db(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    server_database_url: str,
+    database_url: str,
+    template: str,
+) -> None:
+    raw = _local_url(server_database_url, database_url, template)
+    app = await start_app(make_settings(database_url=raw))
+    async with make_client(app) as client:
+        response = await client.get("/ready/db")
+    assert response.status_code == 200, response.text
+    assert response.json()["database"]["state"] == "ok"
+
+
+async def test_pooler_options_work_against_a_real_server(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    database_url: str,
+) -> None:
+    """With DB_PGBOUNCER the statement caches are off and statements are still run correctly,
+    again and again on the same pooled connection."""
+    app = await start_app(make_settings(database_url=database_url, db_pgbouncer=True))
+    assert app.state.database.target.pgbouncer
+    async with make_client(app) as client:
+        for _ in range(5):
+            assert (await client.get("/ready/db")).status_code == 200
+
+
+async def test_sslmode_require_is_honoured_not_downgraded(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    server_database_url: str,
+    database_url: str,
+) -> None:
+    """The local server has no TLS: with sslmode=require the app reports the database as
+    unavailable instead of silently connecting in plain text (asyncpg took the `ssl` argument
+    and tried to upgrade)."""
+    raw = _local_url(
+        server_database_url, database_url, "postgres://{user}{password}@{host}:{port}/{db}"
+    )
+    async with make_client(await start_app(make_settings(database_url=raw))) as client:
+        assert (await client.get("/ready/db")).status_code == 200
+    app = await start_app(make_settings(database_url=raw + "?sslmode=require"))
+    async with make_client(app) as client:
+        response = await client.get("/ready/db")
+    assert response.status_code == 503
+    assert response.json()["database"]["state"] == "unavailable"
+
+
+async def test_engine_is_created_lazily_and_once_under_concurrent_first_requests(
+    start_app: Callable[[Settings], Any], settings: Settings
+) -> None:
+    app = await start_app(settings)
+    database = app.state.database
+    assert not database.engine_created  # startup did not touch the database
+
+    async with make_client(app) as client:
+        responses = await asyncio.gather(*(client.get("/ready/db") for _ in range(25)))
+
+    assert [r.status_code for r in responses] == [200] * 25
+    assert database.engines_created == 1
+
+
+async def test_engine_property_is_created_once_across_threads(settings: Settings) -> None:
+    """The engine may be first touched from worker threads too (sync code run through
+    asyncio.to_thread): still one engine."""
+    database = Database(settings)
+    engines = await asyncio.gather(*(asyncio.to_thread(lambda: database.engine) for _ in range(16)))
+    assert len({id(e) for e in engines}) == 1
+    assert database.engines_created == 1
+    await database.dispose()
+
+
+async def test_database_backed_route_is_503_when_the_url_is_missing(
+    start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    app = await start_app(make_settings(database_url=None))
+
+    @app.get("/test/db")
+    async def db_route(session: SessionDep) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    async with make_client(app) as client:
+        response: httpx.Response = await client.get("/test/db")
+        ready = await client.get("/ready/db")
+        health = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["error_code"] == "DATABASE_UNAVAILABLE"
+    assert ready.status_code == 503
+    assert ready.json()["database"]["state"] == "not_configured"
+    assert health.status_code == 200

@@ -1,0 +1,50 @@
+"""Importing the app, and building it, opens no network connection (DESIGN 1.2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from tests.server.tcp import TcpServer
+from tests.server_process import ROOT, server_env
+
+BUILD_APP = """
+import app.main
+built = app.main.app  # what Gunicorn does: the module attribute builds the app
+assert built.title
+print("built", flush=True)
+"""
+
+
+def test_importing_and_building_the_app_opens_no_connection() -> None:
+    with TcpServer() as listener:
+        env = server_env(
+            {
+                "DATABASE_URL": f"postgresql://u:p@127.0.0.1:{listener.port}/db",
+                "REDIS_URL": f"redis://127.0.0.1:{listener.port}/0",
+            }
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", BUILD_APP],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "built" in result.stdout
+        time.sleep(0.2)  # let the listener thread accept anything still in flight
+        assert listener.accepted == 0
+
+
+def test_the_listener_does_count_connections() -> None:
+    """The check above would be worthless if the listener could not see a connection."""
+    with TcpServer() as listener:
+        probe = f"import socket; socket.create_connection(('127.0.0.1', {listener.port})).close()"
+        subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
+        deadline = time.monotonic() + 10
+        while listener.accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert listener.accepted == 1
