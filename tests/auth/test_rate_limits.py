@@ -1,0 +1,132 @@
+"""Rate limits: failed sign-ins per account and per address, sign-ups and refreshes per address,
+shared by every instance through Redis, and still enforced in process when Redis is down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from tests.auth.accounts import PASSWORD, login, register
+from tests.helpers import assert_error, make_client
+
+StartApp = Callable[[Settings], Any]
+
+
+def _assert_limited(response: httpx.Response, window_seconds: int) -> None:
+    assert_error(response, 429, "RATE_LIMITED")
+    assert 1 <= int(response.headers["retry-after"]) <= window_seconds
+
+
+async def test_failed_logins_per_account(client: httpx.AsyncClient, app: FastAPI) -> None:
+    await register(client)
+    await register(client, "other@example.com")
+    for _ in range(5):
+        assert_error(await login(client, password="wrong password"), 401, "INVALID_CREDENTIALS")
+    # Locked for this account, even with the right password, from any address ...
+    _assert_limited(await login(client), 15 * 60)
+    async with make_client(app, client_ip="198.51.100.7") as elsewhere:
+        _assert_limited(await login(elsewhere), 15 * 60)
+    # ... while other accounts are unaffected.
+    assert (await login(client, "other@example.com")).status_code == 200
+
+
+async def test_unknown_emails_are_limited_like_real_ones(client: httpx.AsyncClient) -> None:
+    for _ in range(5):
+        assert_error(await login(client, "ghost@example.com"), 401, "INVALID_CREDENTIALS")
+    _assert_limited(await login(client, "ghost@example.com"), 15 * 60)
+
+
+async def test_failed_logins_per_address(client: httpx.AsyncClient, app: FastAPI) -> None:
+    await register(client)
+    for n in range(20):
+        assert_error(await login(client, f"guess{n}@example.com"), 401)
+    # This address is blocked, even for a right password; another address is not.
+    _assert_limited(await login(client), 15 * 60)
+    async with make_client(app, client_ip="198.51.100.7") as elsewhere:
+        assert (await login(elsewhere)).status_code == 200
+
+
+async def test_successful_logins_are_not_counted(client: httpx.AsyncClient) -> None:
+    await register(client)
+    for _ in range(25):
+        assert (await login(client)).status_code == 200
+    for _ in range(4):
+        assert_error(await login(client, password="wrong password"), 401)
+    assert (await login(client)).status_code == 200
+
+
+async def test_password_confirmations_share_the_account_limit(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    headers = {"Authorization": f"Bearer {account['access_token']}"}
+    body = {"current_password": "wrong password", "new_password": "another secret"}
+    for _ in range(5):
+        response = await client.post("/api/auth/change-password", json=body, headers=headers)
+        assert_error(response, 403, "WRONG_PASSWORD")
+    response = await client.post("/api/auth/change-password", json=body, headers=headers)
+    _assert_limited(response, 15 * 60)
+
+
+async def test_registrations_per_address(client: httpx.AsyncClient, app: FastAPI) -> None:
+    for n in range(10):
+        await register(client, f"user{n}@example.com")
+    response = await client.post(
+        "/api/auth/register",
+        json={"email": "user10@example.com", "password": PASSWORD, "full_name": "Late"},
+    )
+    _assert_limited(response, 3600)
+    async with make_client(app, client_ip="198.51.100.7") as elsewhere:
+        await register(elsewhere, "user10@example.com")
+
+
+async def test_refreshes_per_address(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    token = account["refresh_token"]
+    for _ in range(30):
+        response = await client.post("/api/auth/refresh", json={"refresh_token": token})
+        assert response.status_code == 200
+        token = response.json()["refresh_token"]
+    _assert_limited(await client.post("/api/auth/refresh", json={"refresh_token": token}), 60)
+
+
+async def test_limits_hold_across_two_instances_sharing_redis(
+    start_app: StartApp, settings: Settings, redis: Any
+) -> None:
+    first, second = await start_app(settings), await start_app(settings)
+    async with make_client(first) as a, make_client(second) as b:
+        await register(a)
+        for client in (a, b, a, b, a):
+            assert_error(await login(client, password="wrong password"), 401)
+        _assert_limited(await login(b), 15 * 60)
+        _assert_limited(await login(a), 15 * 60)
+        assert await redis.keys("hmb:ratelimit*")
+
+
+async def test_logins_work_and_limits_hold_in_process_when_redis_is_down(
+    start_app: StartApp, make_settings: Callable[..., Settings]
+) -> None:
+    app = await start_app(make_settings(redis_url="redis://127.0.0.1:1/0"))
+    async with make_client(app) as client:
+        await register(client)
+        assert (await login(client)).status_code == 200
+        for _ in range(5):
+            assert_error(await login(client, password="wrong password"), 401)
+        _assert_limited(await login(client), 15 * 60)
+        assert (await client.get("/health/detailed")).json()["redis"]["state"] != "ok"
+
+
+async def test_limits_hold_in_process_without_redis(
+    start_app: StartApp, make_settings: Callable[..., Settings]
+) -> None:
+    app = await start_app(make_settings(redis_url=None))
+    async with make_client(app) as client:
+        for n in range(10):
+            await register(client, f"user{n}@example.com")
+        response = await client.post(
+            "/api/auth/register",
+            json={"email": "late@example.com", "password": PASSWORD, "full_name": "Late"},
+        )
+        _assert_limited(response, 3600)
