@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 from app.core.config import Settings
 from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, DatabaseUnavailable
@@ -120,6 +121,20 @@ def parse_database_url(raw: str | None, *, pgbouncer: bool = False) -> DatabaseT
     return DatabaseTarget(url, connect_args, uses_pooler, dropped)
 
 
+def _ping_on_checkout(engine: AsyncEngine, timeout: float) -> None:
+    """pool_pre_ping with a deadline. SQLAlchemy's own pre-ping waits as long as any query
+    (DB_COMMAND_TIMEOUT), so a database that stops answering would hold every request that
+    long. A pooled connection that does not answer a simple-protocol SELECT 1 (no prepared
+    statement: PgBouncer-safe) within `timeout` is discarded and the pool connects afresh."""
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            await_(dbapi_connection.driver_connection.execute("SELECT 1", timeout=timeout))
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            raise sa_exc.DisconnectionError(f"pre-ping failed: {type(exc).__name__}") from exc
+
+
 def migration_url(settings: Settings) -> str:
     """The URL Alembic uses: MIGRATION_DATABASE_URL (Neon's direct endpoint) wins."""
     raw = settings.migration_database_url or settings.database_url
@@ -183,9 +198,9 @@ class Database:
             max_overflow=s.db_max_overflow,
             pool_timeout=s.db_pool_timeout,
             pool_recycle=s.db_pool_recycle,
-            pool_pre_ping=True,
             connect_args=connect_args,
         )
+        _ping_on_checkout(engine, s.db_connect_timeout)
         self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         self.engines_created += 1
         logger.info(

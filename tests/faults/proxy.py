@@ -1,0 +1,173 @@
+"""A TCP proxy whose behaviour a test switches mid-run: the network between the app and a real
+server (PostgreSQL, Redis) failing the ways production's does.
+
+    proxy = FaultProxy(("127.0.0.1", 5432)).start()   # listens on 127.0.0.1:proxy.port
+    proxy.refuse()      # the port refuses connections; open connections are reset
+    proxy.blackhole()   # connections are accepted and never answered; open ones go silent
+    proxy.delay(1.0)    # every reply from the server arrives a second late
+    proxy.forward()     # back to a transparent pipe (connections that went silent are reset)
+    proxy.stop()
+
+The proxy runs its own event loop in a thread, so it keeps working whatever the test's loop is
+doing. The upstream is (host, port) or the path of a Unix socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+Upstream = tuple[str, int] | str
+Mode = Literal["forward", "refuse", "blackhole"]
+_CONTROL_TIMEOUT = 10.0
+
+
+@dataclass(eq=False)
+class _Connection:
+    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    silent: bool = False
+
+    def reset(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+
+
+class FaultProxy:
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        self.port = 0
+        self.mode: Mode = "forward"
+        self.reply_delay = 0.0
+        self.accepted = 0
+        self._connections: set[_Connection] = set()
+        self._server: asyncio.Server | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    # -- control, from the test's thread ------------------------------------------------------
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        self._call(self._listen())
+        return self
+
+    def forward(self) -> None:
+        self._call(self._set_mode("forward"))
+
+    def refuse(self) -> None:
+        self._call(self._set_mode("refuse"))
+
+    def blackhole(self) -> None:
+        self._call(self._set_mode("blackhole"))
+
+    def delay(self, seconds: float) -> None:
+        """Hold every chunk the server sends for `seconds` before passing it on."""
+        self.reply_delay = seconds
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        self._call(self._shut_down())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(_CONTROL_TIMEOUT)
+        self._loop.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(_CONTROL_TIMEOUT)
+
+    # -- the proxy, on its own loop ------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _set_mode(self, mode: Mode) -> None:
+        previous, self.mode = self.mode, mode
+        if mode == "refuse":
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            self._reset_all()
+        elif self._server is None:
+            await self._listen()
+        if mode == "blackhole":
+            for conn in self._connections:
+                conn.silent = True
+        elif previous == "blackhole":
+            # A partition that heals leaves the connections it froze broken, not resumed.
+            self._reset_all()
+
+    async def _shut_down(self) -> None:
+        await self._set_mode("refuse")
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+
+    def _reset_all(self) -> None:
+        for conn in list(self._connections):
+            conn.reset()
+        self._connections.clear()
+
+    async def _open_upstream(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if isinstance(self.upstream, str):
+            return await asyncio.open_unix_connection(self.upstream)
+        return await asyncio.open_connection(*self.upstream)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        conn = _Connection([writer], silent=self.mode == "blackhole")
+        self._connections.add(conn)
+        try:
+            if conn.silent:
+                await self._pump(reader, None, conn)
+                return
+            try:
+                up_reader, up_writer = await self._open_upstream()
+            except OSError:
+                conn.reset()
+                return
+            conn.writers.append(up_writer)
+            await asyncio.gather(
+                self._pump(reader, up_writer, conn),
+                self._pump(up_reader, writer, conn, replies=True),
+            )
+        finally:
+            self._connections.discard(conn)
+            for w in conn.writers:
+                w.close()
+
+    async def _pump(
+        self,
+        source: asyncio.StreamReader,
+        sink: asyncio.StreamWriter | None,
+        conn: _Connection,
+        *,
+        replies: bool = False,
+    ) -> None:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while data := await source.read(65536):
+                if conn.silent or sink is None:
+                    continue  # swallowed: the other side waits for an answer that never comes
+                if replies and self.reply_delay:
+                    await asyncio.sleep(self.reply_delay)
+                sink.write(data)
+                await sink.drain()
+            if sink is not None and sink.can_write_eof():
+                sink.write_eof()

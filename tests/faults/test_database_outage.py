@@ -1,0 +1,91 @@
+"""The database goes away mid-run, under traffic, with a warm connection pool, and comes back.
+
+The network between the real server and PostgreSQL (a FaultProxy) first refuses and resets
+connections, and in a second run accepts them and never answers (its open connections go
+silent too). Throughout, /health answers 200; database-backed requests answer 503
+DATABASE_UNAVAILABLE instead of hanging; once the network is back the same worker serves them
+again, without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.faults.proxy import FaultProxy
+from tests.faults.watch import HealthWatch
+from tests.helpers import assert_error
+from tests.server_process import ServerProcess, StartServer
+
+PROBE_APP = ("tests.server.probe_app:app",)
+CONNECT_TIMEOUT = 2
+# Generous bound on one request: several times the connect timeout, far below the command and
+# pool timeouts (30 s) that a request stuck on a dead connection would wait for.
+REQUEST_BOUND = 5 * CONNECT_TIMEOUT
+RECOVERY_BOUND = 30.0
+DB_ROUTE = "/test/db-sleep"
+
+pytestmark = pytest.mark.slow
+
+
+async def _burst(client: httpx.AsyncClient, n: int) -> list[httpx.Response]:
+    return list(await asyncio.gather(*(client.get(DB_ROUTE) for _ in range(n))))
+
+
+async def _wait_until_served(client: httpx.AsyncClient, server: ServerProcess) -> None:
+    deadline = time.monotonic() + RECOVERY_BOUND
+    while (response := await client.get(DB_ROUTE)).status_code != 200:
+        if time.monotonic() > deadline:
+            pytest.fail(f"never served again: {response.text}\n{server.log()[-4000:]}")
+        await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize(
+    "fault", [FaultProxy.refuse, FaultProxy.blackhole], ids=lambda f: f.__name__
+)
+async def test_database_dies_mid_run_and_returns(
+    server_factory: StartServer,
+    db_proxy: FaultProxy,
+    proxied_database_url: str,
+    fault: Callable[[FaultProxy], None],
+) -> None:
+    server = server_factory(
+        {
+            "DATABASE_URL": proxied_database_url,
+            "DB_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
+            "REDIS_URL": None,
+        },
+        args=PROBE_APP,
+    )
+    server.wait_healthy()
+    workers = server.worker_pids()
+
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_BOUND) as client:
+        # Warm: the pool holds open connections when the database goes away.
+        assert {r.status_code for r in await _burst(client, 8)} == {200}
+
+        with HealthWatch(server.base_url) as health:
+            fault(db_proxy)
+            for _ in range(5):
+                for response in await _burst(client, 4):
+                    assert_error(response, 503, "DATABASE_UNAVAILABLE")
+                    assert response.headers["retry-after"]
+                ready = await client.get("/ready/db")
+                assert ready.status_code == 503, ready.text
+                await asyncio.sleep(0.3)
+
+            db_proxy.forward()
+            await _wait_until_served(client, server)
+            assert {r.status_code for r in await _burst(client, 8)} == {200}
+        health.assert_healthy_throughout()
+        assert (await client.get("/ready/db")).status_code == 200
+
+    assert server.worker_pids() == workers, "the worker was restarted"
+    log = server.log()
+    assert "database unavailable" in log
+    assert "database reachable again" in log
+    assert "INTERNAL_ERROR" not in log and "unhandled error" not in log
