@@ -1,0 +1,1 @@
+"""Load and startup benchmarks (not tests): `python3 tasks.py bench`."""
