@@ -4,6 +4,7 @@
     python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py)
     python3 tasks.py test    run the whole test suite
     python3 tasks.py lint    ruff over the whole tree
+    python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
 
 Both create .venv and install the project into it on first use (again whenever
 pyproject.toml changes). Without DATABASE_URL they start an embedded PostgreSQL (the
@@ -95,12 +96,20 @@ def test(pytest_args: list[str]) -> int:
     return subprocess.run([VENV_PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
 
 
+def bench(bench_args: list[str]) -> int:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = _embedded_postgres("bench-postgres", "postgres")
+    command = [VENV_PYTHON, "-m", "bench.run", *bench_args]
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
 def lint() -> int:
     return subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
 
 
 def main() -> int:
-    commands = {"run": lambda _: run(), "test": test, "lint": lambda _: lint()}
+    commands = {"run": lambda _: run(), "test": test, "lint": lambda _: lint(), "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
