@@ -1,0 +1,129 @@
+"""Startup is instant and shutdown is clean (DESIGN 1.4): the lifespan returns before its
+background work is done, that work is tracked and can fail harmlessly, and shutdown cancels it,
+closes Redis and hands every database connection back to PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import asyncpg
+from redis.asyncio import Redis
+from sqlalchemy.engine import make_url
+
+from app.core.background import StartupTasks
+from app.core.config import Settings
+from app.main import create_app
+from tests.helpers import make_client
+from tests.server.tcp import TcpServer
+
+WAIT = 30.0  # generous bound on waits: reaching it means a hang, not slowness
+
+
+async def _wait_until_settled(tasks: StartupTasks) -> dict[str, str]:
+    deadline = time.monotonic() + WAIT
+    while "running" in (status := tasks.status()).values():
+        assert time.monotonic() < deadline, status
+        await asyncio.sleep(0.02)
+    return status
+
+
+async def test_lifespan_returns_before_the_warm_up_is_done(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(bcrypt_rounds=13))
+    async with app.router.lifespan_context(app):
+        # The app is serving while bcrypt is still warming up in the background.
+        assert app.state.startup_tasks.status()["bcrypt_warmup"] == "running"
+        async with make_client(app) as client:
+            assert (await client.get("/health")).status_code == 200
+            warmup = (await client.get("/health/detailed")).json()["warmup"]
+        assert set(warmup) == {"bcrypt_warmup", "redis_connect"}
+        assert (await _wait_until_settled(app.state.startup_tasks)) == {
+            "bcrypt_warmup": "done",
+            "redis_connect": "done",
+        }
+
+
+async def test_a_failing_startup_task_is_reported_not_fatal() -> None:
+    async def broken() -> None:
+        raise RuntimeError("warm-up exploded")
+
+    async def fine() -> None:
+        return None
+
+    logged: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: logged.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("app.background").addHandler(handler)
+    try:
+        tasks = StartupTasks()
+        tasks.start("broken", broken())
+        tasks.start("fine", fine())
+        status = await _wait_until_settled(tasks)
+    finally:
+        logging.getLogger("app.background").removeHandler(handler)
+    assert status == {"broken": "failed: RuntimeError: warm-up exploded", "fine": "done"}
+    assert logged == ["startup task broken failed: RuntimeError: warm-up exploded"]
+    await tasks.cancel_all()
+
+
+async def test_shutdown_cancels_unfinished_startup_work(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Redis accepts and never answers, with a long timeout: the connect task is still running
+    at shutdown, and shutdown cancels it instead of waiting for it."""
+    with TcpServer() as silent:
+        app = create_app(
+            make_settings(redis_url=f"redis://127.0.0.1:{silent.port}/2", redis_timeout=600)
+        )
+        context = app.router.lifespan_context(app)
+        await context.__aenter__()
+        deadline = time.monotonic() + WAIT
+        while silent.accepted == 0:  # the connect attempt is under way
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+        assert app.state.startup_tasks.status()["redis_connect"] == "running"
+
+        await asyncio.wait_for(context.__aexit__(None, None, None), WAIT)
+
+    assert app.state.startup_tasks.status()["redis_connect"] == "cancelled"
+
+
+async def _backends(dsn: str, database: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await conn.close()
+
+
+async def _redis_clients(redis: Redis, db: int) -> int:
+    clients = await redis.client_list()
+    return sum(1 for c in clients if int(c["db"]) == db)
+
+
+async def test_shutdown_closes_redis_and_database_connections(
+    make_settings: Callable[..., Settings], database_url: str, redis: Redis, redis_url: str
+) -> None:
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    database = make_url(database_url).database
+    redis_db = make_url(redis_url).database or 0
+    redis_before = await _redis_clients(redis, int(redis_db))
+
+    app = create_app(make_settings())
+    async with app.router.lifespan_context(app):
+        await _wait_until_settled(app.state.startup_tasks)
+        async with make_client(app) as client:
+            assert (await client.get("/ready/db")).status_code == 200
+        assert await _backends(dsn, database) >= 1
+        assert await _redis_clients(redis, int(redis_db)) > redis_before
+
+    assert await _backends(dsn, database) == 0
+    assert await _redis_clients(redis, int(redis_db)) == redis_before
+    assert not app.state.database.engine_created
