@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Row, Select, and_, literal, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,10 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
 
 SortValue = int | float | Decimal | datetime | str
+
+# Ids are PostgreSQL bigints: a path id outside that range is a 422, not a database error.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 T = TypeVar("T")

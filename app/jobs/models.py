@@ -18,8 +18,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
+from app.companies.models import Company
 from app.core.models import Base, IdMixin, TimestampMixin
 
 
@@ -150,6 +151,18 @@ class Job(IdMixin, TimestampMixin, Base):
     # Maintained by the jobs_search_vector trigger (migration 0002): title A, skills B,
     # company name C, description D. Never written by the application.
     search_vector: Mapped[str | None] = deferred(mapped_column(TSVECTOR))
+
+    company: Mapped[Company] = relationship(lazy="raise")
+
+    def display_status(self, now: datetime) -> DisplayStatus:
+        """What people see: a deleted job reads as closed, a lapsed one as expired."""
+        if self.deleted_at is not None or self.status == JobStatus.CLOSED:
+            return DisplayStatus.CLOSED
+        if self.status == JobStatus.DRAFT:
+            return DisplayStatus.DRAFT
+        if self.expires_at is not None and self.expires_at <= now:
+            return DisplayStatus.EXPIRED
+        return DisplayStatus.PUBLISHED
 
 
 class SavedJob(Base):

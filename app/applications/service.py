@@ -1,0 +1,198 @@
+"""Applications: one per seeker per job (a UNIQUE constraint decides races), only on live jobs;
+the pipeline moves under a row lock so concurrent changes leave a consistent history; the
+applicant and the job's owner are the only readers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.applications import pipeline
+from app.applications.models import Application, ApplicationStatus, ApplicationStatusChange
+from app.applications.schemas import ApplicationCreate, StatusChangeRequest
+from app.companies.models import Company
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.jobs.models import Job
+from app.jobs.service import get_visible_job, is_live
+from app.notifications import messages
+from app.notifications.service import notify
+from app.users.models import User
+
+NEWEST_FIRST = Ordering("applications:newest", (SortKey(Application.id, int),))
+_UNIQUE_VIOLATION = "23505"
+
+
+# An application with its job, company, applicant and (for a single read) its history.
+Joined = tuple[Application, Job, Company, User]
+Detail = tuple[Application, Job, Company, User, Sequence[ApplicationStatusChange]]
+
+
+def _joined() -> Any:
+    return (
+        select(Application, Job, Company, User)
+        .join(Job, Job.id == Application.job_id)
+        .join(Company, Company.id == Job.company_id)
+        .join(User, User.id == Application.applicant_id)
+    )
+
+
+async def apply(
+    session: AsyncSession, applicant: User, job_id: int, data: ApplicationCreate
+) -> Application:
+    job = await get_visible_job(session, job_id, applicant)
+    if not is_live(job, datetime.now(UTC)):
+        raise Conflict("This job is no longer accepting applications.")
+    application = Application(
+        job_id=job.id,
+        applicant_id=applicant.id,
+        cover_letter=data.cover_letter,
+        resume_url=str(data.resume_url) if data.resume_url else applicant.resume_url,
+        status=ApplicationStatus.SUBMITTED,
+    )
+    session.add(application)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Decided by the database, so two simultaneous requests cannot both get in.
+        if getattr(exc.orig, "sqlstate", None) == _UNIQUE_VIOLATION:
+            raise Conflict("You have already applied for this job.") from None
+        raise
+    session.add(
+        ApplicationStatusChange(
+            application_id=application.id,
+            to_status=ApplicationStatus.SUBMITTED,
+            actor_id=applicant.id,
+        )
+    )
+    notify(
+        session,
+        job.company.owner_id,
+        messages.application_received(job.title, applicant.full_name),
+        job_id=job.id,
+        application_id=application.id,
+    )
+    await session.flush()
+    return application
+
+
+async def _load(session: AsyncSession, application_id: int, *, lock: bool = False) -> Joined:
+    stmt = _joined().where(Application.id == application_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Application).execution_options(populate_existing=True)
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        raise NotFound("No such application.")
+    return tuple(row)  # type: ignore[return-value]
+
+
+def _is_reader(user: User, application: Application, company: Company) -> bool:
+    return user.id in (application.applicant_id, company.owner_id)
+
+
+async def _history(session: AsyncSession, application_id: int) -> Sequence[ApplicationStatusChange]:
+    stmt = (
+        select(ApplicationStatusChange)
+        .where(ApplicationStatusChange.application_id == application_id)
+        .order_by(ApplicationStatusChange.id)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def get_application(session: AsyncSession, user: User, application_id: int) -> Detail:
+    application, job, company, applicant = await _load(session, application_id)
+    if not _is_reader(user, application, company):
+        raise NotFound("No such application.")
+    return application, job, company, applicant, await _history(session, application_id)
+
+
+async def change_status(
+    session: AsyncSession, user: User, application_id: int, data: StatusChangeRequest
+) -> Detail:
+    # The row lock makes concurrent changes queue: each sees the status the previous one left.
+    application, job, company, applicant = await _load(session, application_id, lock=True)
+    if not _is_reader(user, application, company):
+        raise NotFound("No such application.")
+    if user.id != company.owner_id:
+        raise Forbidden("Only the job's owner can move an application along the pipeline.")
+    current = ApplicationStatus(application.status)
+    if not pipeline.employer_may_move(current, data.status):
+        raise Conflict(f"An application cannot move from {current} to {data.status}.")
+    _record(session, application, data.status, user, data.note)
+    notify(
+        session,
+        application.applicant_id,
+        messages.application_status_changed(job.title, data.status),
+        job_id=job.id,
+        application_id=application.id,
+    )
+    await session.flush()
+    return application, job, company, applicant, await _history(session, application_id)
+
+
+async def withdraw(session: AsyncSession, user: User, application_id: int) -> Detail:
+    application, job, company, applicant = await _load(session, application_id, lock=True)
+    if not _is_reader(user, application, company):
+        raise NotFound("No such application.")
+    if user.id != application.applicant_id:
+        raise Forbidden("Only the applicant can withdraw an application.")
+    if ApplicationStatus(application.status) not in pipeline.WITHDRAWABLE:
+        raise Conflict(f"An application that is {application.status} cannot be withdrawn.")
+    _record(session, application, ApplicationStatus.WITHDRAWN, user, None)
+    notify(
+        session,
+        company.owner_id,
+        messages.application_withdrawn(job.title, applicant.full_name),
+        job_id=job.id,
+        application_id=application.id,
+    )
+    await session.flush()
+    return application, job, company, applicant, await _history(session, application_id)
+
+
+def _record(
+    session: AsyncSession,
+    application: Application,
+    target: ApplicationStatus,
+    actor: User,
+    note: str | None,
+) -> None:
+    session.add(
+        ApplicationStatusChange(
+            application_id=application.id,
+            from_status=application.status,
+            to_status=target,
+            actor_id=actor.id,
+            note=note,
+        )
+    )
+    application.status = target
+    application.updated_at = datetime.now(UTC)
+
+
+async def list_for_applicant(
+    session: AsyncSession, user: User, page: PageParams
+) -> tuple[Sequence[Row[Any]], str | None]:
+    stmt = _joined().where(Application.applicant_id == user.id)
+    return await paginate(session, stmt, NEWEST_FIRST, page)
+
+
+async def list_for_job(
+    session: AsyncSession,
+    user: User,
+    job_id: int,
+    page: PageParams,
+    status: ApplicationStatus | None,
+) -> tuple[Sequence[Row[Any]], str | None]:
+    job = await get_visible_job(session, job_id, user)
+    if job.company.owner_id != user.id:
+        raise Forbidden("Only the job's owner can see its applications.")
+    stmt = _joined().where(Application.job_id == job_id)
+    if status is not None:
+        stmt = stmt.where(Application.status == status)
+    return await paginate(session, stmt, NEWEST_FIRST, page)

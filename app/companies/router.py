@@ -1,0 +1,60 @@
+"""/api/companies"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.deps import CurrentUser, EmployerUser
+from app.companies import service
+from app.companies.models import Industry
+from app.companies.schemas import CompanyCreate, CompanyRead, CompanyUpdate
+from app.core.bahamas import Island
+from app.core.cache import CacheDep
+from app.core.db import SessionDep
+from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
+from app.core.pagination import IdPath, Page, PageDep
+
+router = APIRouter(tags=["companies"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CompanyRead,
+    responses=error_responses(Unauthorized, Forbidden, Conflict),
+)
+async def create_company(body: CompanyCreate, user: EmployerUser, session: SessionDep):
+    return await service.create_company(session, user, body)
+
+
+@router.get("", response_model=Page[CompanyRead])
+async def list_companies(
+    session: SessionDep,
+    page: PageDep,
+    island: Annotated[Island | None, Query()] = None,
+    industry: Annotated[Industry | None, Query()] = None,
+):
+    rows, cursor = await service.list_companies(
+        session, page, {"island": island, "industry": industry}
+    )
+    return Page[CompanyRead](
+        items=[CompanyRead.model_validate(row[0]) for row in rows], next_cursor=cursor
+    )
+
+
+@router.get("/{company_id}", response_model=CompanyRead, responses=error_responses(NotFound))
+async def get_company(company_id: IdPath, session: SessionDep):
+    return await service.get_company(session, company_id)
+
+
+@router.patch(
+    "/{company_id}",
+    response_model=CompanyRead,
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+)
+async def update_company(
+    company_id: IdPath, body: CompanyUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
+):
+    return await service.update_company(session, cache, user, company_id, body)

@@ -1,0 +1,72 @@
+"""What the companies API reads and writes; every field bounded, unknown fields refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from app.companies.models import CompanySize, Industry
+from app.core.bahamas import Island
+from app.users.schemas import Bio, WebUrl, line
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80, pattern=SLUG_PATTERN)
+]
+CompanyName = line(120, min_length=2)
+
+
+class CompanyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: CompanyName  # type: ignore[valid-type]
+    slug: Slug | None = None
+    description: Bio | None = None
+    website: WebUrl | None = None
+    industry: Industry | None = None
+    size: CompanySize | None = None
+    location: line(120) | None = None  # type: ignore[valid-type]
+    island: Island | None = None
+    logo_url: WebUrl | None = None
+
+    def values(self) -> dict[str, object]:
+        return self.model_dump(mode="json")
+
+
+class CompanyUpdate(BaseModel):
+    """PATCH: only the fields sent change; `name` and `slug` cannot be cleared."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: CompanyName = None  # type: ignore[valid-type,assignment]
+    slug: Slug = None  # type: ignore[assignment]
+    description: Bio | None = None
+    website: WebUrl | None = None
+    industry: Industry | None = None
+    size: CompanySize | None = None
+    location: line(120) | None = None  # type: ignore[valid-type]
+    island: Island | None = None
+    logo_url: WebUrl | None = None
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_unset=True, mode="json")
+
+
+class CompanyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner_id: int
+    name: str
+    slug: str
+    description: str | None
+    website: str | None
+    industry: Industry | None
+    size: CompanySize | None
+    location: str | None
+    island: Island | None
+    logo_url: str | None
+    created_at: datetime
+    updated_at: datetime

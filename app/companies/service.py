@@ -1,0 +1,96 @@
+"""Companies: created by employers, edited by their owner or an admin; slugs are unique."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.companies.models import Company
+from app.companies.schemas import CompanyCreate, CompanyUpdate
+from app.core.cache import Cache
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.jobs.cache import JOBS_CACHE_NAMESPACE
+from app.users.models import Role, User
+
+NEWEST_FIRST = Ordering("companies:newest", (SortKey(Company.id, int),))
+_UNIQUE_VIOLATION = "23505"
+
+
+def can_manage(user: User, company: Company) -> bool:
+    return user.role == Role.ADMIN or company.owner_id == user.id
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:70].strip("-")
+    return slug if len(slug) >= 2 else "company"
+
+
+async def _free_slug(session: AsyncSession, base: str) -> str:
+    taken = set(
+        (await session.scalars(select(Company.slug).where(Company.slug.startswith(base)))).all()
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+async def _flush_unique_slug(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if getattr(exc.orig, "sqlstate", None) == _UNIQUE_VIOLATION:
+            raise Conflict("That slug is already taken by another company.") from None
+        raise
+
+
+async def create_company(session: AsyncSession, owner: User, data: CompanyCreate) -> Company:
+    values = data.values()
+    slug = values.pop("slug") or await _free_slug(session, slugify(data.name))
+    company = Company(owner_id=owner.id, slug=slug, **values)
+    session.add(company)
+    await _flush_unique_slug(session)
+    await session.refresh(company)
+    return company
+
+
+async def get_company(session: AsyncSession, company_id: int) -> Company:
+    company = await session.get(Company, company_id)
+    if company is None:
+        raise NotFound("No such company.")
+    return company
+
+
+async def list_companies(
+    session: AsyncSession, page: PageParams, filters: dict[str, Any]
+) -> tuple[Sequence[Row[Any]], str | None]:
+    stmt = select(Company)
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(Company, column) == value)
+    return await paginate(session, stmt, NEWEST_FIRST, page)
+
+
+async def update_company(
+    session: AsyncSession, cache: Cache, user: User, company_id: int, data: CompanyUpdate
+) -> Company:
+    company = await get_company(session, company_id)
+    if not can_manage(user, company):
+        raise Forbidden("Only the company's owner can change it.")
+    changes = data.changes()
+    for column, value in changes.items():
+        setattr(company, column, value)
+    await _flush_unique_slug(session)
+    await session.refresh(company)
+    if {"name", "logo_url"} & changes.keys():
+        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show both
+    return company

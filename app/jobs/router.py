@@ -1,0 +1,149 @@
+"""/api/jobs, /api/employer/jobs and /api/users/me/saved-jobs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
+from app.core.cache import CacheDep
+from app.core.db import SessionDep
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    error_responses,
+)
+from app.core.pagination import IdPath, Page, PageDep
+from app.jobs import service
+from app.jobs.cache import JOBS_CACHE_NAMESPACE, cache_key, ttl_until
+from app.jobs.deps import OptionalUser
+from app.jobs.schemas import (
+    EmployerJob,
+    JobCreate,
+    JobRead,
+    JobSearch,
+    JobSummary,
+    JobUpdate,
+    SavedJobRead,
+)
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+employer_router = APIRouter(prefix="/employer", tags=["jobs"])
+saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
+
+_WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
+
+
+@router.get("", response_model=Page[JobSummary])
+async def search_jobs(
+    search: Annotated[JobSearch, Query()], page: PageDep, session: SessionDep, cache: CacheDep
+):
+    """Live published jobs. Cached for everyone alike (the list does not depend on who asks)."""
+    key = cache_key(search.model_dump(mode="json", exclude_none=True), page.limit, page.cursor)
+    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
+    if hit.value is not None:
+        return Response(hit.value, media_type="application/json")
+    jobs, cursor = await service.search_jobs(session, search, page)
+    now = datetime.now(UTC)
+    body = Page[JobSummary](items=[JobSummary.of(j, now) for j in jobs], next_cursor=cursor)
+    payload = body.model_dump_json().encode()
+    await cache.store(
+        JOBS_CACHE_NAMESPACE,
+        key,
+        payload,
+        generation=hit.generation,
+        ttl=ttl_until(j.expires_at for j in jobs),
+    )
+    return Response(payload, media_type="application/json")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobRead,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep):
+    job = await service.create_job(session, cache, user, body)
+    return JobRead.of(job, datetime.now(UTC))
+
+
+@router.get("/{job_id}", response_model=JobRead, responses=error_responses(NotFound))
+async def get_job(job_id: IdPath, user: OptionalUser, session: SessionDep):
+    """A draft or deleted job is a 404 to everyone but those who manage it."""
+    job = await service.get_visible_job(session, job_id, user)
+    return JobRead.of(job, datetime.now(UTC))
+
+
+@router.patch("/{job_id}", response_model=JobRead, responses=_WRITE_ERRORS)
+async def update_job(
+    job_id: IdPath, body: JobUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
+):
+    job = await service.update_job(session, cache, user, job_id, body)
+    return JobRead.of(job, datetime.now(UTC))
+
+
+@router.post("/{job_id}/publish", response_model=JobRead, responses=_WRITE_ERRORS)
+async def publish_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+    job = await service.publish_job(session, cache, user, job_id)
+    return JobRead.of(job, datetime.now(UTC))
+
+
+@router.post("/{job_id}/close", response_model=JobRead, responses=_WRITE_ERRORS)
+async def close_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+    job = await service.close_job(session, cache, user, job_id)
+    return JobRead.of(job, datetime.now(UTC))
+
+
+@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_WRITE_ERRORS)
+async def delete_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+    await service.delete_job(session, cache, user, job_id)
+
+
+@router.put(
+    "/{job_id}/save",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(Unauthorized, Forbidden, NotFound),
+)
+async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
+    await service.save_job(session, user, job_id)
+
+
+@router.delete(
+    "/{job_id}/save",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(Unauthorized, Forbidden),
+)
+async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
+    await service.unsave_job(session, user, job_id)
+
+
+@employer_router.get(
+    "/jobs", response_model=Page[EmployerJob], responses=error_responses(Unauthorized, Forbidden)
+)
+async def list_employer_jobs(user: EmployerUser, page: PageDep, session: SessionDep):
+    rows, cursor = await service.list_employer_jobs(session, user, page)
+    now = datetime.now(UTC)
+    items = [
+        EmployerJob(
+            **JobSummary.of(job, now).model_dump(), application_count=total, unreviewed_count=new
+        )
+        for job, total, new, *_ in rows
+    ]
+    return Page[EmployerJob](items=items, next_cursor=cursor)
+
+
+@saved_router.get(
+    "", response_model=Page[SavedJobRead], responses=error_responses(Unauthorized, Forbidden)
+)
+async def list_saved_jobs(user: JobSeekerUser, page: PageDep, session: SessionDep):
+    rows, cursor = await service.list_saved_jobs(session, user, page)
+    now = datetime.now(UTC)
+    items = [
+        SavedJobRead(saved_at=saved_at, job=JobSummary.of(job, now)) for job, saved_at, *_ in rows
+    ]
+    return Page[SavedJobRead](items=items, next_cursor=cursor)

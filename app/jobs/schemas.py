@@ -1,0 +1,206 @@
+"""What the jobs API reads and writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.companies.models import Company
+from app.core.bahamas import Island
+from app.jobs.models import (
+    DisplayStatus,
+    EmploymentType,
+    Job,
+    JobCategory,
+    JobStatus,
+    SalaryPeriod,
+    WorkMode,
+)
+from app.users.schemas import Skill, _multi_line, line
+
+MAX_SALARY = Decimal("10000000")
+MAX_QUERY_LENGTH = 200
+
+Salary = Annotated[Decimal, Field(ge=0, le=MAX_SALARY, max_digits=12, decimal_places=2)]
+Currency = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$"),
+]
+Description = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=20, max_length=20_000),
+    AfterValidator(_multi_line),
+]
+Skills = Annotated[list[Skill], Field(max_length=30)]  # type: ignore[valid-type]
+
+
+def _in_future(value: datetime) -> datetime:
+    if value <= datetime.now(UTC):
+        raise PydanticCustomError("expiry_in_past", "must be in the future")
+    return value
+
+
+ExpiresAt = Annotated[AwareDatetime, AfterValidator(_in_future)]
+
+
+def _salary_range(low: Decimal | None, high: Decimal | None) -> None:
+    if low is not None and high is not None and low > high:
+        raise PydanticCustomError("salary_range", "salary_min must not exceed salary_max")
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    company_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    title: line(150, min_length=3)  # type: ignore[valid-type]
+    description: Description
+    location: line(120)  # type: ignore[valid-type]
+    island: Island
+    category: JobCategory
+    employment_type: EmploymentType
+    work_mode: WorkMode = WorkMode.ON_SITE
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
+    salary_currency: Currency = "BSD"
+    salary_period: SalaryPeriod = SalaryPeriod.YEAR
+    skills: Skills = []
+    expires_at: ExpiresAt | None = None
+    status: Literal[JobStatus.DRAFT, JobStatus.PUBLISHED] = JobStatus.DRAFT
+
+    @model_validator(mode="after")
+    def _check_salary(self) -> JobCreate:
+        _salary_range(self.salary_min, self.salary_max)
+        return self
+
+
+class JobUpdate(BaseModel):
+    """PATCH: only the fields sent change. Lifecycle moves have their own endpoints."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: line(150, min_length=3) = None  # type: ignore[valid-type,assignment]
+    description: Description = None  # type: ignore[assignment]
+    location: line(120) = None  # type: ignore[valid-type,assignment]
+    island: Island = None  # type: ignore[assignment]
+    category: JobCategory = None  # type: ignore[assignment]
+    employment_type: EmploymentType = None  # type: ignore[assignment]
+    work_mode: WorkMode = None  # type: ignore[assignment]
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
+    salary_currency: Currency = None  # type: ignore[assignment]
+    salary_period: SalaryPeriod = None  # type: ignore[assignment]
+    skills: Skills = None  # type: ignore[assignment]
+    expires_at: ExpiresAt | None = None
+
+    @model_validator(mode="after")
+    def _check_salary(self) -> JobUpdate:
+        _salary_range(self.salary_min, self.salary_max)
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_unset=True)
+
+
+class JobSearch(BaseModel):
+    """GET /api/jobs filters. Salary filters keep jobs whose pay range overlaps the asked one:
+    a job paying [min, max] matches salary_min=X when its max (or min, if it states no max) is
+    at least X, and salary_max=Y when its min (or max) is at most Y; jobs that state no pay are
+    left out whenever a salary filter is given. Amounts compare in the job's own period."""
+
+    q: line(MAX_QUERY_LENGTH, min_length=0) | None = None  # type: ignore[valid-type]
+    location: line(120) | None = None  # type: ignore[valid-type]
+    island: Island | None = None
+    category: JobCategory | None = None
+    employment_type: EmploymentType | None = None
+    work_mode: WorkMode | None = None
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
+    company_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    posted_within_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    sort: Literal["relevance", "newest", "salary"] | None = None
+
+    @model_validator(mode="after")
+    def _check_salary(self) -> JobSearch:
+        _salary_range(self.salary_min, self.salary_max)
+        return self
+
+    @property
+    def effective_sort(self) -> str:
+        if self.sort is None:
+            return "relevance" if self.q else "newest"
+        return "newest" if self.sort == "relevance" and not self.q else self.sort
+
+
+class CompanyBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    slug: str
+    logo_url: str | None
+
+    @classmethod
+    def of(cls, company: Company) -> CompanyBrief:
+        return cls.model_validate(company)
+
+
+class JobSummary(BaseModel):
+    id: int
+    company: CompanyBrief
+    title: str
+    location: str
+    island: Island
+    category: JobCategory
+    employment_type: EmploymentType
+    work_mode: WorkMode
+    salary_min: float | None
+    salary_max: float | None
+    salary_currency: str
+    salary_period: SalaryPeriod
+    skills: list[str]
+    status: DisplayStatus
+    published_at: datetime | None
+    expires_at: datetime | None
+
+    @classmethod
+    def _fields(cls, job: Job, now: datetime) -> dict[str, object]:
+        values = {name: getattr(job, name) for name in cls.model_fields if hasattr(job, name)}
+        values.update(company=CompanyBrief.of(job.company), status=job.display_status(now))
+        return values
+
+    @classmethod
+    def of(cls, job: Job, now: datetime) -> JobSummary:
+        return cls.model_validate(cls._fields(job, now))
+
+
+class JobRead(JobSummary):
+    description: str
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, job: Job, now: datetime) -> JobRead:
+        return cls.model_validate(cls._fields(job, now))
+
+
+class EmployerJob(JobSummary):
+    application_count: int
+    unreviewed_count: int
+
+
+class SavedJobRead(BaseModel):
+    saved_at: datetime
+    job: JobSummary

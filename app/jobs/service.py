@@ -1,0 +1,257 @@
+"""Jobs: the lifecycle (draft -> published -> closed, expired by date, soft delete), search over
+live jobs, the employer's own list, and saved jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import REAL, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
+
+from app.applications.models import Application, ApplicationStatus
+from app.companies.models import Company
+from app.companies.service import can_manage, get_company
+from app.core.cache import Cache
+from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.jobs.cache import JOBS_CACHE_NAMESPACE
+from app.jobs.models import Job, JobStatus, SavedJob
+from app.jobs.schemas import JobCreate, JobSearch, JobUpdate
+from app.users.models import User
+
+_NO_SALARY = literal_column("-1")
+# Matches the ix_jobs_listed_salary index expression, so the salary sort can use it.
+SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
+
+NEWEST = Ordering("jobs:newest", (SortKey(Job.published_at, datetime), SortKey(Job.id, int)))
+SALARY = Ordering("jobs:salary", (SortKey(SALARY_KEY, Decimal), SortKey(Job.id, int)))
+EMPLOYER_NEWEST = Ordering("jobs:employer", (SortKey(Job.id, int),))
+SAVED_NEWEST = Ordering(
+    "jobs:saved", (SortKey(SavedJob.created_at, datetime), SortKey(SavedJob.job_id, int))
+)
+
+
+def live_clause() -> ColumnElement[bool]:
+    """Published, not deleted, not expired: what search shows and what accepts applications."""
+    return and_(
+        Job.status == JobStatus.PUBLISHED,
+        Job.deleted_at.is_(None),
+        or_(Job.expires_at.is_(None), Job.expires_at > func.now()),
+    )
+
+
+def _with_company() -> Select[Any]:
+    return select(Job).join(Job.company).options(contains_eager(Job.company))
+
+
+def is_live(job: Job, now: datetime) -> bool:
+    return (
+        job.status == JobStatus.PUBLISHED
+        and job.deleted_at is None
+        and (job.expires_at is None or job.expires_at > now)
+    )
+
+
+def _invalidate_if_listed(cache: Cache, session: AsyncSession, *jobs_were_listed: bool) -> None:
+    if any(jobs_were_listed):
+        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+
+
+async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobCreate) -> Job:
+    company = await get_company(session, data.company_id)
+    if not can_manage(user, company):
+        raise Forbidden("Only the company's owner can post its jobs.")
+    values = data.model_dump()
+    status = values.pop("status")
+    job = Job(**values, status=status)
+    if status == JobStatus.PUBLISHED:
+        job.published_at = datetime.now(UTC)
+        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    session.add(job)
+    await session.flush()
+    return await _reload(session, job.id)
+
+
+async def _reload(session: AsyncSession, job_id: int) -> Job:
+    stmt = _with_company().where(Job.id == job_id).execution_options(populate_existing=True)
+    return (await session.scalars(stmt)).one()
+
+
+async def get_visible_job(
+    session: AsyncSession, job_id: int, user: User | None, *, for_update: bool = False
+) -> Job:
+    """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
+    stmt = _with_company().where(Job.id == job_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Job)
+    job = (await session.scalars(stmt)).one_or_none()
+    if job is None:
+        raise NotFound("No such job.")
+    hidden = job.status == JobStatus.DRAFT or job.deleted_at is not None
+    if hidden and (user is None or not can_manage(user, job.company)):
+        raise NotFound("No such job.")
+    return job
+
+
+async def _managed_job(session: AsyncSession, job_id: int, user: User) -> Job:
+    job = await get_visible_job(session, job_id, user, for_update=True)
+    if not can_manage(user, job.company):
+        raise Forbidden("Only the company's owner can change its jobs.")
+    if job.deleted_at is not None:
+        raise Conflict("This job was deleted.")
+    return job
+
+
+async def publish_job(session: AsyncSession, cache: Cache, user: User, job_id: int) -> Job:
+    job = await _managed_job(session, job_id, user)
+    now = datetime.now(UTC)
+    if job.status != JobStatus.DRAFT:
+        raise Conflict(f"Only a draft can be published; this job is {job.display_status(now)}.")
+    if job.expires_at is not None and job.expires_at <= now:
+        raise Conflict("The job's expiry date has passed; set a new expires_at first.")
+    job.status, job.published_at = JobStatus.PUBLISHED, now
+    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    await session.flush()
+    return await _reload(session, job.id)
+
+
+async def close_job(session: AsyncSession, cache: Cache, user: User, job_id: int) -> Job:
+    job = await _managed_job(session, job_id, user)
+    if job.status != JobStatus.PUBLISHED:
+        raise Conflict(f"Only a published job can be closed; this job is {job.status}.")
+    job.status, job.closed_at = JobStatus.CLOSED, datetime.now(UTC)
+    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    await session.flush()
+    return await _reload(session, job.id)
+
+
+async def update_job(
+    session: AsyncSession, cache: Cache, user: User, job_id: int, data: JobUpdate
+) -> Job:
+    job = await _managed_job(session, job_id, user)
+    if job.status == JobStatus.CLOSED:
+        raise Conflict("A closed job cannot be edited.")
+    changes = data.changes()
+    low = changes.get("salary_min", job.salary_min)
+    high = changes.get("salary_max", job.salary_max)
+    if low is not None and high is not None and low > high:
+        raise UnprocessableEntity("salary_min must not exceed salary_max.")
+    was_listed = job.status == JobStatus.PUBLISHED
+    for column, value in changes.items():
+        setattr(job, column, value)
+    _invalidate_if_listed(cache, session, was_listed)
+    await session.flush()
+    return await _reload(session, job.id)
+
+
+async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: int) -> None:
+    """Soft delete: the job leaves every list, its applications stay."""
+    job = await get_visible_job(session, job_id, user, for_update=True)
+    if not can_manage(user, job.company):
+        raise Forbidden("Only the company's owner can delete its jobs.")
+    if job.deleted_at is None:
+        job.deleted_at = datetime.now(UTC)
+        _invalidate_if_listed(cache, session, job.status == JobStatus.PUBLISHED)
+        await session.flush()
+
+
+def _search_statement(search: JobSearch) -> tuple[Select[Any], Ordering]:
+    stmt = _with_company().where(live_clause())
+    if search.location:
+        pattern = search.location.lower().replace("\\", "\\\\").replace("%", r"\%")
+        pattern = pattern.replace("_", r"\_") + "%"
+        stmt = stmt.where(func.lower(Job.location).like(pattern, escape="\\"))
+    for column in ("island", "category", "employment_type", "work_mode", "company_id"):
+        value = getattr(search, column)
+        if value is not None:
+            stmt = stmt.where(getattr(Job, column) == value)
+    if search.salary_min is not None:
+        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= search.salary_min)
+    if search.salary_max is not None:
+        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= search.salary_max)
+    if search.posted_within_days is not None:
+        since = func.now() - timedelta(days=search.posted_within_days)
+        stmt = stmt.where(Job.published_at >= since)
+    sort = search.effective_sort
+    if search.q:
+        query = func.websearch_to_tsquery(literal_column("'english'::regconfig"), search.q)
+        stmt = stmt.where(Job.search_vector.bool_op("@@")(query))
+        if sort == "relevance":
+            rank = func.ts_rank(Job.search_vector, query, type_=REAL)
+            relevance = Ordering(
+                "jobs:relevance",
+                (SortKey(rank, float), *NEWEST.keys),
+            )
+            return stmt, relevance
+    return stmt, SALARY if sort == "salary" else NEWEST
+
+
+async def search_jobs(
+    session: AsyncSession, search: JobSearch, page: PageParams
+) -> tuple[list[Job], str | None]:
+    stmt, ordering = _search_statement(search)
+    rows, cursor = await paginate(session, stmt, ordering, page)
+    return [row[0] for row in rows], cursor
+
+
+async def list_employer_jobs(
+    session: AsyncSession, user: User, page: PageParams
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """The caller's jobs in every state but deleted, each with its application counts."""
+    counts = (
+        select(
+            Application.job_id,
+            func.count().label("total"),
+            func.count().filter(Application.status == ApplicationStatus.SUBMITTED).label("new"),
+        )
+        .group_by(Application.job_id)
+        .subquery()
+    )
+    stmt = (
+        _with_company()
+        .outerjoin(counts, counts.c.job_id == Job.id)
+        .add_columns(func.coalesce(counts.c.total, 0), func.coalesce(counts.c.new, 0))
+        .where(Company.owner_id == user.id, Job.deleted_at.is_(None))
+    )
+    return await paginate(session, stmt, EMPLOYER_NEWEST, page)
+
+
+async def save_job(session: AsyncSession, user: User, job_id: int) -> None:
+    await get_visible_job(session, job_id, user)
+    await session.execute(
+        insert(SavedJob).values(user_id=user.id, job_id=job_id).on_conflict_do_nothing()
+    )
+
+
+async def unsave_job(session: AsyncSession, user: User, job_id: int) -> None:
+    await session.execute(
+        delete(SavedJob).where(SavedJob.user_id == user.id, SavedJob.job_id == job_id)
+    )
+
+
+async def list_saved_jobs(
+    session: AsyncSession, user: User, page: PageParams
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """Newest first; jobs closed, expired or deleted since stay listed with that status."""
+    stmt = (
+        _with_company()
+        .join(SavedJob, SavedJob.job_id == Job.id)
+        .add_columns(SavedJob.created_at)
+        .where(SavedJob.user_id == user.id)
+    )
+    return await paginate(session, stmt, SAVED_NEWEST, page)

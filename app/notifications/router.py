@@ -1,0 +1,48 @@
+"""/api/notifications: the caller's own notifications (anyone else's is a 404)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from app.auth.deps import CurrentUser
+from app.core.db import SessionDep
+from app.core.errors import NotFound, Unauthorized, error_responses
+from app.core.pagination import IdPath, Page, PageDep
+from app.notifications import service
+from app.notifications.schemas import NotificationRead, UnreadCount
+
+router = APIRouter(tags=["notifications"], responses=error_responses(Unauthorized))
+
+
+@router.get("", response_model=Page[NotificationRead])
+async def list_notifications(
+    user: CurrentUser,
+    page: PageDep,
+    session: SessionDep,
+    unread_only: Annotated[bool, Query()] = False,
+):
+    rows, cursor = await service.list_notifications(session, user.id, page, unread_only=unread_only)
+    return Page[NotificationRead](
+        items=[NotificationRead.model_validate(row[0]) for row in rows], next_cursor=cursor
+    )
+
+
+@router.get("/unread-count", response_model=UnreadCount)
+async def unread_count(user: CurrentUser, session: SessionDep):
+    return UnreadCount(unread=await service.unread_count(session, user.id))
+
+
+@router.post(
+    "/{notification_id}/read",
+    response_model=NotificationRead,
+    responses=error_responses(NotFound),
+)
+async def mark_read(notification_id: IdPath, user: CurrentUser, session: SessionDep):
+    return await service.mark_read(session, user.id, notification_id)
+
+
+@router.post("/read-all", status_code=status.HTTP_204_NO_CONTENT)
+async def mark_all_read(user: CurrentUser, session: SessionDep):
+    await service.mark_all_read(session, user.id)

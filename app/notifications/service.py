@@ -1,0 +1,73 @@
+"""Notifications: written in the transaction of the event that causes them, read by their
+recipient only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import NotFound
+from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.notifications.messages import Message
+from app.notifications.models import Notification
+
+NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
+
+
+def notify(
+    session: AsyncSession,
+    user_id: int,
+    message: Message,
+    *,
+    job_id: int | None = None,
+    application_id: int | None = None,
+) -> None:
+    kind, title, body = message
+    session.add(
+        Notification(
+            user_id=user_id,
+            kind=kind,
+            title=title,
+            body=body,
+            job_id=job_id,
+            application_id=application_id,
+        )
+    )
+
+
+async def list_notifications(
+    session: AsyncSession, user_id: int, page: PageParams, *, unread_only: bool
+) -> tuple[Sequence[Row[Any]], str | None]:
+    stmt = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return await paginate(session, stmt, NEWEST_FIRST, page)
+
+
+async def unread_count(session: AsyncSession, user_id: int) -> int:
+    stmt = select(func.count()).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def mark_read(session: AsyncSession, user_id: int, notification_id: int) -> Notification:
+    notification = await session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        notification.read_at = datetime.now(UTC)
+        await session.flush()
+    return notification
+
+
+async def mark_all_read(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=func.now())
+    )
