@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from app.seed.command import add_seed_command
+from app.users.commands import add_user_commands
 
 Command = Callable[[argparse.Namespace], Awaitable[int]]
 
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Each domain module registers its subcommands here with
     # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.
     add_seed_command(commands)
+    add_user_commands(commands)
     del commands
     return parser
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
+from app.auth.schemas import normalize_email
 from app.core.errors import NotFound
-from app.users.models import User
+from app.users.models import Role, User
 
 DELETED_NAME = "Deleted user"
 # Profile columns a deletion clears, with the value each is left at.
@@ -62,3 +64,19 @@ async def delete_account(
     for field, value in _CLEARED_PROFILE.items():
         setattr(user, field, value)
     await session.flush()
+
+
+async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
+    """Make the account with this email an admin; the account and its previous role.
+    Only operators reach this, from the command line: no API route leads here."""
+    user = await session.scalar(
+        select(User)
+        .where(User.email == normalize_email(email), User.deleted_at.is_(None))
+        .with_for_update()
+    )
+    if user is None:
+        raise NotFound(f"No account has the email {normalize_email(email)}.")
+    previous = user.role
+    user.role = Role.ADMIN.value
+    await session.flush()
+    return user, previous
