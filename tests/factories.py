@@ -1,0 +1,106 @@
+"""Marketplace test data made through the public API (accounts, companies, jobs), plus direct
+SQL for what the API deliberately cannot do (making an admin, moving time)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from tests.helpers import make_client
+
+PASSWORD = "correct horse battery"
+_addresses = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: int
+    role: str
+    email: str
+    headers: dict[str, str]
+
+
+class Market:
+    def __init__(self, app: FastAPI, client: httpx.AsyncClient) -> None:
+        self.app = app
+        self.client = client
+        self._serial = itertools.count(1)
+
+    async def user(self, role: str = "job_seeker", full_name: str | None = None) -> Actor:
+        n = next(self._serial)
+        email = f"{role.replace('_', '')}{n}@example.com"
+        # A fresh client address per sign-up keeps the registration rate limit out of the way.
+        n_address = next(_addresses)
+        address = f"198.51.{n_address // 250}.{n_address % 250 + 1}"
+        async with make_client(self.app, client_ip=address) as client:
+            response = await client.post(
+                "/api/auth/register",
+                json={
+                    "email": email,
+                    "password": PASSWORD,
+                    "full_name": full_name or f"Test {role} {n}",
+                    "role": role,
+                },
+            )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        headers = {"Authorization": f"Bearer {body['access_token']}"}
+        return Actor(body["user"]["id"], role, email, headers)
+
+    async def admin(self) -> Actor:
+        """Nobody can become admin through the API: promote a fresh account in the database."""
+        actor = await self.user("employer", "Site Admin")
+        await self.sql("UPDATE users SET role = 'admin' WHERE id = :id", id=actor.id)
+        return Actor(actor.id, "admin", actor.email, actor.headers)
+
+    async def company(self, owner: Actor, **fields: Any) -> dict[str, Any]:
+        body = {"name": f"Conch Bay Resort {next(self._serial)}", "island": "New Providence"}
+        response = await self.client.post(
+            "/api/companies", json=body | fields, headers=owner.headers
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def job(
+        self, owner: Actor, company_id: int, *, status: str = "published", **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "company_id": company_id,
+            "title": "Front Desk Agent",
+            "description": "Welcome guests to our Cable Beach resort and handle reservations.",
+            "location": "Nassau",
+            "island": "New Providence",
+            "category": "hospitality_tourism",
+            "employment_type": "full_time",
+            "status": status,
+        }
+        response = await self.client.post("/api/jobs", json=body | fields, headers=owner.headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def sql(self, statement: str, **params: Any) -> list[Any]:
+        async with self.app.state.database.engine.begin() as conn:
+            result = await conn.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
+
+    async def expire(self, job_id: int) -> None:
+        """Make a job's expiry lie in the past, as time passing would."""
+        past = datetime.now(UTC) - timedelta(minutes=1)
+        await self.sql("UPDATE jobs SET expires_at = :at WHERE id = :id", at=past, id=job_id)
+
+
+@pytest.fixture
+async def market(app: FastAPI, redis: Redis) -> AsyncIterator[Market]:
+    """Needs Redis (flushed around each test) so no cached list leaks from test to test."""
+    del redis
+    async with make_client(app) as client:
+        yield Market(app, client)
