@@ -2,6 +2,7 @@
 """The project's two commands, for a machine with nothing but Python 3.11+:
 
     python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py)
+    python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
     python3 tasks.py test    run the whole test suite
     python3 tasks.py lint    ruff over the whole tree
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
@@ -74,11 +75,14 @@ def _embedded_postgres(name: str, database: str) -> str:
     return f"postgresql://postgres@/{database}?host={socket_dir}"
 
 
-def run() -> int:
+def run(args: list[str]) -> int:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = _embedded_postgres("postgres", "hiremebahamas")
     subprocess.run([VENV_PYTHON, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+    if "--demo" in args:  # a small realistic marketplace, only into a database without jobs
+        demo = ["--if-empty", "--companies", "60", "--jobs", "600", "--applications", "2000"]
+        subprocess.run([VENV_PYTHON, "-m", "app", "seed", *demo], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
         [VENV / "bin" / "gunicorn", "-c", "gunicorn.conf.py", "app.main:app"], cwd=ROOT, env=env
     )
@@ -109,7 +113,7 @@ def lint() -> int:
 
 
 def main() -> int:
-    commands = {"run": lambda _: run(), "test": test, "lint": lambda _: lint(), "bench": bench}
+    commands = {"run": run, "test": test, "lint": lambda _: lint(), "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
