@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import parse
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -156,8 +156,15 @@ async def confirm_password(
 async def issue_tokens(
     session: AsyncSession, ctx: AuthContext, user: User, family_id: uuid.UUID | None = None
 ) -> IssuedTokens:
-    """An access token and a refresh token, the latter in the given login family or a new one."""
-    family_id = family_id or uuid.uuid4()
+    """An access token and a refresh token, the latter in the given login family or a new one
+    (a sign-in, which is also when the account's expired refresh tokens are cleared away)."""
+    if family_id is None:
+        family_id = uuid.uuid4()
+        await session.execute(
+            delete(RefreshToken).where(
+                RefreshToken.user_id == user.id, RefreshToken.expires_at < datetime.now(UTC)
+            )
+        )
     raw = new_refresh_token()
     session.add(
         RefreshToken(

@@ -130,3 +130,32 @@ async def test_limits_hold_in_process_without_redis(
             json={"email": "late@example.com", "password": PASSWORD, "full_name": "Late"},
         )
         _assert_limited(response, 3600)
+
+
+async def test_forwarded_for_counts_only_from_a_trusted_proxy(app: FastAPI) -> None:
+    # An untrusted peer cannot escape its limit by inventing X-Forwarded-For addresses ...
+    async with make_client(app, client_ip="203.0.113.99") as direct:
+        for n in range(20):
+            spoofed = {"X-Forwarded-For": f"192.0.2.{n}"}
+            response = await direct.post(
+                "/api/auth/login",
+                json={"email": f"guess{n}@example.com", "password": "wrong password"},
+                headers=spoofed,
+            )
+            assert_error(response, 401)
+        _assert_limited(
+            await direct.post(
+                "/api/auth/login",
+                json={"email": "x@example.com", "password": "wrong password"},
+                headers={"X-Forwarded-For": "192.0.2.200"},
+            ),
+            15 * 60,
+        )
+    # ... while behind a trusted proxy (127.0.0.1 by default) each client has its own budget.
+    async with make_client(app, client_ip="127.0.0.1") as proxy:
+        response = await proxy.post(
+            "/api/auth/login",
+            json={"email": "x@example.com", "password": "wrong password"},
+            headers={"X-Forwarded-For": "192.0.2.201"},
+        )
+        assert_error(response, 401, "INVALID_CREDENTIALS")
