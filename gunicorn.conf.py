@@ -52,6 +52,10 @@ proc_name = "hiremebahamas-api"
 # Gunicorn 25+ opens a control socket at a fixed per-user path (~/.gunicorn/gunicorn.ctl) that
 # several instances on one host would fight over; nothing here uses it.
 control_socket_disable = True
+# The worker's heartbeat file (made with mkstemp): in memory, not on a container's overlay disk
+# that can stall it.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
 
 
 def on_starting(server: object) -> None:

@@ -16,9 +16,12 @@ API:
 SECRET_KEY, BCRYPT_ROUNDS=4, no DATABASE_URL/REDIS_URL); a value of None removes a variable.
 Nothing of the test run's own environment leaks in except PATH, HOME and locale variables.
 
+`start_server(..., args=("tests.server.probe_app:app",))` serves another app module;
+`command=[...]` runs another command line (a deploy file's start command) the same way.
+
 In pytest, prefer the `server_factory` fixture (import it into a conftest.py with
 `from tests.server_process import server_factory  # noqa: F401`): it calls
-`start_server(env, log_path=<tmp>)` with the same arguments and stops every server it started
+`start_server(env, log_path=<tmp>, ...)` with the same arguments and stops every server it started
 when the test ends, even when the test fails. Waits are bounded by generous timeouts so a hang
 fails the test instead of blocking the run; they never assert speed.
 """
@@ -32,7 +35,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -55,6 +58,8 @@ def free_port() -> int:
 def server_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """The environment the server is started with: a minimal base plus `overrides`."""
     env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
+    # The interpreter's own bin directory first, so `gunicorn` and `alembic` are this venv's.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(
         PORT=str(free_port()),
         ENVIRONMENT="test",
@@ -161,16 +166,18 @@ def start_server(
     *,
     log_path: Path,
     args: tuple[str, ...] = ("app.main:app",),
+    command: Sequence[str] | None = None,
 ) -> ServerProcess:
     """Start Gunicorn with gunicorn.conf.py in its own process group; does not wait.
 
-    `args` replaces the application argument, e.g. ("tests.server.slow_app:app",).
+    `args` replaces the application argument, e.g. ("tests.server.probe_app:app",);
+    `command` replaces the whole command line (e.g. a deploy file's start command).
     """
     full_env = server_env(env)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args],
+            command or [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args],
             cwd=ROOT,
             env=full_env,
             stdout=log_file,
@@ -190,9 +197,13 @@ def server_factory(tmp_path: Path) -> Iterator[StartServer]:
     started: list[ServerProcess] = []
 
     def start(
-        env: Mapping[str, str | None] | None = None, *, args: tuple[str, ...] = ("app.main:app",)
+        env: Mapping[str, str | None] | None = None,
+        *,
+        args: tuple[str, ...] = ("app.main:app",),
+        command: Sequence[str] | None = None,
     ) -> ServerProcess:
-        server = start_server(env, log_path=tmp_path / f"server-{len(started)}.log", args=args)
+        log_path = tmp_path / f"server-{len(started)}.log"
+        server = start_server(env, log_path=log_path, args=args, command=command)
         started.append(server)
         return server
 
