@@ -86,11 +86,15 @@ def run(args: list[str]) -> int:
     server = subprocess.Popen(
         [VENV / "bin" / "gunicorn", "-c", "gunicorn.conf.py", "app.main:app"], cwd=ROOT, env=env
     )
-    try:
-        return server.wait()
-    except KeyboardInterrupt:
+
+    # SIGTERM (a supervisor) or Ctrl-C: stop Gunicorn gracefully and wait for it, then return
+    # normally so the embedded PostgreSQL is stopped too (by its atexit handler).
+    def stop(_signum: int, _frame: object) -> None:
         server.send_signal(signal.SIGTERM)
-        return server.wait()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return server.wait()
 
 
 def test(pytest_args: list[str]) -> int:
