@@ -74,6 +74,15 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def _route_template(scope: Scope) -> str:
+    """The matched route's full path template (`/api/jobs/{job_id}`), for low-cardinality
+    metrics and logs. FastAPI keeps an included router's route relative to its prefix; the
+    full template is on its effective route context (tests/health pins this behaviour)."""
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template or "unmatched"
+
+
 class RequestContextMiddleware:
     def __init__(
         self, app: ASGIApp, *, metrics: Metrics, proxies: TrustedProxies, hsts: bool
@@ -111,8 +120,7 @@ class RequestContextMiddleware:
         finally:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             self.metrics.observe(scope["method"], template, status, elapsed)
             access_log.info(
                 "request",

@@ -54,5 +54,8 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/health",status="200"} 1.0' in text
     assert 'route="/ready/db"' in text
+    await client.get("/api/users/12345")
+    text = (await client.get("/metrics")).text
+    assert 'http_requests_total{method="GET",route="/api/users/{user_id}",status="401"}' in text
     assert "http_requests_in_progress" in text
     assert 'db_pool_connections{state="checked_out"}' in text
