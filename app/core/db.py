@@ -263,7 +263,7 @@ class Database:
         return {
             "size": pool.size(),
             "checked_out": pool.checkedout(),
-            "overflow": pool.overflow(),
+            "overflow": max(0, pool.overflow()),  # SQLAlchemy counts down from -pool_size
             "checked_in": pool.checkedin(),
         }
 
