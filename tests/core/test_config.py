@@ -3,11 +3,15 @@ in one readable line that names the variable (gunicorn.conf.py prints it and exi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from app.core.config import ConfigError, Settings, load_settings
+from app.core.db import parse_database_url
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "p" * 48}
 
@@ -89,3 +93,31 @@ def test_production_with_real_values_loads(monkeypatch: pytest.MonkeyPatch) -> N
     settings = _load(monkeypatch, **PRODUCTION, ALLOWED_ORIGINS="https://hiremebahamas.com")
     assert settings.is_production
     assert settings.docs_enabled is False
+
+
+def _example_keys() -> dict[str, str]:
+    """KEY=value pairs of .env.example, including the commented-out ones."""
+    pairs = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.removeprefix("# ").strip()
+        key, sep, value = line.partition("=")
+        if sep and key.isupper() and " " not in key:
+            pairs[key] = value
+    return pairs
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = set(_example_keys())
+    assert {name.upper() for name in Settings.model_fields} <= documented
+
+
+def test_env_example_copied_to_dot_env_is_a_working_configuration(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    settings = load_settings()  # reads ./.env: the fixture made tmp_path the working directory
+
+    assert settings.environment == "development"
+    assert settings.allowed_origin_regex is not None
+    assert re.fullmatch(settings.allowed_origin_regex, "https://hiremebahamas-git-x.vercel.app")
+    target = parse_database_url(settings.database_url, pgbouncer=settings.db_pgbouncer)
+    assert target.pgbouncer  # the example is Neon's -pooler endpoint
+    assert parse_database_url(settings.migration_database_url).pgbouncer is False
