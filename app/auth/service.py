@@ -13,6 +13,7 @@ from limits import parse
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import RefreshToken
 from app.auth.schemas import RegisterRequest, normalize_email
@@ -153,6 +154,14 @@ async def confirm_password(
     await session.flush()
 
 
+async def _lock_account_sessions(session: AsyncSession, user_id: int) -> None:
+    """Take the account's row lock before touching its refresh tokens. Every change to an
+    account's sessions (sign-in, refresh, logout, logout-all) does, so they happen one at a
+    time and in one lock order: a refresh racing a logout can neither outlive it nor deadlock
+    with it."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 async def issue_tokens(
     session: AsyncSession, ctx: AuthContext, user: User, family_id: uuid.UUID | None = None
 ) -> IssuedTokens:
@@ -160,6 +169,7 @@ async def issue_tokens(
     (a sign-in, which is also when the account's expired refresh tokens are cleared away)."""
     if family_id is None:
         family_id = uuid.uuid4()
+        await _lock_account_sessions(session, user.id)
         await session.execute(
             delete(RefreshToken).where(
                 RefreshToken.user_id == user.id, RefreshToken.expires_at < datetime.now(UTC)
@@ -187,19 +197,28 @@ async def issue_tokens(
     return IssuedTokens(user, access, expires_in, raw)
 
 
+async def _find_token(
+    session: AsyncSession, raw: str, *, lock: bool = False
+) -> RefreshToken | None:
+    query = select(RefreshToken).where(RefreshToken.token_hash == hash_refresh_token(raw))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(query)
+
+
 async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTokens:
     """Spend a refresh token for a new pair in the same family.
 
-    The row is locked, so of two concurrent refreshes with one token the second waits, then
-    finds it spent. A spent token presented again means it was copied: the whole family is
-    revoked, including the newest token its rightful holder has.
+    The token's row is locked, so of two concurrent refreshes with one token the second waits,
+    then finds it spent. A spent token presented again means it was copied: the whole family
+    is revoked, including the newest token its rightful holder has.
     """
     await ctx.limiter.hit(REFRESHES_PER_ADDRESS, "refresh", ctx.client_ip)
-    token = await session.scalar(
-        select(RefreshToken)
-        .where(RefreshToken.token_hash == hash_refresh_token(raw))
-        .with_for_update()
-    )
+    token = await _find_token(session, raw)
+    if token is None:
+        raise InvalidRefreshToken()
+    await _lock_account_sessions(session, token.user_id)
+    token = await _find_token(session, raw, lock=True)  # re-read under the locks
     now = datetime.now(UTC)
     if token is None or token.revoked_at is not None:
         raise InvalidRefreshToken()
@@ -231,10 +250,11 @@ async def _revoke(session: AsyncSession, *where: object) -> None:
 
 async def logout(session: AsyncSession, raw: str) -> None:
     """End the login family this refresh token belongs to; unknown tokens change nothing."""
-    family = select(RefreshToken.family_id).where(
-        RefreshToken.token_hash == hash_refresh_token(raw)
-    )
-    await _revoke(session, RefreshToken.family_id.in_(family.scalar_subquery()))
+    token = await _find_token(session, raw)
+    if token is None:
+        return
+    await _lock_account_sessions(session, token.user_id)
+    await _revoke(session, RefreshToken.family_id == token.family_id)
 
 
 async def end_sessions(
@@ -242,12 +262,21 @@ async def end_sessions(
 ) -> None:
     """Every outstanding access token stops working (the token version moves on) and every
     refresh token is revoked, except those of `keep_family` when given."""
-    user.token_version += 1
+    await session.flush()
+    await _lock_account_sessions(session, user.id)
+    # Incremented in SQL, under the lock: two concurrent calls move it on twice.
+    version = await session.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(token_version=User.token_version + 1)
+        .returning(User.token_version),
+        execution_options={"synchronize_session": False},
+    )
+    set_committed_value(user, "token_version", version)
     where = [RefreshToken.user_id == user.id]
     if keep_family is not None:
         where.append(RefreshToken.family_id != keep_family)
     await _revoke(session, *where)
-    await session.flush()
 
 
 async def change_password(

@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from app.core.config import Settings
-from tests.auth.accounts import PASSWORD, bearer, register
+from tests.auth.accounts import PASSWORD, bearer, login, register
 from tests.helpers import assert_error
 
 # Any RSA public key an attacker might present as an HMAC secret (the HS/RS confusion attack).
@@ -255,3 +255,42 @@ async def test_unknown_refresh_token_is_refused(client: httpx.AsyncClient) -> No
         "INVALID_REFRESH_TOKEN",
     )
     assert_error(await client.post("/api/auth/refresh", json={}), 401, "INVALID_REFRESH_TOKEN")
+
+
+async def test_a_refresh_racing_logout_all_does_not_outlive_it(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    for _ in range(5):
+        session = (await login(client)).json()
+        refreshed, logged_out = await asyncio.gather(
+            client.post("/api/auth/refresh", json={"refresh_token": session["refresh_token"]}),
+            client.post("/api/auth/logout-all", headers=bearer(account["access_token"])),
+        )
+        assert logged_out.status_code == 204
+        account = (await login(client)).json()
+        if refreshed.status_code == 200:
+            new = refreshed.json()
+            await _assert_refused(client, new["access_token"])
+            assert_error(
+                await client.post(
+                    "/api/auth/refresh", json={"refresh_token": new["refresh_token"]}
+                ),
+                401,
+                "INVALID_REFRESH_TOKEN",
+            )
+        else:
+            assert_error(refreshed, 401, "INVALID_REFRESH_TOKEN")
+
+
+async def test_a_refresh_racing_logout_does_not_outlive_it(client: httpx.AsyncClient) -> None:
+    await register(client)
+    for _ in range(5):
+        session = (await login(client)).json()
+        body = {"refresh_token": session["refresh_token"]}
+        refreshed, logged_out = await asyncio.gather(
+            client.post("/api/auth/refresh", json=body),
+            client.post("/api/auth/logout", json=body),
+        )
+        assert logged_out.status_code == 204
+        if refreshed.status_code == 200:
+            new = {"refresh_token": refreshed.json()["refresh_token"]}
+            assert_error(await client.post("/api/auth/refresh", json=new), 401)
