@@ -210,6 +210,13 @@ async def _app_error(_: Request, exc: Exception) -> Response:
 
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's body parser reports bytes that are not UTF-8 as a bare 400; they are a body
+        # that is not valid JSON, like any other malformed JSON: a 422 with details.
+        details = [
+            {"loc": ["body"], "msg": "The body is not UTF-8 encoded JSON", "type": "json_invalid"}
+        ]
+        return error_response(422, "VALIDATION_ERROR", details[0]["msg"], details=details)
     code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
     if exc.status_code == 404 and message == "Not Found":

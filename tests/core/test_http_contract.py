@@ -115,6 +115,10 @@ async def test_validation_errors_are_422_with_details(client: httpx.AsyncClient)
         "/test/items", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert_error(malformed, 422, "VALIDATION_ERROR")
+    not_utf8 = await client.post(
+        "/test/items", content=b'{"name": "\xff\xfe"}', headers={"Content-Type": "application/json"}
+    )
+    assert assert_error(not_utf8, 422, "VALIDATION_ERROR")["details"][0]["type"] == "json_invalid"
 
 
 async def test_app_errors_and_http_exceptions_keep_their_status(client: httpx.AsyncClient) -> None:
