@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -176,12 +176,13 @@ class JobSummary(BaseModel):
 
     @classmethod
     def _fields(cls, job: Job, now: datetime) -> dict[str, object]:
+        """The model's fields read off the job, with its company and its displayed status."""
         values = {name: getattr(job, name) for name in cls.model_fields if hasattr(job, name)}
         values.update(company=CompanyBrief.of(job.company), status=job.display_status(now))
         return values
 
     @classmethod
-    def of(cls, job: Job, now: datetime) -> JobSummary:
+    def of(cls, job: Job, now: datetime) -> Self:
         return cls.model_validate(cls._fields(job, now))
 
 
@@ -190,10 +191,6 @@ class JobRead(JobSummary):
     closed_at: datetime | None
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, job: Job, now: datetime) -> JobRead:
-        return cls.model_validate(cls._fields(job, now))
 
 
 class EmployerJob(JobSummary):
