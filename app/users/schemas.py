@@ -61,7 +61,21 @@ Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]{5,30}$"),
 ]
-WebUrl = Annotated[HttpUrl, UrlConstraints(max_length=500)]
+
+URL_MAX_LENGTH = 500
+
+
+def _stored_length(url: HttpUrl) -> HttpUrl:
+    # The column holds the normalised form, which can be longer than what was sent (a trailing
+    # slash, percent-encoding, punycode): check the length of what will be stored.
+    if len(str(url)) > URL_MAX_LENGTH:
+        raise ValueError(f"The URL is too long: at most {URL_MAX_LENGTH} characters")
+    return url
+
+
+WebUrl = Annotated[
+    HttpUrl, UrlConstraints(max_length=URL_MAX_LENGTH), AfterValidator(_stored_length)
+]
 
 
 class ProfileUpdate(BaseModel):
