@@ -230,7 +230,8 @@ class Database:
         self._last_failure = time.monotonic()
         if self._down_since is None:
             self._down_since = self._last_failure
-            logger.error("database unavailable: %s: %s", type(exc).__name__, exc)
+            reason = str(exc) or "no answer within the timeout"  # asyncpg's timeouts say nothing
+            logger.error("database unavailable: %s: %s", type(exc).__name__, reason)
 
     def report_success(self) -> None:
         if self._down_since is not None:

@@ -86,13 +86,20 @@ def _malformed(_: str, __: TcpServer) -> str:
 
 
 @pytest.mark.parametrize(
-    "make_url_for", [_unreachable, _hanging, _malformed], ids=["refused", "hanging", "malformed"]
+    ("make_url_for", "logged_reason"),
+    [
+        (_unreachable, "ConnectionRefusedError"),
+        (_hanging, "TimeoutError: no answer within the timeout"),
+        (_malformed, "DATABASE_URL is not a valid database URL"),
+    ],
+    ids=["refused", "hanging", "malformed"],
 )
 def test_database_outage_is_503_and_health_stays_up(
     server_factory: StartServer,
     database_url: str,
     blackhole: TcpServer,
     make_url_for: Callable[[str, TcpServer], str],
+    logged_reason: str,
 ) -> None:
     server = _start(server_factory, make_url_for(database_url, blackhole))
     _assert_database_down(server)
@@ -107,6 +114,7 @@ def test_database_outage_is_503_and_health_stays_up(
         if "database unavailable" in line or "DATABASE_URL is not a valid" in line
     ]
     assert len(outage_lines) == 1, log
+    assert logged_reason in outage_lines[0]
 
 
 def test_health_answers_while_the_database_hangs(
