@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.companies.models import CompanySize, Industry
 from app.core.bahamas import Island
-from app.users.schemas import Bio, WebUrl, line
+from app.users.schemas import Bio, WebUrl, line, web_url
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80, pattern=SLUG_PATTERN)
 ]
 CompanyName = line(120, min_length=2)
+Website = web_url(300)  # the column is shorter than other URLs'
 
 
 class CompanyCreate(BaseModel):
@@ -24,7 +25,7 @@ class CompanyCreate(BaseModel):
     name: CompanyName  # type: ignore[valid-type]
     slug: Slug | None = None
     description: Bio | None = None
-    website: WebUrl | None = None
+    website: Website | None = None  # type: ignore[valid-type]
     industry: Industry | None = None
     size: CompanySize | None = None
     location: line(120) | None = None  # type: ignore[valid-type]
@@ -43,7 +44,7 @@ class CompanyUpdate(BaseModel):
     name: CompanyName = None  # type: ignore[valid-type,assignment]
     slug: Slug = None  # type: ignore[assignment]
     description: Bio | None = None
-    website: WebUrl | None = None
+    website: Website | None = None  # type: ignore[valid-type]
     industry: Industry | None = None
     size: CompanySize | None = None
     location: line(120) | None = None  # type: ignore[valid-type]

@@ -62,20 +62,21 @@ Phone = Annotated[
     StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]{5,30}$"),
 ]
 
-URL_MAX_LENGTH = 500
+
+def web_url(max_length: int) -> object:
+    """An http(s) URL whose stored form fits a column of `max_length` characters."""
+
+    def fits(url: HttpUrl) -> HttpUrl:
+        # The column holds the normalised form, which can be longer than what was sent (a
+        # trailing slash, percent-encoding, punycode): check the length of what is stored.
+        if len(str(url)) > max_length:
+            raise ValueError(f"The URL is too long: at most {max_length} characters")
+        return url
+
+    return Annotated[HttpUrl, UrlConstraints(max_length=max_length), AfterValidator(fits)]
 
 
-def _stored_length(url: HttpUrl) -> HttpUrl:
-    # The column holds the normalised form, which can be longer than what was sent (a trailing
-    # slash, percent-encoding, punycode): check the length of what will be stored.
-    if len(str(url)) > URL_MAX_LENGTH:
-        raise ValueError(f"The URL is too long: at most {URL_MAX_LENGTH} characters")
-    return url
-
-
-WebUrl = Annotated[
-    HttpUrl, UrlConstraints(max_length=URL_MAX_LENGTH), AfterValidator(_stored_length)
-]
+WebUrl = web_url(500)
 
 
 class ProfileUpdate(BaseModel):
