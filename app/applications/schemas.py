@@ -1,20 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from app.applications.models import ApplicationStatus
+from app.core.fields import WebUrl, text
 from app.jobs.models import DisplayStatus
-from app.users.schemas import WebUrl, _multi_line
 
-CoverLetter = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(_multi_line)
-]
-Note = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2_000), AfterValidator(_multi_line)
-]
+CoverLetter = text(10_000)
+Note = text(2_000)
 
 
 class ApplicationCreate(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.companies.models import CompanySize, Industry
 from app.core.bahamas import Island
-from app.users.schemas import Bio, WebUrl, line, web_url
+from app.core.fields import LongText, WebUrl, line, web_url
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[
@@ -24,7 +24,7 @@ class CompanyCreate(BaseModel):
 
     name: CompanyName  # type: ignore[valid-type]
     slug: Slug | None = None
-    description: Bio | None = None
+    description: LongText | None = None
     website: Website | None = None  # type: ignore[valid-type]
     industry: Industry | None = None
     size: CompanySize | None = None
@@ -43,7 +43,7 @@ class CompanyUpdate(BaseModel):
 
     name: CompanyName = None  # type: ignore[valid-type,assignment]
     slug: Slug = None  # type: ignore[assignment]
-    description: Bio | None = None
+    description: LongText | None = None
     website: Website | None = None  # type: ignore[valid-type]
     industry: Industry | None = None
     size: CompanySize | None = None

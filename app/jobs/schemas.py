@@ -19,6 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from app.companies.models import Company
 from app.core.bahamas import Island
+from app.core.fields import Skill, line, text
 from app.jobs.models import (
     DisplayStatus,
     EmploymentType,
@@ -28,7 +29,6 @@ from app.jobs.models import (
     SalaryPeriod,
     WorkMode,
 )
-from app.users.schemas import Skill, _multi_line, line
 
 MAX_SALARY = Decimal("10000000")
 MAX_QUERY_LENGTH = 200
@@ -38,11 +38,7 @@ Currency = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$"),
 ]
-Description = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=20, max_length=20_000),
-    AfterValidator(_multi_line),
-]
+Description = text(20_000, min_length=20)
 Skills = Annotated[list[Skill], Field(max_length=30)]  # type: ignore[valid-type]
 
 

@@ -3,80 +3,28 @@ so `role`, `is_admin`, `email` or `id` in a profile update is a 422, never obeye
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
     StringConstraints,
-    UrlConstraints,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from app.core.bahamas import Island
-
-# Control characters break logs and PostgreSQL refuses NUL outright; tabs and newlines are
-# allowed only in multi-line text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _single_line(value: str) -> str:
-    if _CONTROL.search(value):
-        raise PydanticCustomError("control_characters", "must not contain control characters")
-    return value
-
-
-def _multi_line(value: str) -> str:
-    if _CONTROL_EXCEPT_NEWLINES.search(value):
-        raise PydanticCustomError("control_characters", "must not contain control characters")
-    return value
-
-
-def line(max_length: int, min_length: int = 1) -> object:
-    """A trimmed single line of text between the given lengths."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_single_line),
-    ]
-
+from app.core.fields import LongText, Skill, WebUrl, line
 
 FullName = line(120)
 Headline = line(160)
 Location = line(120)
-Bio = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=5000),
-    AfterValidator(_multi_line),
-]
-Skill = line(50)
+Bio = LongText
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]{5,30}$"),
 ]
-
-
-def web_url(max_length: int) -> object:
-    """An http(s) URL whose stored form fits a column of `max_length` characters."""
-
-    def fits(url: HttpUrl) -> HttpUrl:
-        # The column holds the normalised form, which can be longer than what was sent (a
-        # trailing slash, percent-encoding, punycode): check the length of what is stored.
-        if len(str(url)) > max_length:
-            raise ValueError(f"The URL is too long: at most {max_length} characters")
-        return url
-
-    return Annotated[HttpUrl, UrlConstraints(max_length=max_length), AfterValidator(fits)]
-
-
-WebUrl = web_url(500)
 
 
 class ProfileUpdate(BaseModel):
