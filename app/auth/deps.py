@@ -20,14 +20,16 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=Fals
 _INVALID = "The access token is invalid or has expired."
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hop that costs more than the dependency itself (bench/: several per request).
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def get_auth_context(request: Request) -> AuthContext:
+async def get_auth_context(request: Request) -> AuthContext:
     state = request.app.state
     return AuthContext(
         settings=state.settings,
@@ -41,7 +43,7 @@ def get_auth_context(request: Request) -> AuthContext:
 AuthContextDep = Annotated[AuthContext, Depends(get_auth_context)]
 
 
-def get_token_claims(
+async def get_token_claims(
     settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> dict[str, Any]:
     """The verified claims of the bearer access token (signature, expiry, issuer, audience)."""

@@ -158,7 +158,7 @@ def _forget_pending(sync_session: Session) -> None:
     sync_session.info.pop(_PENDING_KEY, None)
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:  # async: no thread-pool hop
     """The app's cache, made on first use (it opens nothing by itself)."""
     state = request.app.state
     cache: Cache | None = getattr(state, "cache", None)

@@ -275,7 +275,7 @@ class Database:
             self._sessionmaker = None
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:  # async: no thread-pool hop
     return request.app.state.database
 
 

@@ -51,7 +51,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(  # async: FastAPI would run a plain def in the thread pool
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,

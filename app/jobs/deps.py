@@ -19,7 +19,7 @@ async def get_optional_user(
     """None without a token; a token that is sent must be valid (401 otherwise)."""
     if not token:
         return None
-    return await get_current_user(session, get_token_claims(settings, token))
+    return await get_current_user(session, await get_token_claims(settings, token))
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
