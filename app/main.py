@@ -26,6 +26,7 @@ from app.core.middleware import (
 )
 from app.core.ratelimit import RateLimiter
 from app.core.redis import RedisState
+from app.core.routing import ProbeLane
 from app.core.security import PasswordHasher
 from app.health.router import probe_routes
 from app.health.router import router as health_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expose_headers=["X-Request-ID", "Retry-After"],
         max_age=600,
     )
+    app.add_middleware(ProbeLane, routes=probe_routes)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

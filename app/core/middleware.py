@@ -1,8 +1,9 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request).
 
 Outermost first: RequestContext (request id, client address, security headers, access log,
-metrics) -> CORS -> GZip -> UnhandledError (500 in the error shape, inside CORS so browsers
-can read it) -> BodySizeLimit (413) -> FastAPI.
+metrics) -> ProbeLane (answers the health probes there: app/core/routing.py) -> CORS -> GZip ->
+UnhandledError (500 in the error shape, inside CORS so browsers can read it) -> BodySizeLimit
+(413) -> FastAPI.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
-"""A route for handlers that do no I/O at all (the health probes)."""
+"""A route for handlers that do no I/O at all (the health probes), and a lane that serves them
+without the rest of the middleware stack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.core.json import json_bytes
 
@@ -40,3 +41,30 @@ class InlineJSONRoute(Route):
         await send(
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
         )
+
+
+class ProbeLane:
+    """Serves GET/HEAD of the given InlineJSONRoutes directly; everything else goes on down.
+
+    Sits just inside RequestContextMiddleware, so probes keep their request id, security
+    headers, access line and metrics, but skip CORS, GZip, the error and body-size layers and
+    FastAPI's router, which together cost more than the probe itself (bench/: 214 -> 127 us of
+    worker CPU per /health, 0.21 -> 0.34 of the bare-ASGI floor's req/s). A request with an
+    Origin header takes the normal path, so browsers still get CORS headers; other methods
+    still get the router's 405.
+    """
+
+    def __init__(self, app: ASGIApp, *, routes: Iterable[InlineJSONRoute]) -> None:
+        self.app = app
+        self.routes = {route.path: route for route in routes}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
+        if (
+            route is None
+            or scope["method"] not in ("GET", "HEAD")
+            or any(key == b"origin" for key, _ in scope["headers"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        await route.app(scope, receive, send)

@@ -26,6 +26,16 @@ async def test_probe_answers_get_and_head(client: httpx.AsyncClient, path: str, 
     assert head.content == b""
 
 
+async def test_browser_probe_gets_cors_headers(client: httpx.AsyncClient) -> None:
+    # Probes without an Origin skip the CORS layer (app/core/routing.py ProbeLane); a browser's
+    # status page calling /health must still be allowed to read the answer.
+    response = await client.get("/health", headers={"Origin": "https://hiremebahamas.com"})
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["access-control-allow-origin"] == "https://hiremebahamas.com"
+    assert response.headers["x-request-id"]
+
+
 async def test_probe_rejects_other_methods_in_error_shape(client: httpx.AsyncClient) -> None:
     assert_error(await client.post("/health"), 405, "METHOD_NOT_ALLOWED")
 
