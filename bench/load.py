@@ -34,6 +34,8 @@ class Run:
     max_ms: float
     non_2xx: int
     socket_errors: int
+    # The worker's own CPU time per request: steadier than req/s when CPU steal swings.
+    cpu_us_per_request: float = float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +60,7 @@ def wrk(
     threads: int,
     data_dir: Path,
     password: str = "",
+    script_args: tuple[str, ...] = (),
 ) -> Run:
     env = {
         **os.environ,
@@ -75,6 +78,7 @@ def wrk(
             "-s",
             str(LUA / script),
             url,
+            *(["--", *script_args] if script_args else []),
         ],
         env=env,
         capture_output=True,
@@ -136,6 +140,26 @@ def startup_seconds(app: str, env: dict[str, str], log_path: Path) -> float:
         return time.monotonic() - started
     finally:
         server.stop()
+
+
+def worker_cpu_seconds(server: ServerProcess) -> float:
+    """User + system CPU time the (one) worker has used so far."""
+    (pid,) = server.worker_pids()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(server: ServerProcess, limit: float = 30.0) -> None:
+    """Wait until the worker is idle (work queued by a finished run, such as bcrypt calls still
+    in the thread pool, would otherwise be charged to the next run)."""
+    deadline = time.monotonic() + limit
+    before = worker_cpu_seconds(server)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = worker_cpu_seconds(server)
+        if now - before < 0.01:
+            return
+        before = now
 
 
 def worker_rss_mb(server: ServerProcess) -> float:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import secrets
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,9 @@ class Case:
     floor: str  # the server that is this case's floor
     target: float
     needs: str | None = None  # "jobs" or "login": skipped when the service lacks them
-    # Other servers/paths measured against the same floor, for information (no target).
-    variants: tuple[tuple[str, str, str], ...] = ()
+    # Other (label, server, path, script arguments) measured against the same floor, for
+    # information (no target).
+    variants: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
 
 CASES = [
@@ -56,17 +57,30 @@ CASES = [
         "floor_health",
         0.5,
         variants=(
-            ("FastAPI plain def /health (threadpool)", "fastapi", "/health"),
-            ("FastAPI async def /health", "fastapi", "/health-async"),
+            ("FastAPI plain def /health (threadpool)", "fastapi", "/health", ()),
+            ("FastAPI async def /health", "fastapi", "/health-async", ()),
+            ("service without its access line (LOG_LEVEL=WARNING)", "app_quiet", "/health", ()),
         ),
     ),
     Case("job", "GET /api/jobs/{id}", "job.lua", "/api/jobs", "floor_db", 0.5, needs="jobs"),
-    Case("search", "GET /api/jobs?q=&island=", "search.lua", "/api/jobs", "floor_db", 0.5, "jobs"),
+    Case(
+        "search",
+        "GET /api/jobs?q=&island=",
+        "search.lua",
+        "/api/jobs",
+        "floor_db",
+        0.5,
+        needs="jobs",
+        variants=(
+            ("one query repeated (cache hits)", "app", "/api/jobs", ("search_repeated.txt",)),
+        ),
+    ),
     Case("login", "POST /api/auth/login", "login.lua", "/", "floor_bcrypt", 0.8, needs="login"),
 ]
 
 SERVERS = {
     "app": "app.main:app",
+    "app_quiet": "app.main:app",  # the same service with LOG_LEVEL=WARNING: no access lines
     "floor_health": "bench.floors.health:app",
     "fastapi": "bench.floors.fastapi_app:app",
     "floor_db": "bench.floors.db:app",
@@ -86,7 +100,7 @@ class Bench:
 
     def start_servers(self, extra: dict[str, dict[str, str]]) -> None:
         for key, module in SERVERS.items():
-            if key in extra or key in ("app", "floor_health", "fastapi"):
+            if key in extra or key in ("app", "app_quiet", "floor_health", "fastapi"):
                 env = {**self.env, **extra.get(key, {})}
                 self.servers[key] = load.start(module, env, self.out / f"{key}.log")
         for server in self.servers.values():
@@ -98,11 +112,20 @@ class Bench:
         self.servers.clear()
 
     def run(
-        self, server: str, case: Case, path: str, connections: int, duration: int
+        self,
+        server: str,
+        case: Case,
+        path: str,
+        connections: int,
+        duration: int,
+        script_args: tuple[str, ...] = (),
     ) -> load.Run:
         login = case.name == "login"
-        return load.wrk(
-            self.servers[server].url(path),
+        process = self.servers[server]
+        load.settle(process)
+        cpu = load.worker_cpu_seconds(process)
+        run = load.wrk(
+            process.url(path),
             case.script,
             connections=connections,
             duration=self.args.login_duration if login else duration,
@@ -110,17 +133,20 @@ class Bench:
             threads=self.args.wrk_threads,
             data_dir=self.data,
             password=prepare.BENCH_PASSWORD,
+            script_args=script_args,
         )
+        used = load.worker_cpu_seconds(process) - cpu
+        return dataclasses.replace(run, cpu_us_per_request=used / max(run.requests, 1) * 1e6)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python3 tasks.py bench", description=__doc__.split("\n")[0])
     p.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
-    p.add_argument("--login-duration", type=int, default=10, help="seconds per login run")
+    p.add_argument("--login-duration", type=int, default=15, help="seconds per login run")
     p.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load first")
     p.add_argument("--rounds", type=int, default=3, help="rounds of every case (default 3)")
     p.add_argument("--connections", type=int, default=64, help="for the ratio cases")
-    p.add_argument("--login-connections", type=int, default=16)
+    p.add_argument("--login-connections", type=int, default=4)
     p.add_argument("--abs-connections", type=int, default=128, help="for the absolute figures")
     p.add_argument("--startup-runs", type=int, default=5)
     p.add_argument("--wrk-threads", type=int, default=1)
@@ -129,6 +155,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--applications", type=int, default=50_000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--users", type=int, default=1_000, help="distinct users to log in as")
+    p.add_argument("--search-queries", type=int, default=8_000, help="distinct searches")
     p.add_argument("--bcrypt-rounds", type=int, default=12)
     p.add_argument("--db-name", default="hmb_bench")
     p.add_argument("--reuse-db", action="store_true", help="keep an already seeded database")
@@ -164,9 +191,16 @@ def prepare_data(bench: Bench) -> dict[str, dict[str, str]]:
     )
     prepare.write_users(bench.data, emails)
     bench.env["DATABASE_URL"] = database.url
-    extra = {"floor_bcrypt": {"BENCH_BCRYPT_HASH": bench.password_hash}}
+    extra = {
+        "floor_bcrypt": {"BENCH_BCRYPT_HASH": bench.password_hash},
+        "app_quiet": {"LOG_LEVEL": "WARNING"},
+    }
     try:
-        asyncio.run(prepare.capture(database, bench.data, ids=500, queries=50, seed=args.seed))
+        asyncio.run(
+            prepare.capture(
+                database, bench.data, ids=500, queries=args.search_queries, seed=args.seed
+            )
+        )
     except (httpx.HTTPError, RuntimeError, KeyError) as exc:
         print(f"job cases skipped: {type(exc).__name__}: {exc}", flush=True)
     else:
@@ -202,8 +236,10 @@ def measure_cases(bench: Bench, cases: list[Case]) -> tuple[dict[str, Any], list
 
     print(f"warm-up: {args.warmup:g} s per server and case", flush=True)
     for case in cases:
-        for server in (case.floor, "app", *(v[1] for v in case.variants)):
-            bench.run(server, case, case.path, conns(case), args.warmup)
+        bench.run(case.floor, case, case.path, conns(case), args.warmup)
+        bench.run("app", case, case.path, conns(case), args.warmup)
+        for _, server, path, script_args in case.variants:
+            bench.run(server, case, path, conns(case), args.warmup, script_args)
     rss = []
     for round_no in range(1, args.rounds + 1):
         for case in cases:
@@ -212,9 +248,9 @@ def measure_cases(bench: Bench, cases: list[Case]) -> tuple[dict[str, Any], list
                 bench.run(case.floor, case, case.path, conns(case), args.duration)
             )
             entry["app"].append(bench.run("app", case, case.path, conns(case), args.duration))
-            for label, server, path in case.variants:
+            for label, server, path, script_args in case.variants:
                 entry["variants"][label].append(
-                    bench.run(server, case, path, conns(case), args.duration)
+                    bench.run(server, case, path, conns(case), args.duration, script_args)
                 )
             ratio = entry["app"][-1].rps / entry["floor"][-1].rps
             print(f"round {round_no} {case.label}: ratio {ratio:.2f}", flush=True)
@@ -233,6 +269,7 @@ def summarise_case(case: Case, entry: dict[str, Any]) -> dict[str, Any]:
             "rps": load.median([r.rps for r in runs]),
             "p50_ms": load.median([r.p50_ms for r in runs]),
             "p99_ms": load.median([r.p99_ms for r in runs]),
+            "cpu_us_per_request": load.median([r.cpu_us_per_request for r in runs]),
             "non_2xx": sum(r.non_2xx for r in runs),
             "socket_errors": sum(r.socket_errors for r in runs),
             "runs": [r.as_dict() for r in runs],
@@ -308,70 +345,67 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([*lines, *(_row(r, widths) for r in rows)])
 
 
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def _load_row(
+    label: str,
+    conns: int,
+    floor: dict[str, Any] | None,
+    svc: dict[str, Any],
+    ratio: float,
+    target: str,
+    verdict: str,
+) -> list[str]:
+    cpu = f"{floor['cpu_us_per_request']:.0f} -> " if floor else ""
+    return [
+        label,
+        str(conns),
+        f"{floor['rps']:,.0f}" if floor else "",
+        f"{svc['rps']:,.0f}",
+        f"{ratio:.2f}",
+        target,
+        f"{svc['p50_ms']:.1f}",
+        f"{svc['p99_ms']:.1f}",
+        f"{svc['non_2xx']}/{svc['socket_errors']}",
+        f"{cpu}{svc['cpu_us_per_request']:.0f}",
+        verdict,
+    ]
+
+
 def report(result: dict[str, Any]) -> str:
-    fmt: Callable[[float], str] = lambda x: f"{x:,.0f}"  # noqa: E731
     rows = []
     for c in result["cases"].values():
-        f, a = c["floor"], c["app"]
+        target, verdict = f">= {c['target']}", _verdict(c["pass"])
         rows.append(
-            [
-                c["label"],
-                str(c["connections"]),
-                fmt(f["rps"]),
-                fmt(a["rps"]),
-                f"{c['ratio']:.2f}",
-                f">= {c['target']}",
-                f"{a['p50_ms']:.1f}",
-                f"{a['p99_ms']:.1f}",
-                f"{a['non_2xx']}/{a['socket_errors']}",
-                "PASS" if c["pass"] else "FAIL",
-            ]
+            _load_row(
+                c["label"], c["connections"], c["floor"], c["app"], c["ratio"], target, verdict
+            )
         )
         for label, v in c["variants"].items():
-            rows.append(
-                [
-                    f"  {label}",
-                    str(c["connections"]),
-                    "",
-                    fmt(v["rps"]),
-                    f"{v['ratio']:.2f}",
-                    "",
-                    f"{v['p50_ms']:.1f}",
-                    f"{v['p99_ms']:.1f}",
-                    f"{v['non_2xx']}/{v['socket_errors']}",
-                    "",
-                ]
-            )
-    s = result["startup"]
+            rows.append(_load_row(f"  {label}", c["connections"], None, v, v["ratio"], "", ""))
+    s, m = result["startup"], result["memory"]
     if s:
+        floor, svc = f"{s['floor_median_s']:.2f} s", f"{s['app_median_s']:.2f} s"
+        ratio = f"{s['ratio']:.2f}x"
         rows.append(
-            [
-                "start -> first /health 200",
-                "",
-                f"{s['floor_median_s']:.2f} s",
-                f"{s['app_median_s']:.2f} s",
-                f"{s['ratio']:.2f}x",
-                "<= 1.3x",
-                "",
-                "",
-                "",
-                "PASS" if s["pass"] else "FAIL",
-            ]
+            ["start -> first /health 200", "", floor, svc, ratio, "<= 1.3x"]
+            + [""] * 4
+            + [_verdict(s["pass"])]
         )
-    m = result["memory"]
+    per_round = " / ".join(f"{x:.0f}" for x in m["per_round_mb"])
     rows.append(
         [
-            "worker RSS after the run",
+            "worker RSS (MB) after rounds / run",
             "",
-            "",
-            f"{m['final_mb']:.0f} MB",
-            "rounds " + " / ".join(f"{x:.0f}" for x in m["per_round_mb"]),
-            "<= 150 MB, no growth",
-            "",
-            "",
-            "",
-            "PASS" if m["pass"] else "FAIL",
+            per_round,
+            f"{m['final_mb']:.0f}",
+            f"{m['growth_mb']:+.1f}",
+            "<= 150, no growth",
         ]
+        + [""] * 4
+        + [_verdict(m["pass"])]
     )
     out = [
         table(
@@ -385,6 +419,7 @@ def report(result: dict[str, Any]) -> str:
                 "p50 ms",
                 "p99 ms",
                 "non-2xx/sock",
+                "CPU us/req",
                 "",
             ],
             rows,
@@ -395,7 +430,7 @@ def report(result: dict[str, Any]) -> str:
             [
                 a["label"],
                 str(a["connections"]),
-                fmt(a["rps"]),
+                f"{a['rps']:,.0f}",
                 f"{a['p50_ms']:.1f}",
                 f"{a['p99_ms']:.1f}",
                 f"{a['non_2xx']}/{a['socket_errors']}",
@@ -405,16 +440,7 @@ def report(result: dict[str, Any]) -> str:
             for a in result["absolute"].values()
         ]
         abs_rows.append(
-            [
-                "worker RSS",
-                "",
-                "",
-                "",
-                "",
-                "",
-                "< 400 MB",
-                "yes" if m["final_mb"] < 400 else "no",
-            ]
+            ["worker RSS", "", "", "", "", "", "< 400 MB", "yes" if m["final_mb"] < 400 else "no"]
         )
         out.append(
             table(
@@ -453,8 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args, out, out / "data", {k: v for k, v in env.items() if v is not None})
     extra = prepare_data(bench)
     selected = [c for c in CASES if not args.only or c.name in args.only]
-    bench.start_servers(extra)
     try:
+        bench.start_servers(extra)
         probe_login(bench)
         cases = [c for c in selected if c.needs is None or c.needs in bench.available]
         raw, rss = measure_cases(bench, cases)

@@ -1,4 +1,5 @@
--- GET /api/jobs?q=...&island=... with a random query string (already URL-encoded) per request.
+-- GET /api/jobs?q=...&island=... with a random query string (already URL-encoded) per request,
+-- from search_queries.txt or the file named by the script's first argument.
 package.path = os.getenv("BENCH_LUA") .. "/?.lua;" .. package.path
 local report = require("report")
 setup = report.setup
@@ -7,7 +8,7 @@ local queries
 
 function init(args)
   report.seed()
-  queries = report.lines("search_queries.txt")
+  queries = report.lines(args[1] or "search_queries.txt")
 end
 
 function request()
