@@ -1,12 +1,12 @@
-"""SIGTERM to the Gunicorn master under load, as Render sends it on every deploy: every request
-the app had started gets its complete answer, and the process exits 0 without Gunicorn having
-to kill its worker.
+"""Restarts under load lose no request the app had started, and the process exits 0 without
+Gunicorn having to kill its worker: SIGTERM to the Gunicorn master (as Render sends it on every
+deploy), and the worker's own recycling after max_requests.
 
 Each request carries its own X-Request-ID, and the app's access log names the requests it
-handled, so "started" is what the app saw, not a guess from timing. A connection the kernel
-had queued but the app never read may be closed unanswered when the listener goes away (the
-platform stops routing before it signals; clients retry such a connection): those are counted,
-and must not be requests the app handled.
+handled, so "started" is what the app saw, not a guess from timing. A connection the app never
+read from may be closed unanswered as the listener or an idle keep-alive connection goes away
+(the platform stops routing before it signals; HTTP clients retry such a connection, RFC 9112
+9.3.1): those are counted, and must not be requests the app handled.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ PROBE_APP = ("tests.server.probe_app:app",)
 SLOW_SECONDS = 2.0
 IN_FLIGHT = 8
 LOAD_CLIENTS = 4
+RECYCLE_AFTER = 40
+RECYCLES = 3
 REQUEST_BOUND = 30.0
 
 pytestmark = pytest.mark.slow
@@ -56,16 +58,32 @@ async def _get(client: httpx.AsyncClient, seconds: float) -> tuple[str, httpx.Re
     return request_id, response
 
 
-async def _steady_load(base_url: str, stop: asyncio.Event) -> list[tuple[str, object]]:
-    """Fast requests, each on a new connection, until the server stops accepting them."""
+async def _steady_load(
+    base_url: str, stop: asyncio.Event, *, keep_alive: bool = False
+) -> list[tuple[str, object]]:
+    """Fast requests until `stop` or until the server refuses connections; a connection
+    closed unanswered is replaced by a new one, as an HTTP client does."""
     outcomes: list[tuple[str, object]] = []
-    limits = httpx.Limits(max_keepalive_connections=0)
+    limits = httpx.Limits(max_keepalive_connections=1 if keep_alive else 0)
     async with httpx.AsyncClient(base_url=base_url, timeout=REQUEST_BOUND, limits=limits) as c:
-        while not stop.is_set():
+        while not stop.is_set() and (not outcomes or outcomes[-1][1] != "refused"):
             outcomes.append(await _get(c, 0))
-            if not isinstance(outcomes[-1][1], httpx.Response):
-                break
     return outcomes
+
+
+def _assert_no_handled_request_lost(
+    outcomes: list[tuple[str, object]], handled: dict[str, int]
+) -> None:
+    """Every request the app handled got its answer; the others never reached it."""
+    served = 0
+    for request_id, outcome in outcomes:
+        if isinstance(outcome, httpx.Response):
+            assert outcome.status_code == 200, outcome.text
+            assert handled[request_id] == 200
+            served += 1
+        else:
+            assert request_id not in handled, (request_id, outcome)
+    assert served > 0
 
 
 async def _wait_in_flight(client: httpx.AsyncClient, server: ServerProcess, n: int) -> None:
@@ -110,16 +128,39 @@ async def test_sigterm_under_load_loses_no_started_request(
         assert outcome.status_code == 200 and outcome.json() == {"slept": SLOW_SECONDS}
         assert handled[request_id] == 200
 
-    # Every request the app handled got its answer; the rest never reached it.
-    served = 0
-    for request_id, outcome in load_outcomes:
-        if isinstance(outcome, httpx.Response):
-            assert outcome.status_code == 200, outcome.text
-            served += 1
-        else:
-            assert request_id not in handled, (request_id, outcome)
-    assert served > 0
+    _assert_no_handled_request_lost(load_outcomes, handled)
 
     log = server.log()
     assert "was sent SIGTERM" not in log
     assert "Application shutdown complete" in log
+
+
+async def test_worker_recycling_under_keep_alive_load_loses_no_started_request(
+    server_factory: StartServer, database_url: str
+) -> None:
+    server = server_factory(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": None,
+            "GUNICORN_MAX_REQUESTS": str(RECYCLE_AFTER),
+            "GUNICORN_MAX_REQUESTS_JITTER": "0",
+        },
+        args=PROBE_APP,
+    )
+    server.wait_healthy()
+
+    stop_load = asyncio.Event()
+    load = [
+        asyncio.create_task(_steady_load(server.base_url, stop_load, keep_alive=True))
+        for _ in range(LOAD_CLIENTS)
+    ]
+    deadline = time.monotonic() + REQUEST_BOUND
+    while server.log().count("Maximum request limit") < RECYCLES:
+        assert time.monotonic() < deadline, server.log()[-4000:]
+        await asyncio.sleep(0.1)
+    stop_load.set()
+    outcomes = [o for task in load for o in await task]
+
+    _assert_no_handled_request_lost(outcomes, _handled(server))
+    assert "was sent SIGTERM" not in server.log()
+    server.wait_healthy()
