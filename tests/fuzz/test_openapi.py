@@ -1,0 +1,61 @@
+"""Schemathesis against the service's own OpenAPI document: every operation, called on the real
+server anonymously and as each role, with valid and invalid input. No answer may be a 5xx, and
+every answer must be one the document declares, in the declared content type and schema.
+
+Each test gets its own small world (see world.py) so that ids like 1 name real objects the
+caller owns. FUZZ_EXAMPLES sets the examples per operation and role (CI keeps it small; the
+README has the deeper command).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.fuzz.world import ROLES, Actor
+from tests.server_process import ServerProcess
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# The document the server publishes, built in process (no I/O): the same code that the server
+# runs; test_served_document_is_the_one_fuzzed checks that they agree.
+DOCUMENT = create_app(Settings(_env_file=None, environment="test")).openapi()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+pytestmark = pytest.mark.slow
+
+
+def test_served_document_is_the_one_fuzzed(fuzz_server: ServerProcess) -> None:
+    import httpx
+
+    assert httpx.get(fuzz_server.url("/openapi.json")).json() == DOCUMENT
+
+
+@pytest.mark.parametrize("role", ROLES)
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_operation(case: schemathesis.Case, role: str, actor: Actor) -> None:
+    case.call_and_validate(
+        base_url=actor.base_url, headers=actor.headers, checks=CHECKS, timeout=30
+    )
