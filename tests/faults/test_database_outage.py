@@ -2,16 +2,17 @@
 
 The network between the real server and PostgreSQL (a FaultProxy) first refuses and resets
 connections, and in a second run accepts them and never answers (its open connections go
-silent too). Throughout, /health answers 200; database-backed requests answer 503
-DATABASE_UNAVAILABLE instead of hanging; once the network is back the same worker serves them
-again, without a restart.
+silent too). Throughout, /health answers 200; database-backed requests (a probe route, the
+company list, sign-in) answer 503 DATABASE_UNAVAILABLE instead of hanging; once the network is
+back the same worker serves them again, without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -30,10 +31,31 @@ RECOVERY_BOUND = 30.0
 DB_ROUTE = "/test/db-sleep"
 
 pytestmark = pytest.mark.slow
+_n = itertools.count(1)
 
 
-async def _burst(client: httpx.AsyncClient, n: int) -> list[httpx.Response]:
-    return list(await asyncio.gather(*(client.get(DB_ROUTE) for _ in range(n))))
+def _login(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+    """A sign-in attempt for an unknown account (401 while the database answers), each from
+    an address of its own so that the failed-login limit never answers first."""
+    n = next(_n)
+    return client.post(
+        "/api/auth/login",
+        json={"email": f"nobody-{n}@example.com", "password": "not a password"},
+        headers={"X-Forwarded-For": f"198.51.100.{n % 250 + 1}"},
+    )
+
+
+async def _burst(client: httpx.AsyncClient) -> list[httpx.Response]:
+    """Database-backed requests at once: the probe route, a list, a sign-in; and the status
+    each answers while the database is up."""
+    return list(
+        await asyncio.gather(
+            client.get(DB_ROUTE), client.get(DB_ROUTE), client.get("/api/companies"), _login(client)
+        )
+    )
+
+
+UP = [200, 200, 200, 401]
 
 
 async def _wait_until_served(client: httpx.AsyncClient, server: ServerProcess) -> None:
@@ -66,12 +88,12 @@ async def test_database_dies_mid_run_and_returns(
 
     async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_BOUND) as client:
         # Warm: the pool holds open connections when the database goes away.
-        assert {r.status_code for r in await _burst(client, 8)} == {200}
+        assert [r.status_code for r in await _burst(client)] == UP
 
         with HealthWatch(server.base_url) as health:
             fault(db_proxy)
             for _ in range(5):
-                for response in await _burst(client, 4):
+                for response in await _burst(client):
                     assert_error(response, 503, "DATABASE_UNAVAILABLE")
                     assert response.headers["retry-after"]
                 ready = await client.get("/ready/db")
@@ -80,7 +102,7 @@ async def test_database_dies_mid_run_and_returns(
 
             db_proxy.forward()
             await _wait_until_served(client, server)
-            assert {r.status_code for r in await _burst(client, 8)} == {200}
+            assert [r.status_code for r in await _burst(client)] == UP
         health.assert_healthy_throughout()
         assert (await client.get("/ready/db")).status_code == 200
 
