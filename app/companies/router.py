@@ -29,7 +29,7 @@ async def create_company(body: CompanyCreate, user: EmployerUser, session: Sessi
     return await service.create_company(session, user, body)
 
 
-@router.get("", response_model=Page[CompanyRead])
+@router.get("", response_model=Page[CompanyRead], responses=error_responses())
 async def list_companies(
     session: SessionDep,
     page: PageDep,

@@ -60,7 +60,11 @@ async def _check_redis(redis: RedisState, limit_s: float) -> dict[str, Any]:
     return {"state": "ok", "latency_ms": round(latency, 2)}
 
 
-@router.get("/ready/db", summary="Readiness including a database round trip")
+@router.get(
+    "/ready/db",
+    summary="Readiness including a database round trip",
+    responses={503: {"description": "The database did not answer; the body says how."}},
+)
 async def ready_db(request: Request) -> JSONResponse:
     state = request.app.state
     check = await _check_database(state.database, state.settings.health_check_timeout)

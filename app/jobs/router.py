@@ -38,7 +38,7 @@ saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
 _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
 
-@router.get("", response_model=Page[JobSummary])
+@router.get("", response_model=Page[JobSummary], responses=error_responses())
 async def search_jobs(
     search: Annotated[JobSearch, Query()], page: PageDep, session: SessionDep, cache: CacheDep
 ):

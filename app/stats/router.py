@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
+from app.core.errors import error_responses
 from app.jobs.cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.stats.service import compute_stats
 
@@ -21,7 +22,7 @@ class StatsRead(BaseModel):
     new_jobs_this_week: int
 
 
-@router.get("", response_model=StatsRead)
+@router.get("", response_model=StatsRead, responses=error_responses())
 async def get_stats(session: SessionDep, cache: CacheDep):
     hit = await cache.lookup(JOBS_CACHE_NAMESPACE, _KEY)
     if hit.value is not None:

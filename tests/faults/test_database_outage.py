@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -58,6 +59,15 @@ async def _burst(client: httpx.AsyncClient) -> list[httpx.Response]:
 UP = [200, 200, 200, 401]
 
 
+def _documents_503(document: dict[str, Any], response: httpx.Response) -> bool:
+    """The OpenAPI document declares the 503 this product route answered (the probe route
+    is the test's own and is left out)."""
+    path, method = response.request.url.path, response.request.method.lower()
+    if path == DB_ROUTE:
+        return True
+    return "503" in document["paths"][path][method]["responses"]
+
+
 async def _wait_until_served(client: httpx.AsyncClient, server: ServerProcess) -> None:
     deadline = time.monotonic() + RECOVERY_BOUND
     while (response := await client.get(DB_ROUTE)).status_code != 200:
@@ -87,6 +97,7 @@ async def test_database_dies_mid_run_and_returns(
     workers = server.worker_pids()
 
     async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_BOUND) as client:
+        document = (await client.get("/openapi.json")).json()
         # Warm: the pool holds open connections when the database goes away.
         assert [r.status_code for r in await _burst(client)] == UP
 
@@ -96,8 +107,10 @@ async def test_database_dies_mid_run_and_returns(
                 for response in await _burst(client):
                     assert_error(response, 503, "DATABASE_UNAVAILABLE")
                     assert response.headers["retry-after"]
+                    assert _documents_503(document, response)
                 ready = await client.get("/ready/db")
                 assert ready.status_code == 503, ready.text
+                assert _documents_503(document, ready)
                 await asyncio.sleep(0.3)
 
             db_proxy.forward()
