@@ -203,9 +203,12 @@ async def capture(
         with _statements() as seen:
             (await client.get(f"/api/jobs/{sample['id']}")).raise_for_status()
         detail = _encode(seen, {"id": sample["id"]})
-        q, island = pairs[-1]  # not among the queries above, so not cached
-        with _statements() as seen:
-            (await client.get("/api/jobs", params={"q": q, "island": island})).raise_for_status()
+        for q, island in reversed(pairs[queries:] or pairs):  # a pair not cached
+            with _statements() as seen:
+                params = {"q": q, "island": island}
+                (await client.get("/api/jobs", params=params)).raise_for_status()
+            if seen:
+                break
         found = _encode(seen, {"q": q, "island": island})
     await app.state.database.dispose()
 

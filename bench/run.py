@@ -34,6 +34,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 OLD_TARGETS = "old service: health < 5 ms, API p50 < 150 ms and p99 < 700 ms, memory < 400 MB"
 
 
+SESSION_FLOOR = "floor + the session's round trips (pre-ping, BEGIN, COMMIT)"
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -62,7 +65,16 @@ CASES = [
             ("service without its access line (LOG_LEVEL=WARNING)", "app_quiet", "/health", ()),
         ),
     ),
-    Case("job", "GET /api/jobs/{id}", "job.lua", "/api/jobs", "floor_db", 0.5, needs="jobs"),
+    Case(
+        "job",
+        "GET /api/jobs/{id}",
+        "job.lua",
+        "/api/jobs",
+        "floor_db",
+        0.5,
+        needs="jobs",
+        variants=((SESSION_FLOOR, "floor_db", "/session/api/jobs", ()),),
+    ),
     Case(
         "search",
         "GET /api/jobs?q=&island=",
@@ -72,6 +84,7 @@ CASES = [
         0.5,
         needs="jobs",
         variants=(
+            (SESSION_FLOOR, "floor_db", "/session/api/jobs", ()),
             ("one query repeated (cache hits)", "app", "/api/jobs", ("search_repeated.txt",)),
         ),
     ),

@@ -1,6 +1,7 @@
 """The database floor: a bare ASGI app running, through a raw asyncpg pool, exactly the SQL the
 service runs for GET /api/jobs/{id} and GET /api/jobs?q=&island= (captured from the service by
-bench/sql_capture.py), with the request's id or query substituted, and the rows sent as JSON.
+bench/prepare.py), with the request's id or query substituted, and the rows sent as JSON.
+Under /session/... it also makes the session's extra round trips (see _run).
 
 BENCH_DSN names the database, BENCH_SQL_FILE the captured statements. The pool is as large as
 the service's (DB_POOL_SIZE + DB_MAX_OVERFLOW).
@@ -32,13 +33,21 @@ def _bind(statement: dict[str, Any], values: dict[str, Any]) -> list[Any]:
     return params
 
 
-async def _run(case: str, values: dict[str, Any]) -> list[list[dict[str, Any]]]:
+async def _run(case: str, values: dict[str, Any], wrapped: bool) -> list[list[dict[str, Any]]]:
+    """The captured statements; `wrapped` adds the round trips the service's session makes
+    around them (the pool's pre-ping, BEGIN, COMMIT), to tell those apart from Python work."""
     assert _pool is not None
     async with _pool.acquire() as conn:
-        return [
+        if wrapped:
+            await conn.fetchrow(";")  # what SQLAlchemy's asyncpg pre-ping sends
+            await conn.execute("BEGIN")
+        rows = [
             [dict(row) for row in await conn.fetch(s["sql"], *_bind(s, values))]
             for s in CAPTURED[case]
         ]
+        if wrapped:
+            await conn.execute("COMMIT")
+        return rows
 
 
 async def _reply(send: Send, status: int, payload: Any) -> None:
@@ -70,13 +79,15 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "lifespan.shutdown.complete"})
         return
     path: str = scope["path"]
+    wrapped = path.startswith("/session")
+    path = path.removeprefix("/session")
     if path == "/health":
         await _reply(send, 200, {"status": "ok"})
     elif path == "/api/jobs":
         query = {k: v[-1] for k, v in parse_qs(scope["query_string"].decode()).items()}
-        await _reply(send, 200, await _run("search", query))
+        await _reply(send, 200, await _run("search", query, wrapped))
     elif path.startswith("/api/jobs/") and path[10:].isdigit():
-        rows = await _run("detail", {"id": int(path[10:])})
+        rows = await _run("detail", {"id": int(path[10:])}, wrapped)
         await _reply(send, 200 if rows[0] else 404, rows)
     else:
         await _reply(send, 404, {"error": "not found"})
