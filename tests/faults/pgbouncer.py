@@ -20,6 +20,9 @@ from sqlalchemy.engine import URL
 from tests.server_process import free_port
 
 START_TIMEOUT = 30.0
+# Fewer server connections than the app's pool holds: transactions of one client connection
+# land on different server connections.
+SERVER_CONNECTIONS = 2
 
 
 def pgbouncer_binary() -> str | None:
@@ -29,7 +32,7 @@ def pgbouncer_binary() -> str | None:
 
 
 class PgBouncer:
-    def __init__(self, upstream: URL, workdir: Path, *, server_connections: int = 2) -> None:
+    def __init__(self, upstream: URL, workdir: Path) -> None:
         binary = pgbouncer_binary()
         if binary is None:
             pytest.skip(
@@ -38,7 +41,6 @@ class PgBouncer:
         self.binary = binary
         self.upstream = upstream
         self.workdir = workdir
-        self.server_connections = server_connections
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -69,7 +71,7 @@ class PgBouncer:
             "auth_type = trust\n"
             f"auth_file = {self.workdir / 'userlist.txt'}\n"
             "pool_mode = transaction\n"
-            f"default_pool_size = {self.server_connections}\n"
+            f"default_pool_size = {SERVER_CONNECTIONS}\n"
             "max_client_conn = 200\n"
             "server_reset_query =\n"
             f"logfile = {self.log_path}\n"

@@ -1,10 +1,9 @@
 """A TCP proxy whose behaviour a test switches mid-run: the network between the app and a real
-server (PostgreSQL, Redis) failing the ways production's does.
+server failing the ways production's network does.
 
     proxy = FaultProxy(("127.0.0.1", 5432)).start()   # listens on 127.0.0.1:proxy.port
     proxy.refuse()      # the port refuses connections; open connections are reset
     proxy.blackhole()   # connections are accepted and never answered; open ones go silent
-    proxy.delay(1.0)    # every reply from the server arrives a second late
     proxy.forward()     # back to a transparent pipe (connections that went silent are reset)
     proxy.stop()
 
@@ -42,8 +41,6 @@ class FaultProxy:
         self.upstream = upstream
         self.port = 0
         self.mode: Mode = "forward"
-        self.reply_delay = 0.0
-        self.accepted = 0
         self._connections: set[_Connection] = set()
         self._server: asyncio.Server | None = None
         self._loop = asyncio.new_event_loop()
@@ -64,10 +61,6 @@ class FaultProxy:
 
     def blackhole(self) -> None:
         self._call(self._set_mode("blackhole"))
-
-    def delay(self, seconds: float) -> None:
-        """Hold every chunk the server sends for `seconds` before passing it on."""
-        self.reply_delay = seconds
 
     def stop(self) -> None:
         if not self._thread.is_alive():
@@ -131,7 +124,6 @@ class FaultProxy:
         return await asyncio.open_connection(*self.upstream)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.accepted += 1
         conn = _Connection([writer], silent=self.mode == "blackhole")
         self._connections.add(conn)
         try:
@@ -146,7 +138,7 @@ class FaultProxy:
             conn.writers.append(up_writer)
             await asyncio.gather(
                 self._pump(reader, up_writer, conn),
-                self._pump(up_reader, writer, conn, replies=True),
+                self._pump(up_reader, writer, conn),
             )
         finally:
             self._connections.discard(conn)
@@ -158,15 +150,11 @@ class FaultProxy:
         source: asyncio.StreamReader,
         sink: asyncio.StreamWriter | None,
         conn: _Connection,
-        *,
-        replies: bool = False,
     ) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
             while data := await source.read(65536):
                 if conn.silent or sink is None:
                     continue  # swallowed: the other side waits for an answer that never comes
-                if replies and self.reply_delay:
-                    await asyncio.sleep(self.reply_delay)
                 sink.write(data)
                 await sink.drain()
             if sink is not None and sink.can_write_eof():
