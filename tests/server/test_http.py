@@ -120,6 +120,8 @@ def test_access_log_is_one_json_line_per_request(
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "trace-abc.123"
 
+    # The access line is written once the response has gone out: wait for it.
+    server.wait_for_log('"request_id":"trace-abc.123"')
     lines = [
         r
         for r in _log_records(server)
