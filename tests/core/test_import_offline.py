@@ -6,8 +6,8 @@ import subprocess
 import sys
 import time
 
-from tests.server.tcp import TcpServer
 from tests.server_process import ROOT, server_env
+from tests.tcp_fault import TcpFault
 
 BUILD_APP = """
 import app.main
@@ -18,7 +18,7 @@ print("built", flush=True)
 
 
 def test_importing_and_building_the_app_opens_no_connection() -> None:
-    with TcpServer() as listener:
+    with TcpFault() as listener:
         env = server_env(
             {
                 "DATABASE_URL": f"postgresql://u:p@127.0.0.1:{listener.port}/db",
@@ -41,7 +41,7 @@ def test_importing_and_building_the_app_opens_no_connection() -> None:
 
 def test_the_listener_does_count_connections() -> None:
     """The check above would be worthless if the listener could not see a connection."""
-    with TcpServer() as listener:
+    with TcpFault() as listener:
         probe = f"import socket; socket.create_connection(('127.0.0.1', {listener.port})).close()"
         subprocess.run([sys.executable, "-c", probe], check=True, timeout=60)
         deadline = time.monotonic() + 10

@@ -17,7 +17,7 @@ from app.core.background import StartupTasks
 from app.core.config import Settings
 from app.main import create_app
 from tests.helpers import make_client
-from tests.server.tcp import TcpServer
+from tests.tcp_fault import TcpFault
 
 WAIT = 30.0  # generous bound on waits: reaching it means a hang, not slowness
 
@@ -75,7 +75,7 @@ async def test_shutdown_cancels_unfinished_startup_work(
 ) -> None:
     """Redis accepts and never answers, with a long timeout: the connect task is still running
     at shutdown, and shutdown cancels it instead of waiting for it."""
-    with TcpServer() as silent:
+    with TcpFault() as silent:
         app = create_app(
             make_settings(redis_url=f"redis://127.0.0.1:{silent.port}/2", redis_timeout=600)
         )

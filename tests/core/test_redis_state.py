@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.core.redis import REDIS_ERRORS, RedisState
 from tests.helpers import make_client
-from tests.server.tcp import TcpServer
 from tests.server_process import free_port
+from tests.tcp_fault import TcpFault
 
 WAIT = 30.0  # generous bound on every wait below: reaching it means a hang, not slowness
 
@@ -63,7 +63,7 @@ async def test_redis_down_at_startup_falls_back_without_hurting_the_app(
 async def test_redis_that_never_answers_is_bounded_by_its_timeout(
     start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
-    with TcpServer() as silent:
+    with TcpFault() as silent:
         app = await start_app(
             make_settings(redis_url=f"redis://127.0.0.1:{silent.port}/2", redis_timeout=0.5)
         )
@@ -85,7 +85,7 @@ async def test_reconnects_when_redis_comes_back(redis: Redis, redis_url: str) ->
     assert state.client() is None
 
     for cycle in range(2):  # the second time, the client's pooled connection is a dead one
-        with TcpServer(port, forward_to=(real.host or "127.0.0.1", real.port or 6379)):
+        with TcpFault((real.host or "127.0.0.1", real.port or 6379), port=port):
             deadline = time.monotonic() + WAIT
             while (client := state.client()) is None:
                 assert time.monotonic() < deadline

@@ -12,8 +12,8 @@ from sqlalchemy.engine import URL
 
 from app.core.db import parse_database_url
 from tests.faults.pgbouncer import PgBouncer
-from tests.faults.proxy import FaultProxy, Upstream
 from tests.server_process import server_factory  # noqa: F401 - the shared fixture
+from tests.tcp_fault import TcpFault, Upstream
 
 
 @pytest.fixture
@@ -32,14 +32,14 @@ def postgres_upstream(session_url: URL) -> Upstream:
 
 
 @pytest.fixture
-def db_proxy(postgres_upstream: Upstream) -> Iterator[FaultProxy]:
+def db_proxy(postgres_upstream: Upstream) -> Iterator[TcpFault]:
     """A fault proxy in front of the test PostgreSQL."""
-    with FaultProxy(postgres_upstream) as proxy:
+    with TcpFault(postgres_upstream) as proxy:
         yield proxy
 
 
 @pytest.fixture
-def proxied_database_url(session_url: URL, db_proxy: FaultProxy) -> str:
+def proxied_database_url(session_url: URL, db_proxy: TcpFault) -> str:
     """The session database, reached through `db_proxy`."""
     return session_url.set(host="127.0.0.1", port=db_proxy.port, query={}).render_as_string(
         hide_password=False

@@ -1,6 +1,6 @@
 """The database goes away mid-run, under traffic, with a warm connection pool, and comes back.
 
-The network between the real server and PostgreSQL (a FaultProxy) first refuses and resets
+The network between the real server and PostgreSQL (a TcpFault) first refuses and resets
 connections, and in a second run accepts them and never answers (its open connections go
 silent too). Throughout, /health answers 200; database-backed requests (a probe route, the
 company list, sign-in) answer 503 DATABASE_UNAVAILABLE instead of hanging; once the network is
@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults.proxy import FaultProxy
 from tests.faults.watch import HealthWatch
 from tests.helpers import assert_error
 from tests.server_process import ServerProcess, StartServer
+from tests.tcp_fault import TcpFault
 
 PROBE_APP = ("tests.server.probe_app:app",)
 CONNECT_TIMEOUT = 2
@@ -76,14 +76,12 @@ async def _wait_until_served(client: httpx.AsyncClient, server: ServerProcess) -
         await asyncio.sleep(0.2)
 
 
-@pytest.mark.parametrize(
-    "fault", [FaultProxy.refuse, FaultProxy.blackhole], ids=lambda f: f.__name__
-)
+@pytest.mark.parametrize("fault", [TcpFault.refuse, TcpFault.blackhole], ids=lambda f: f.__name__)
 async def test_database_dies_mid_run_and_returns(
     server_factory: StartServer,
-    db_proxy: FaultProxy,
+    db_proxy: TcpFault,
     proxied_database_url: str,
-    fault: Callable[[FaultProxy], None],
+    fault: Callable[[TcpFault], None],
 ) -> None:
     server = server_factory(
         {

@@ -13,7 +13,7 @@ import httpx
 
 from app.core.config import Settings
 from tests.helpers import make_client
-from tests.server.tcp import TcpServer
+from tests.tcp_fault import TcpFault
 
 WAIT = 30.0  # generous bound: reaching it means a hang, not slowness
 
@@ -51,7 +51,7 @@ async def test_detailed_health_is_bounded_when_database_and_redis_hang(
 ) -> None:
     """Both dependencies accept connections and never answer, and their own timeouts are long:
     /health/detailed still answers, reporting each check as timed out."""
-    with TcpServer() as silent_db, TcpServer() as silent_redis:
+    with TcpFault() as silent_db, TcpFault() as silent_redis:
         app = await start_app(
             make_settings(
                 database_url=f"postgresql://u:p@127.0.0.1:{silent_db.port}/db",

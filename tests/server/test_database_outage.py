@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.helpers import assert_error
-from tests.server.tcp import TcpServer
 from tests.server_process import ServerProcess, StartServer, free_port
+from tests.tcp_fault import TcpFault
 
 PROBE_APP = ("tests.server.probe_app:app",)
 PASSWORD = "Recognisable-Pa55word-7f3e"
@@ -37,8 +37,8 @@ def _url_on_port(database_url: str, port: int) -> str:
 
 
 @pytest.fixture
-def blackhole() -> Iterator[TcpServer]:
-    with TcpServer() as server:
+def blackhole() -> Iterator[TcpFault]:
+    with TcpFault() as server:
         yield server
 
 
@@ -73,15 +73,15 @@ def _assert_database_down(server: ServerProcess) -> None:
         assert client.get("/health").status_code == 200
 
 
-def _unreachable(database_url: str, _: TcpServer) -> str:
+def _unreachable(database_url: str, _: TcpFault) -> str:
     return _url_on_port(database_url, free_port())
 
 
-def _hanging(database_url: str, blackhole: TcpServer) -> str:
+def _hanging(database_url: str, blackhole: TcpFault) -> str:
     return _url_on_port(database_url, blackhole.port)
 
 
-def _malformed(_: str, __: TcpServer) -> str:
+def _malformed(_: str, __: TcpFault) -> str:
     return f"postgresql://hmb:{PASSWORD}@db.example.com:notaport/hmb"
 
 
@@ -97,8 +97,8 @@ def _malformed(_: str, __: TcpServer) -> str:
 def test_database_outage_is_503_and_health_stays_up(
     server_factory: StartServer,
     database_url: str,
-    blackhole: TcpServer,
-    make_url_for: Callable[[str, TcpServer], str],
+    blackhole: TcpFault,
+    make_url_for: Callable[[str, TcpFault], str],
     logged_reason: str,
 ) -> None:
     server = _start(server_factory, make_url_for(database_url, blackhole))
@@ -118,7 +118,7 @@ def test_database_outage_is_503_and_health_stays_up(
 
 
 def test_health_answers_while_the_database_hangs(
-    server_factory: StartServer, database_url: str, blackhole: TcpServer
+    server_factory: StartServer, database_url: str, blackhole: TcpFault
 ) -> None:
     """While a database request is stuck in its connect (the peer accepted and says nothing),
     /health still answers."""
@@ -166,7 +166,7 @@ def test_recovers_on_its_own_when_the_database_returns(
     _assert_database_down(server)
 
     for _ in range(2):
-        with TcpServer(port, forward_to=("127.0.0.1", make_url(database_url).port or 5432)):
+        with TcpFault(("127.0.0.1", make_url(database_url).port or 5432), port=port):
             _wait_for_status(server, "/ready/db", 200)
             response = _wait_for_status(server, "/test/db-sleep", 200)
             assert response.json() == {"slept": 0.0}
