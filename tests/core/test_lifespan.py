@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -109,14 +110,19 @@ async def _redis_clients(redis: Redis, db: int) -> int:
 
 
 async def test_shutdown_closes_redis_and_database_connections(
-    make_settings: Callable[..., Settings], database_url: str, redis: Redis, redis_url: str
+    make_settings: Callable[..., Settings],
+    create_database: Callable[..., Any],
+    redis: Redis,
+    redis_url: str,
 ) -> None:
+    # A database of its own: other tests' apps may still hold connections to the shared one.
+    database_url = await create_database()
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     database = make_url(database_url).database
     redis_db = make_url(redis_url).database or 0
     redis_before = await _redis_clients(redis, int(redis_db))
 
-    app = create_app(make_settings())
+    app = create_app(make_settings(database_url=database_url))
     async with app.router.lifespan_context(app):
         await _wait_until_settled(app.state.startup_tasks)
         async with make_client(app) as client:
