@@ -1,19 +1,23 @@
 """JSON log lines on stderr, each carrying the current request id.
 
 python-json-logger (with orjson) formats the records: a well-kept formatter instead of a
-hand-rolled one; the stdlib logging tree stays the one every library already logs into.
+hand-rolled one; the stdlib logging tree stays the one every library already logs into. The
+one exception is the access line (AccessLog), the only line written for every request.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 
+import orjson
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from app.core.request_context import current_request_id
 
 _HANDLER_NAME = "app-json"
+ACCESS_LOGGER = "app.access"
 
 
 class _RequestIdFilter(logging.Filter):
@@ -48,3 +52,39 @@ def configure_logging(level: str = "INFO") -> None:
     app_logger.addHandler(handler)
     # The app's lines are complete JSON on their own; don't repeat them through the root logger.
     app_logger.propagate = False
+
+
+class AccessLog:
+    """Writes each request's access line straight to stderr, in the same JSON shape as the
+    app's other lines (time, level, logger, message, the request's fields, request_id).
+
+    Through logging.Logger and the JSON formatter a line cost ~27 µs of CPU, a quarter of a
+    whole /health (bench/); built with orjson and written directly it costs ~3 µs. The
+    `app.access` logger's level still decides (LOG_LEVEL=WARNING silences it).
+    """
+
+    def __init__(self) -> None:
+        self._logger = logging.getLogger(ACCESS_LOGGER)
+        self._second = -1
+        self._stamp = ""
+
+    def _time(self, now: float) -> str:
+        """logging's asctime ("2026-12-01 06:29:39,958"), formatted once per second."""
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+        return f"{self._stamp},{int((now - second) * 1000):03d}"
+
+    def write(self, request_id: str, fields: dict[str, object]) -> None:
+        if not self._logger.isEnabledFor(logging.INFO):
+            return
+        line = {
+            "time": self._time(time.time()),
+            "level": "INFO",
+            "logger": ACCESS_LOGGER,
+            "message": "request",
+            **fields,
+            "request_id": request_id,
+        }
+        sys.stderr.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE).decode())

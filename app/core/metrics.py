@@ -4,6 +4,7 @@ status, requests in flight, and the database pool's state read at scrape time.""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -47,7 +48,17 @@ class Metrics:
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         )
         self.registry.register(_PoolCollector(read_pool))
+        # labels() costs a lock and a tuple build per call, twice per request: keep the
+        # children per (method, route template, status), a small bounded set.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)

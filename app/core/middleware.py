@@ -23,10 +23,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PayloadTooLarge, error_body, error_response
+from app.core.logging import AccessLog
 from app.core.metrics import Metrics
 from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
 
-access_log = logging.getLogger("app.access")
 error_log = logging.getLogger("app.errors")
 
 _BASE_SECURITY_HEADERS = [
@@ -94,15 +94,22 @@ class RequestContextMiddleware:
         self.metrics = metrics
         self.proxies = proxies
         self.security_headers = _BASE_SECURITY_HEADERS + ([_HSTS] if hsts else [])
+        self.access_log = AccessLog()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = accept_request_id(_header(scope, b"x-request-id"))
+        incoming_id = forwarded_for = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming_id = value.decode("latin-1")
+            elif key == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+        request_id = accept_request_id(incoming_id)
         peer = scope["client"][0] if scope.get("client") else "unknown"
-        client = self.proxies.client_address(peer, _header(scope, b"x-forwarded-for"))
+        client = self.proxies.client_address(peer, forwarded_for)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_ip"] = client
@@ -117,17 +124,18 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
-        self.metrics.in_flight.inc()
+        in_flight = self.metrics.in_flight
+        in_flight.inc()
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            self.metrics.in_flight.dec()
+            in_flight.dec()
             elapsed = time.perf_counter() - started
             template = _route_template(scope)
             self.metrics.observe(scope["method"], template, status, elapsed)
-            access_log.info(
-                "request",
-                extra={
+            self.access_log.write(
+                request_id,
+                {
                     "method": scope["method"],
                     "path": scope["path"],
                     "route": template,

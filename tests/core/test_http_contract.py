@@ -6,6 +6,7 @@ test builds, never to the production app."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from app.core.config import Settings
 from app.core.errors import NotFound
+from app.core.logging import configure_logging
 from tests.helpers import assert_error, make_client
 
 ORIGIN = "https://hiremebahamas.com"
@@ -289,25 +291,44 @@ async def test_docs_hidden_in_production_unless_enabled(
         assert_error(spec, 404, "NOT_FOUND")
 
 
-def _access_lines(records: list[logging.LogRecord]) -> list[logging.LogRecord]:
-    return [r for r in records if r.name == "app.access"]
+def _access_lines(captured: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The JSON access lines the app wrote to stderr."""
+    lines = [json.loads(line) for line in captured.readouterr().err.splitlines() if line]
+    return [line for line in lines if line["logger"] == "app.access"]
 
 
 async def test_access_log_has_route_template_status_and_request_id(
-    client: httpx.AsyncClient, app_logs: list[logging.LogRecord]
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    capsys.readouterr()
     await client.get("/test/items/7", headers={"X-Request-ID": "req-7"})
     await client.get("/nope", headers={"X-Request-ID": "req-404"})
 
-    first, second = _access_lines(app_logs)
-    assert first.method == "GET"  # type: ignore[attr-defined]
-    assert first.route == "/test/items/{item_id}"  # type: ignore[attr-defined]
-    assert first.status == 200  # type: ignore[attr-defined]
-    assert first.duration_ms >= 0  # type: ignore[attr-defined]
-    assert first.request_id == "req-7"  # type: ignore[attr-defined]
-    assert second.route == "unmatched"  # type: ignore[attr-defined]
-    assert second.status == 404  # type: ignore[attr-defined]
-    assert second.request_id == "req-404"  # type: ignore[attr-defined]
+    first, second = _access_lines(capsys)
+    assert first["message"] == "request"
+    assert first["level"] == "INFO"
+    assert first["method"] == "GET"
+    assert first["path"] == "/test/items/7"
+    assert first["route"] == "/test/items/{item_id}"
+    assert first["status"] == 200
+    assert first["duration_ms"] >= 0
+    assert first["request_id"] == "req-7"
+    assert second["route"] == "unmatched"
+    assert second["status"] == 404
+    assert second["request_id"] == "req-404"
+
+
+async def test_access_log_follows_the_log_level(
+    build: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = await build(log_level="WARNING")
+    capsys.readouterr()
+    try:
+        async with make_client(app) as client:
+            assert (await client.get("/health")).status_code == 200
+        assert _access_lines(capsys) == []
+    finally:
+        configure_logging("INFO")
 
 
 @pytest.mark.parametrize(
@@ -323,17 +344,18 @@ async def test_access_log_has_route_template_status_and_request_id(
 )
 async def test_client_address_honours_trusted_proxies_only(
     build: Callable[..., Any],
-    app_logs: list[logging.LogRecord],
+    capsys: pytest.CaptureFixture[str],
     peer: str,
     forwarded_for: str | None,
     client_address: str,
 ) -> None:
     app = await build(trusted_proxies=["10.0.0.0/8"])
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    capsys.readouterr()
     async with make_client(app, client_ip=peer) as client:
         await client.get("/health", headers=headers)
-    (line,) = _access_lines(app_logs)
-    assert line.client == client_address  # type: ignore[attr-defined]
+    (line,) = _access_lines(capsys)
+    assert line["client"] == client_address
 
 
 async def test_preflight_from_another_origin_is_refused_in_the_error_shape(
