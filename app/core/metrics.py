@@ -44,9 +44,11 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.in_flight = Gauge(
+        # A plain counter read at scrape time: Gauge.inc/dec take a lock twice per request.
+        self.in_flight = 0
+        Gauge(
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
-        )
+        ).set_function(lambda: self.in_flight)
         self.registry.register(_PoolCollector(read_pool))
         # labels() costs a lock and a tuple build per call, twice per request: keep the
         # children per (method, route template, status), a small bounded set.

@@ -124,15 +124,15 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), *extra_headers]
             await send(message)
 
-        in_flight = self.metrics.in_flight
-        in_flight.inc()
+        metrics = self.metrics
+        metrics.in_flight += 1
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            in_flight.dec()
+            metrics.in_flight -= 1
             elapsed = time.perf_counter() - started
             template = _route_template(scope)
-            self.metrics.observe(scope["method"], template, status, elapsed)
+            metrics.observe(scope["method"], template, status, elapsed)
             self.access_log.write(
                 request_id,
                 {
