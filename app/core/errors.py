@@ -9,14 +9,13 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.json import json_bytes
@@ -122,19 +121,37 @@ class DatabaseUnavailable(AppError):
         super().__init__(message, headers={"Retry-After": "5"})
 
 
-# Failures that mean "the database cannot be reached right now", as opposed to a bug in a query.
-# OSError covers refused connections, unknown hosts and connect timeouts, which asyncpg raises
-# unwrapped; the service does no other network or disk I/O inside a request.
-DATABASE_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.InterfaceError,
-    OSError,
-)
+if TYPE_CHECKING:
+    DATABASE_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...]
+
+
+@cache
+def _database_unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Failures that mean "the database cannot be reached right now", as opposed to a bug in a
+    query. OSError covers refused connections, unknown hosts and connect timeouts, which asyncpg
+    raises unwrapped; the service does no other network or disk I/O inside a request."""
+    import asyncpg
+    from sqlalchemy import exc as sa_exc
+
+    return (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.InterfaceError,
+        OSError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    # DATABASE_UNAVAILABLE_ERRORS is built on first use: the error shape is needed by the probes
+    # a worker answers before SQLAlchemy and asyncpg are imported (app/boot.py).
+    if name != "DATABASE_UNAVAILABLE_ERRORS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _database_unavailable_errors()
+
 
 _STATUS_CODES = {
     400: "BAD_REQUEST",
@@ -245,7 +262,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for exc_type in DATABASE_UNAVAILABLE_ERRORS:
+    for exc_type in _database_unavailable_errors():
         app.add_exception_handler(exc_type, _database_unavailable)
 
 
