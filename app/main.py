@@ -28,7 +28,7 @@ from app.core.ratelimit import RateLimiter
 from app.core.redis import RedisState
 from app.core.routing import ProbeLane
 from app.core.security import PasswordHasher
-from app.health.router import probe_routes
+from app.health.probes import probe_routes
 from app.health.router import router as health_router
 from app.routers import API_ROUTERS
 

@@ -58,13 +58,20 @@ class ProbeLane:
         self.app = app
         self.routes = {route.path: route for route in routes}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def route_for(self, scope: Scope) -> InlineJSONRoute | None:
+        """The probe this request is for, or None if it takes the normal path."""
         route = self.routes.get(scope["path"]) if scope["type"] == "http" else None
         if (
             route is None
             or scope["method"] not in ("GET", "HEAD")
             or any(key == b"origin" for key, _ in scope["headers"])
         ):
+            return None
+        return route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.route_for(scope)
+        if route is None:
             await self.app(scope, receive, send)
             return
         await route.app(scope, receive, send)

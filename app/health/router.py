@@ -1,4 +1,7 @@
-"""Probes for Render and operators. /health, /live and /ready do no I/O of any kind."""
+"""The probes that look at dependencies: /ready/db, /health/detailed, and /metrics.
+
+/health, /live and /ready, which do no I/O, are in app/health/probes.py.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +15,6 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.core.db import Database
 from app.core.redis import REDIS_ERRORS, RedisState
-from app.core.routing import InlineJSONRoute
-
-
-def health() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-def live() -> dict[str, str]:
-    return {"status": "alive"}
-
-
-def ready() -> dict[str, str]:
-    return {"status": "ready"}
-
-
-probe_routes = [
-    InlineJSONRoute("/health", health, name="health"),
-    InlineJSONRoute("/live", live, name="live"),
-    InlineJSONRoute("/ready", ready, name="ready"),
-]
 
 router = APIRouter(tags=["health"])
 
