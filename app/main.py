@@ -1,4 +1,4 @@
-"""create_app(): settings, middleware, routers, lifespan. Nothing else."""
+"""create_app(): settings, middleware, routers, lifespan; and `app`, what Gunicorn serves."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
 from app import __version__
+from app.boot import DeferredApp
 from app.core.background import StartupTasks
 from app.core.config import Settings, get_settings
-from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
@@ -24,13 +25,8 @@ from app.core.middleware import (
     TrustedProxies,
     UnhandledErrorMiddleware,
 )
-from app.core.ratelimit import RateLimiter
-from app.core.redis import RedisState
 from app.core.routing import ProbeLane
-from app.core.security import PasswordHasher
 from app.health.probes import probe_routes
-from app.health.router import router as health_router
-from app.routers import API_ROUTERS
 
 logger = logging.getLogger("app.main")
 
@@ -55,6 +51,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    # Imported here, not at the top: `app.main:app` answers the probes before these (SQLAlchemy,
+    # Redis, passlib, every domain package) are loaded, in a thread, by this very function.
+    from app.core.db import Database
+    from app.core.ratelimit import RateLimiter
+    from app.core.redis import RedisState
+    from app.core.security import PasswordHasher
+    from app.health.router import router as health_router
+    from app.routers import API_ROUTERS
+
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
@@ -107,11 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def __getattr__(name: str) -> FastAPI:
-    """`app.main:app` for Gunicorn and Uvicorn, built on first access instead of at import:
-    importing this module (tests, Alembic, tools) builds nothing and reads no environment."""
+def __getattr__(name: str) -> DeferredApp:
+    """`app.main:app` for Gunicorn and Uvicorn, made on first access instead of at import:
+    importing this module (tests, Alembic, tools) builds nothing and reads no environment. It is
+    the front of app/boot.py, which answers the probes at once and serves create_app()'s API as
+    soon as it is built."""
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    built = create_app()
-    globals()["app"] = built
-    return built
+    settings = get_settings()
+    front = DeferredApp(partial(create_app, settings), settings)
+    globals()["app"] = front
+    return front

@@ -1,4 +1,5 @@
-"""Importing the app, and building it, opens no network connection (DESIGN 1.2)."""
+"""Importing the app, and building it, opens no network connection (DESIGN 1.2); and what the
+worker loads before it answers the probes is only what they need (app/boot.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ from tests.tcp_fault import TcpFault
 
 BUILD_APP = """
 import app.main
-built = app.main.app  # what Gunicorn does: the module attribute builds the app
-assert built.title
+front = app.main.app  # what Gunicorn loads: the front that builds the API in its lifespan
+api = app.main.create_app()  # what the front builds
+assert api.title
 print("built", flush=True)
+"""
+
+# Imported only by the API's build, after the worker already answers /health.
+API_ONLY_MODULES = ("sqlalchemy", "asyncpg", "redis", "limits", "passlib", "bcrypt", "jwt")
+API_ONLY_PACKAGES = ("app.routers", "app.core.db", "app.auth", "app.jobs", "app.users")
+
+LOAD_FRONT = """
+import sys
+import app.main
+app.main.app
+print(" ".join(sorted(sys.modules)))
 """
 
 
@@ -48,3 +61,24 @@ def test_the_listener_does_count_connections() -> None:
         while listener.accepted == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert listener.accepted == 1
+
+
+def test_the_front_loads_none_of_the_api() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_FRONT],
+        cwd=ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = result.stdout.split()
+    too_early = [
+        name
+        for name in loaded
+        if name.split(".")[0] in API_ONLY_MODULES
+        or any(name == p or name.startswith(p + ".") for p in API_ONLY_PACKAGES)
+    ]
+    assert too_early == []
+    assert "app.boot" in loaded

@@ -1,7 +1,8 @@
 """The production app plus a few routes that misbehave on request, for server tests.
 
-Server tests boot Gunicorn on `tests.server.probe_app:app`: the same create_app(), middleware,
-lifespan, worker and gunicorn.conf.py as production, plus:
+Server tests boot Gunicorn on `tests.server.probe_app:app`: the same deferred boot
+(app/boot.py), create_app(), middleware, lifespan, worker and gunicorn.conf.py as production,
+plus:
 
 - GET /test/db-sleep?seconds=: opens a request session (SessionDep: one transaction, committed
   by the dependency) and runs `pg_sleep`: a slow request that really waits on PostgreSQL, and a
@@ -17,33 +18,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Query
+from fastapi import APIRouter, FastAPI, Query
 from sqlalchemy import text
 
+from app.boot import DeferredApp
+from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.main import create_app
 
 INTERNAL_DETAIL = "internal detail: connection string postgres://secret@db"
 
-app = create_app()
+test_routes = APIRouter(prefix="/test")
 
 
-@app.get("/test/db-sleep")
+@test_routes.get("/db-sleep")
 async def db_sleep(session: SessionDep, seconds: float = Query(0, ge=0, le=30)) -> dict[str, float]:
     await session.execute(text("SELECT pg_sleep(:seconds)"), {"seconds": seconds})
     return {"slept": seconds}
 
 
-@app.get("/test/boom")
+@test_routes.get("/boom")
 async def boom() -> None:
     raise RuntimeError(INTERNAL_DETAIL)
 
 
-@app.post("/test/echo")
+@test_routes.post("/echo")
 async def echo(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-@app.get("/test/items/{item_id}")
+@test_routes.get("/items/{item_id}")
 async def item(item_id: int) -> dict[str, int]:
     return {"id": item_id}
+
+
+def build() -> FastAPI:
+    api = create_app(get_settings())
+    api.include_router(test_routes)
+    return api
+
+
+app = DeferredApp(build, get_settings())

@@ -20,6 +20,8 @@ def test_boots_one_uvicorn_worker_and_answers_health(
 ) -> None:
     server = server_factory({"DATABASE_URL": database_url})
     server.wait_healthy()
+    # The API's own lifespan runs once it is built, which may be just after /health answers.
+    server.wait_for_log("Application startup complete (lifespan took")
 
     log = server.log()
     assert "Using worker: app.worker.UvicornWorker" in log
