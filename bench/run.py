@@ -172,7 +172,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bcrypt-rounds", type=int, default=12)
     p.add_argument("--db-name", default="hmb_bench")
     p.add_argument("--reuse-db", action="store_true", help="keep an already seeded database")
-    p.add_argument("--only", nargs="*", choices=[c.name for c in CASES], help="cases to run")
+    p.add_argument(
+        "--only",
+        nargs="*",
+        choices=[*(c.name for c in CASES), "startup"],
+        help="cases to run ('startup' alone: only start -> first /health, no data or wrk)",
+    )
     return p.parse_args(argv)
 
 
@@ -473,9 +478,21 @@ def report(result: dict[str, Any]) -> str:
     return "\n\n".join(out)
 
 
+def startup_only(bench: Bench, stamp: str) -> int:
+    s = measure_startup(bench)
+    print(
+        f"start -> first /health 200: floor {s['floor_median_s']:.2f} s, service "
+        f"{s['app_median_s']:.2f} s, ratio {s['ratio']:.2f}x (target <= 1.3x): "
+        f"{_verdict(s['pass'])}"
+    )
+    path = RESULTS / f"bench-{stamp}.json"
+    path.write_bytes(orjson.dumps({"time": stamp, "startup": s}, option=orjson.OPT_INDENT_2))
+    print(f"results: {path}\nlogs: {bench.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    load.require_wrk()
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = RESULTS / stamp
     out.mkdir(parents=True, exist_ok=True)
@@ -490,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
     }
     bench = Bench(args, out, out / "data", {k: v for k, v in env.items() if v is not None})
+    if args.only == ["startup"]:
+        return startup_only(bench, stamp)
+    load.require_wrk()
     extra = prepare_data(bench)
     selected = [c for c in CASES if not args.only or c.name in args.only]
     try:
