@@ -10,13 +10,16 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.expression import Executable
 from sqlalchemy.util import await_
 
 from app.core.config import Settings
@@ -135,6 +139,43 @@ def _ping_on_checkout(engine: AsyncEngine, timeout: float) -> None:
             raise sa_exc.DisconnectionError(f"pre-ping failed: {type(exc).__name__}") from exc
 
 
+_COMPILE_DIALECT = PGDialect_asyncpg()
+
+
+@dataclass(frozen=True)
+class Query:
+    """A Core statement compiled once into asyncpg's `$n` SQL, for the hot read paths that go
+    straight to the driver (`Database.fetch`): the per-request cost of building, caching and
+    compiling a statement and of the session machinery is the bulk of such a request."""
+
+    sql: str
+    names: tuple[str, ...]  # bind name of each `$n`, in order
+    defaults: Mapping[str, Any]  # values fixed when the statement was built
+    processors: Mapping[str, Callable[[Any], Any]]
+
+    @classmethod
+    def compile(cls, statement: Executable) -> Query:
+        compiled = statement.compile(dialect=_COMPILE_DIALECT)
+        names = tuple(compiled.positiontup or ())
+        binds = {name: compiled.binds[name] for name in names}
+        return cls(
+            sql=compiled.string,
+            names=names,
+            defaults={n: b.effective_value for n, b in binds.items() if not b.required},
+            processors=dict(compiled._bind_processors),  # the dialect's own type adaptation
+        )
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """Positional arguments; a bind without a value given here or at build time is a
+        KeyError, never a silent NULL."""
+        values = {**self.defaults, **params}
+        processors = self.processors
+        return [
+            processors[name](values[name]) if name in processors else values[name]
+            for name in self.names
+        ]
+
+
 def migration_url(settings: Settings) -> str:
     """The URL Alembic uses: MIGRATION_DATABASE_URL (Neon's direct endpoint) wins."""
     raw = settings.migration_database_url or settings.database_url
@@ -244,6 +285,53 @@ class Database:
     def is_down(self) -> bool:
         return self._down_since is not None
 
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One session, one transaction: committed on success, rolled back on error; an
+        unreachable database is reported and raised as DatabaseUnavailable."""
+        self.check_available()
+        async with self.sessionmaker()() as session:
+            try:
+                yield session
+                # A request that never touched the database (a cache hit) skips the commit's
+                # greenlet round: measurable on the hottest public routes.
+                if session.in_transaction() or session.new or session.dirty or session.deleted:
+                    await session.commit()
+            except DATABASE_UNAVAILABLE_ERRORS as exc:
+                self.report_failure(exc)
+                raise DatabaseUnavailable() from exc
+            except BaseException:
+                if session.in_transaction():
+                    await session.rollback()
+                raise
+            self.report_success()
+
+    async def fetch(self, query: Query, params: Mapping[str, Any]) -> list[asyncpg.Record]:
+        """Run a read-only `query` on a pooled connection's asyncpg driver, outside any
+        transaction: one round trip besides the checkout's bounded pre-ping, against the
+        BEGIN, query and COMMIT (each a greenlet switch) of a session. The connection keeps
+        its connect arguments, so the PgBouncer settings (no statement cache) hold here too.
+        Outages are reported and raised exactly as through `session()`."""
+        arguments = query.arguments(params)
+        self.check_available()
+        try:
+            connection = await self.engine.raw_connection()
+            try:
+                rows = await connection.driver_connection.fetch(query.sql, *arguments)
+            except BaseException as exc:
+                # Failed or cancelled mid-query: the connection's state is unknown, so it is
+                # discarded rather than handed to the next request.
+                connection.invalidate(exc)
+                raise
+            # Nothing was begun, so the pool's reset-on-return rollback is a no-op and needs
+            # no greenlet.
+            connection.close()
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            self.report_failure(exc)
+            raise DatabaseUnavailable() from exc
+        self.report_success()
+        return rows
+
     async def ping(self) -> float:
         """Run SELECT 1; return the round trip in milliseconds."""
         self.check_available()
@@ -280,24 +368,9 @@ async def get_database(request: Request) -> Database:  # async: no thread-pool h
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One request, one session, one transaction: committed on success, rolled back on error."""
-    database: Database = request.app.state.database
-    database.check_available()
-    async with database.sessionmaker()() as session:
-        try:
-            yield session
-            # A request that never touched the database (a cache hit) skips the commit's
-            # greenlet round: measurable on the hottest public routes.
-            if session.in_transaction() or session.new or session.dirty or session.deleted:
-                await session.commit()
-        except DATABASE_UNAVAILABLE_ERRORS as exc:
-            database.report_failure(exc)
-            raise DatabaseUnavailable() from exc
-        except BaseException:
-            if session.in_transaction():
-                await session.rollback()
-            raise
-        database.report_success()
+    """One request, one session, one transaction (`Database.session`)."""
+    async with request.app.state.database.session() as session:
+        yield session
 
 
 # scope="function": the commit happens before the response is sent, so a failed commit is an

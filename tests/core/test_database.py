@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Integer, bindparam, literal, select
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from app.core.db import Database, DatabaseURLError, SessionDep, parse_database_url
+from app.core.db import Database, DatabaseURLError, Query, SessionDep, parse_database_url
+from app.core.errors import DatabaseUnavailable
 from tests.helpers import make_client
 
 NEON_POOLER = (
@@ -242,3 +244,34 @@ async def test_database_backed_route_is_503_when_the_url_is_missing(
     assert ready.status_code == 503
     assert ready.json()["database"]["state"] == "not_configured"
     assert health.status_code == 200
+
+
+async def test_fetch_runs_a_statement_compiled_once_with_fixed_and_given_values(
+    settings: Settings,
+) -> None:
+    query = Query.compile(
+        select(
+            literal("a value").label("fixed"), (bindparam("n", type_=Integer) * 2).label("twice")
+        )
+    )
+    assert "$1" in query.sql and "a value" not in query.sql  # values are bound, not inlined
+    database = Database(settings)
+    try:
+        rows = await database.fetch(query, {"n": 21})
+        assert [dict(r) for r in rows] == [{"fixed": "a value", "twice": 42}]
+        with pytest.raises(KeyError):
+            await database.fetch(query, {})  # a missing value is never a silent NULL
+        status = database.pool_status()
+        assert status is not None
+        # The connection went back to the pool, the failed call's included.
+        assert (status["checked_out"], status["checked_in"]) == (0, 1)
+    finally:
+        await database.dispose()
+
+
+async def test_fetch_of_an_unconfigured_database_is_database_unavailable(
+    make_settings: Callable[..., Settings],
+) -> None:
+    database = Database(make_settings(database_url=None))
+    with pytest.raises(DatabaseUnavailable):
+        await database.fetch(Query.compile(select(literal(1))), {})
