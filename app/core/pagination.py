@@ -21,7 +21,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 from fastapi import Depends, Path, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Row, Select, and_, literal, or_, tuple_
+from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import UnprocessableEntity
@@ -129,10 +129,17 @@ def decode_cursor(ordering: Ordering, cursor: str) -> list[SortValue]:
         ) from None
 
 
-def _after(ordering: Ordering, values: Sequence[SortValue]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the ordering."""
+_LIMIT = "page_limit"
+
+
+def _after_name(index: int) -> str:
+    return f"page_after_{index}"
+
+
+def _after(ordering: Ordering) -> ColumnElement[bool]:
+    """Rows strictly after the cursor's key, bound as `page_after_<i>`."""
     keys = ordering.keys
-    values = [literal(v, type_=k.expr.type) for v, k in zip(values, keys, strict=True)]
+    values = [bindparam(_after_name(i), type_=k.expr.type) for i, k in enumerate(keys)]
     if len({k.descending for k in keys}) == 1:
         # One direction: a row comparison, which PostgreSQL can answer from a matching index.
         row, bound = tuple_(*(k.expr for k in keys)), tuple_(*values)
@@ -145,6 +152,41 @@ def _after(ordering: Ordering, values: Sequence[SortValue]) -> ColumnElement[boo
     return or_(*clauses)
 
 
+def keyset_statement(stmt: Select[Any], ordering: Ordering, *, after: bool) -> Select[Any]:
+    """`stmt` as one page in `ordering`, its sort key values appended to each row as extra
+    columns after the caller's own. The page's limit and cursor are bind parameters
+    (`keyset_params`), so one statement serves every page of its shape and compiles once."""
+    stmt = stmt.add_columns(*(k.expr for k in ordering.keys))
+    if after:
+        stmt = stmt.where(_after(ordering))
+    return stmt.order_by(
+        *(k.expr.desc() if k.descending else k.expr.asc() for k in ordering.keys)
+    ).limit(bindparam(_LIMIT, type_=Integer))
+
+
+def keyset_params(ordering: Ordering, page: PageParams) -> dict[str, Any]:
+    """The bind values of `keyset_statement` for `page` (one row more than the page, to tell
+    whether another follows)."""
+    params: dict[str, Any] = {_LIMIT: page.limit + 1}
+    if page.cursor is not None:
+        values = decode_cursor(ordering, page.cursor)
+        params.update((_after_name(i), v) for i, v in enumerate(values))
+    return params
+
+
+R = TypeVar("R")
+
+
+def keyset_page(
+    rows: Sequence[R], ordering: Ordering, page: PageParams
+) -> tuple[Sequence[R], str | None]:
+    """The page's rows of a `keyset_statement` result and the next page's cursor."""
+    if len(rows) <= page.limit:
+        return rows, None
+    rows = rows[: page.limit]
+    return rows, encode_cursor(ordering, tuple(rows[-1])[-len(ordering.keys) :])
+
+
 async def paginate(
     session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageParams
 ) -> tuple[Sequence[Row[Any]], str | None]:
@@ -152,15 +194,6 @@ async def paginate(
 
     The sort key values are appended to each row as extra columns, after the caller's own.
     """
-    key_count = len(ordering.keys)
-    stmt = stmt.add_columns(*(k.expr for k in ordering.keys))
-    if page.cursor is not None:
-        stmt = stmt.where(_after(ordering, decode_cursor(ordering, page.cursor)))
-    stmt = stmt.order_by(
-        *(k.expr.desc() if k.descending else k.expr.asc() for k in ordering.keys)
-    ).limit(page.limit + 1)
-    rows = (await session.execute(stmt)).all()
-    if len(rows) <= page.limit:
-        return rows, None
-    rows = rows[: page.limit]
-    return rows, encode_cursor(ordering, tuple(rows[-1])[-key_count:])
+    stmt = keyset_statement(stmt, ordering, after=page.cursor is not None)
+    params = keyset_params(ordering, page)
+    return keyset_page((await session.execute(stmt, params)).all(), ordering, page)
