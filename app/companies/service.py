@@ -23,8 +23,9 @@ NEWEST_FIRST = Ordering("companies:newest", (SortKey(Company.id, int),))
 _UNIQUE_VIOLATION = "23505"
 
 
-def can_manage(user: User, company: Company) -> bool:
-    return user.role == Role.ADMIN or company.owner_id == user.id
+def can_manage(user: User, owner_id: int) -> bool:
+    """Whether `user` manages what the user `owner_id` owns (a company and its jobs)."""
+    return user.role == Role.ADMIN or owner_id == user.id
 
 
 def slugify(name: str) -> str:
@@ -84,7 +85,7 @@ async def update_company(
     session: AsyncSession, cache: Cache, user: User, company_id: int, data: CompanyUpdate
 ) -> Company:
     company = await get_company(session, company_id)
-    if not can_manage(user, company):
+    if not can_manage(user, company.owner_id):
         raise Forbidden("Only the company's owner can change it.")
     changes = data.changes()
     for column, value in changes.items():

@@ -155,14 +155,20 @@ class Job(IdMixin, TimestampMixin, Base):
     company: Mapped[Company] = relationship(lazy="raise")
 
     def display_status(self, now: datetime) -> DisplayStatus:
-        """What people see: a deleted job reads as closed, a lapsed one as expired."""
-        if self.deleted_at is not None or self.status == JobStatus.CLOSED:
-            return DisplayStatus.CLOSED
-        if self.status == JobStatus.DRAFT:
-            return DisplayStatus.DRAFT
-        if self.expires_at is not None and self.expires_at <= now:
-            return DisplayStatus.EXPIRED
-        return DisplayStatus.PUBLISHED
+        return display_status(self.status, self.deleted_at, self.expires_at, now)
+
+
+def display_status(
+    status: str, deleted_at: datetime | None, expires_at: datetime | None, now: datetime
+) -> DisplayStatus:
+    """What people see: a deleted job reads as closed, a lapsed one as expired."""
+    if deleted_at is not None or status == JobStatus.CLOSED:
+        return DisplayStatus.CLOSED
+    if status == JobStatus.DRAFT:
+        return DisplayStatus.DRAFT
+    if expires_at is not None and expires_at <= now:
+        return DisplayStatus.EXPIRED
+    return DisplayStatus.PUBLISHED
 
 
 class SavedJob(Base):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
 from app.core.cache import CacheDep
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -20,7 +21,7 @@ from app.core.errors import (
 from app.core.pagination import IdPath, Page, PageDep
 from app.jobs import service
 from app.jobs.cache import JOBS_CACHE_NAMESPACE, cache_key, ttl_until
-from app.jobs.deps import OptionalUser
+from app.jobs.deps import BEARER_SECURITY, optional_user
 from app.jobs.schemas import (
     EmployerJob,
     JobCreate,
@@ -31,6 +32,10 @@ from app.jobs.schemas import (
     SavedJobRead,
 )
 
+# The replies these routes build themselves are validated and serialised by the declared
+# response model, so they are the bytes FastAPI would send.
+_JOB_PAGE = TypeAdapter(Page[JobSummary])
+
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 employer_router = APIRouter(prefix="/employer", tags=["jobs"])
 saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
@@ -40,25 +45,26 @@ _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
 @router.get("", response_model=Page[JobSummary], responses=error_responses())
 async def search_jobs(
-    search: Annotated[JobSearch, Query()], page: PageDep, session: SessionDep, cache: CacheDep
-):
+    search: Annotated[JobSearch, Query()], page: PageDep, database: DatabaseDep, cache: CacheDep
+) -> Response:
     """Live published jobs. Cached for everyone alike (the list does not depend on who asks)."""
     key = cache_key(search.model_dump(mode="json", exclude_none=True), page.limit, page.cursor)
     hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
     if hit.value is not None:
         return Response(hit.value, media_type="application/json")
-    jobs, cursor = await service.search_jobs(session, search, page)
+    rows, cursor = await service.search_jobs(database, search, page)
     now = datetime.now(UTC)
-    body = Page[JobSummary](items=[JobSummary.of(j, now) for j in jobs], next_cursor=cursor)
-    payload = body.model_dump_json().encode()
+    items = [JobSummary.row_fields(row, now) for row in rows]
+    payload = _JOB_PAGE.validate_python({"items": items, "next_cursor": cursor})
+    body = _JOB_PAGE.dump_json(payload)
     await cache.store(
         JOBS_CACHE_NAMESPACE,
         key,
-        payload,
+        body,
         generation=hit.generation,
-        ttl=ttl_until(j.expires_at for j in jobs),
+        ttl=ttl_until(row["expires_at"] for row in rows),
     )
-    return Response(payload, media_type="application/json")
+    return Response(body, media_type="application/json")
 
 
 @router.post(
@@ -72,11 +78,18 @@ async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, ca
     return JobRead.of(job, datetime.now(UTC))
 
 
-@router.get("/{job_id}", response_model=JobRead, responses=error_responses(NotFound))
-async def get_job(job_id: IdPath, user: OptionalUser, session: SessionDep):
+@router.get(
+    "/{job_id}",
+    response_model=JobRead,
+    responses=error_responses(NotFound),
+    openapi_extra=BEARER_SECURITY,
+)
+async def get_job(job_id: IdPath, request: Request) -> Response:
     """A draft or deleted job is a 404 to everyone but those who manage it."""
-    job = await service.get_visible_job(session, job_id, user)
-    return JobRead.of(job, datetime.now(UTC))
+    user = await optional_user(request)
+    row = await service.read_visible_job(request.app.state.database, job_id, user)
+    job = JobRead.model_validate(JobRead.row_fields(row, datetime.now(UTC)))
+    return Response(job.model_dump_json(), media_type="application/json")
 
 
 @router.patch("/{job_id}", response_model=JobRead, responses=_WRITE_ERRORS)

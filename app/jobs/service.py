@@ -6,13 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache, lru_cache
 from typing import Any
 
+import asyncpg
 from sqlalchemy import (
     ColumnElement,
+    Interval,
     Row,
     Select,
+    String,
     and_,
+    bindparam,
     delete,
     func,
     literal_column,
@@ -27,11 +32,28 @@ from app.applications.models import Application, ApplicationStatus
 from app.companies.models import Company
 from app.companies.service import can_manage, get_company
 from app.core.cache import Cache
+from app.core.db import Database, Query
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import (
+    Ordering,
+    PageParams,
+    SortKey,
+    keyset_page,
+    keyset_params,
+    keyset_statement,
+    paginate,
+)
 from app.jobs.cache import JOBS_CACHE_NAMESPACE
 from app.jobs.models import Job, JobStatus, SavedJob
-from app.jobs.schemas import JobCreate, JobSearch, JobUpdate
+from app.jobs.schemas import (
+    COMPANY_LABEL,
+    CompanyBrief,
+    JobCreate,
+    JobRead,
+    JobSearch,
+    JobSummary,
+    JobUpdate,
+)
 from app.users.models import User
 
 _NO_SALARY = literal_column("-1")
@@ -74,7 +96,7 @@ def _invalidate_if_listed(cache: Cache, session: AsyncSession, *jobs_were_listed
 
 async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobCreate) -> Job:
     company = await get_company(session, data.company_id)
-    if not can_manage(user, company):
+    if not can_manage(user, company.owner_id):
         raise Forbidden("Only the company's owner can post its jobs.")
     values = data.model_dump()
     status = values.pop("status")
@@ -100,17 +122,51 @@ async def get_visible_job(
     if for_update:
         stmt = stmt.with_for_update(of=Job)
     job = (await session.scalars(stmt)).one_or_none()
-    if job is None:
-        raise NotFound("No such job.")
-    hidden = job.status == JobStatus.DRAFT or job.deleted_at is not None
-    if hidden and (user is None or not can_manage(user, job.company)):
+    if job is None or not _visible(job.status, job.deleted_at, job.company.owner_id, user):
         raise NotFound("No such job.")
     return job
 
 
+def _visible(status: str, deleted_at: datetime | None, owner_id: int, user: User | None) -> bool:
+    """Drafts and deleted jobs are seen only by those who manage them."""
+    hidden = status == JobStatus.DRAFT or deleted_at is not None
+    return not hidden or (user is not None and can_manage(user, owner_id))
+
+
+def _shown_columns(model: type[JobSummary]) -> list[ColumnElement[Any]]:
+    """What a job schema shows, read straight from the tables for `JobSummary.row_fields`:
+    the job's columns it names, `deleted_at` (its displayed status depends on it), and its
+    company's, labelled `company.<name>`."""
+    job, company = Job.__table__.c, Company.__table__.c
+    return [
+        *(job[name] for name in model.model_fields if name in job),
+        job.deleted_at,
+        *(company[name].label(COMPANY_LABEL + name) for name in CompanyBrief.model_fields),
+    ]
+
+
+@cache
+def _job_page_query() -> Query:
+    owner = Company.owner_id.label(COMPANY_LABEL + "owner_id")
+    stmt = select(*_shown_columns(JobRead), owner).select_from(Job).join(Job.company)
+    return Query.compile(stmt.where(Job.id == bindparam("job_id")))
+
+
+async def read_visible_job(database: Database, job_id: int, user: User | None) -> asyncpg.Record:
+    """`get_visible_job` for the public job page: the same rule, as one row of the columns
+    JobRead shows (no session, no ORM entities)."""
+    rows = await database.fetch(_job_page_query(), {"job_id": job_id})
+    if not rows:
+        raise NotFound("No such job.")
+    row = rows[0]
+    if not _visible(row["status"], row["deleted_at"], row[COMPANY_LABEL + "owner_id"], user):
+        raise NotFound("No such job.")
+    return row
+
+
 async def _managed_job(session: AsyncSession, job_id: int, user: User) -> Job:
     job = await get_visible_job(session, job_id, user, for_update=True)
-    if not can_manage(user, job.company):
+    if not can_manage(user, job.company.owner_id):
         raise Forbidden("Only the company's owner can change its jobs.")
     if job.deleted_at is not None:
         raise Conflict("This job was deleted.")
@@ -162,7 +218,7 @@ async def update_job(
 async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: int) -> None:
     """Soft delete: the job leaves every list, its applications stay."""
     job = await get_visible_job(session, job_id, user, for_update=True)
-    if not can_manage(user, job.company):
+    if not can_manage(user, job.company.owner_id):
         raise Forbidden("Only the company's owner can delete its jobs.")
     if job.deleted_at is None:
         job.deleted_at = datetime.now(UTC)
@@ -170,43 +226,72 @@ async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: in
         await session.flush()
 
 
-def _search_statement(search: JobSearch) -> tuple[Select[Any], Ordering]:
-    stmt = _with_company().where(live_clause())
+_EQUAL_FILTERS = ("island", "category", "employment_type", "work_mode", "company_id")
+
+
+def _search_params(search: JobSearch) -> dict[str, Any]:
+    """The filters `search` sets, as bind values: their names are the statement's shape."""
+    params: dict[str, Any] = {}
     if search.location:
         pattern = search.location.lower().replace("\\", "\\\\").replace("%", r"\%")
-        pattern = pattern.replace("_", r"\_") + "%"
-        stmt = stmt.where(func.lower(Job.location).like(pattern, escape="\\"))
-    for column in ("island", "category", "employment_type", "work_mode", "company_id"):
+        params["location"] = pattern.replace("_", r"\_") + "%"
+    for column in _EQUAL_FILTERS:
         value = getattr(search, column)
         if value is not None:
-            stmt = stmt.where(getattr(Job, column) == value)
+            params[column] = value
     if search.salary_min is not None:
-        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= search.salary_min)
+        params["salary_min"] = search.salary_min
     if search.salary_max is not None:
-        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= search.salary_max)
+        params["salary_max"] = search.salary_max
     if search.posted_within_days is not None:
-        since = func.now() - timedelta(days=search.posted_within_days)
-        stmt = stmt.where(Job.published_at >= since)
-    sort = search.effective_sort
+        params["posted_within"] = timedelta(days=search.posted_within_days)
     if search.q:
-        query = func.websearch_to_tsquery(literal_column("'english'::regconfig"), search.q)
+        params["q"] = search.q
+    return params
+
+
+# Bounded: the shapes are finite (filters x sorts x first/later page) but many.
+@lru_cache(maxsize=256)
+def _search_query(shape: frozenset[str], sort: str, after: bool) -> tuple[Query, Ordering]:
+    """The search statement for one shape (which filters are set, the sort, whether a cursor
+    is given), compiled once; every value is a bind parameter named as in _search_params."""
+    stmt = (
+        select(*_shown_columns(JobSummary)).select_from(Job).join(Job.company).where(live_clause())
+    )
+    if "location" in shape:
+        stmt = stmt.where(func.lower(Job.location).like(bindparam("location"), escape="\\"))
+    for column in _EQUAL_FILTERS:
+        if column in shape:
+            stmt = stmt.where(getattr(Job, column) == bindparam(column))
+    if "salary_min" in shape:
+        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= bindparam("salary_min"))
+    if "salary_max" in shape:
+        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= bindparam("salary_max"))
+    if "posted_within" in shape:
+        since = func.now() - bindparam("posted_within", type_=Interval)
+        stmt = stmt.where(Job.published_at >= since)
+    ordering = SALARY if sort == "salary" else NEWEST
+    if "q" in shape:
+        query = func.websearch_to_tsquery(
+            literal_column("'english'::regconfig"), bindparam("q", type_=String)
+        )
         stmt = stmt.where(Job.search_vector.bool_op("@@")(query))
         if sort == "relevance":
             rank = func.ts_rank(Job.search_vector, query, type_=REAL)
-            relevance = Ordering(
-                "jobs:relevance",
-                (SortKey(rank, float), *NEWEST.keys),
-            )
-            return stmt, relevance
-    return stmt, SALARY if sort == "salary" else NEWEST
+            ordering = Ordering("jobs:relevance", (SortKey(rank, float), *NEWEST.keys))
+    return Query.compile(keyset_statement(stmt, ordering, after=after)), ordering
 
 
 async def search_jobs(
-    session: AsyncSession, search: JobSearch, page: PageParams
-) -> tuple[list[Job], str | None]:
-    stmt, ordering = _search_statement(search)
-    rows, cursor = await paginate(session, stmt, ordering, page)
-    return [row[0] for row in rows], cursor
+    database: Database, search: JobSearch, page: PageParams
+) -> tuple[Sequence[asyncpg.Record], str | None]:
+    """One page of live jobs matching `search`, as rows of the columns JobSummary shows."""
+    params = _search_params(search)
+    query, ordering = _search_query(
+        frozenset(params), search.effective_sort, page.cursor is not None
+    )
+    params.update(keyset_params(ordering, page))
+    return keyset_page(await database.fetch(query, params), ordering, page)
 
 
 async def list_employer_jobs(
