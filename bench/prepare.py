@@ -5,14 +5,15 @@ the job routes (captured from the service itself, so the database floor does the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ import httpx
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from app.core.config import Settings
 from app.core.db import parse_database_url
@@ -123,19 +125,42 @@ async def create_login_users(database: Database, count: int, rounds: int) -> tup
     return emails, password_hash
 
 
-@contextmanager
-def _statements() -> Iterator[list[tuple[str, Any]]]:
-    """Every statement any SQLAlchemy engine in this process sends, with its parameters."""
+# What the pool's bounded pre-ping (app/core/db.py) sends on every checkout: the pool's work,
+# not the route's (the floor's /session variant adds it back).
+_PRE_PING = "SELECT 1"
+
+
+@asynccontextmanager
+async def _statements() -> AsyncIterator[list[tuple[str, Any]]]:
+    """Every statement the service sends while this is open, with its parameters: through
+    SQLAlchemy (sessions) and straight to the asyncpg driver (Database.fetch), whose query
+    logger sees what SQLAlchemy's events do not."""
     seen: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
         seen.append((statement, params))
 
-    event.listen(Engine, "before_cursor_execute", record)
+    def record_driver(query: Any) -> None:
+        if query.query != _PRE_PING:
+            seen.append((query.query, query.args))
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(record_driver)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.driver_connection.remove_query_logger(record_driver)
+
+    listeners = [(Engine, "before_cursor_execute", record), (Pool, "checkout", checkout)]
+    listeners.append((Pool, "checkin", checkin))
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
     try:
         yield seen
+        await asyncio.sleep(0)  # asyncpg calls its query loggers with call_soon
     finally:
-        event.remove(Engine, "before_cursor_execute", record)
+        for target, name, fn in listeners:
+            event.remove(target, name, fn)
 
 
 def _encode(statements: list[tuple[str, Any]], values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -200,11 +225,11 @@ async def capture(
             (await client.get(f"/api/jobs?{query}")).raise_for_status()
 
         sample = jobs[0]
-        with _statements() as seen:
+        async with _statements() as seen:
             (await client.get(f"/api/jobs/{sample['id']}")).raise_for_status()
         detail = _encode(seen, {"id": sample["id"]})
         for q, island in reversed(pairs[queries:] or pairs):  # a pair not cached
-            with _statements() as seen:
+            async with _statements() as seen:
                 params = {"q": q, "island": island}
                 (await client.get("/api/jobs", params=params)).raise_for_status()
             if seen:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Integer, bindparam, literal, select
+from sqlalchemy import Integer, bindparam, func, literal, select, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
@@ -275,3 +276,32 @@ async def test_fetch_of_an_unconfigured_database_is_database_unavailable(
     database = Database(make_settings(database_url=None))
     with pytest.raises(DatabaseUnavailable):
         await database.fetch(Query.compile(select(literal(1))), {})
+
+
+async def test_fetch_under_more_load_than_the_pool_returns_overflow_connections_cleanly(
+    make_settings: Callable[..., Settings],
+    create_database: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Concurrent reads beyond the pool size open overflow connections; handing those back to a
+    full pool closes them, which is I/O: it must neither fail nor leave a connection open."""
+    url = await create_database("hmb_overflow", migrate=False)  # no other test connects to it
+    database = Database(make_settings(database_url=url, db_pool_size=1, db_max_overflow=3))
+    slow = Query.compile(select(func.pg_sleep(0.2), literal(1).label("one")))
+    backends = Query.compile(
+        select(func.count().label("n"))
+        .select_from(text("pg_stat_activity"))
+        .where(text("datname = current_database()"))
+    )
+    try:
+        with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
+            results = await asyncio.gather(*(database.fetch(slow, {}) for _ in range(4)))
+        assert [rows[0]["one"] for rows in results] == [1, 1, 1, 1]
+        assert caplog.records == []  # was "Exception closing connection" (MissingGreenlet)
+        status = database.pool_status()
+        assert status is not None
+        assert (status["checked_out"], status["overflow"], status["checked_in"]) == (0, 0, 1)
+        (row,) = await database.fetch(backends, {})
+        assert row["n"] == 1  # the three overflow connections were closed, not left open
+    finally:
+        await database.dispose()
