@@ -6,6 +6,7 @@ test builds, never to the production app."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -291,8 +292,9 @@ async def test_docs_hidden_in_production_unless_enabled(
         assert_error(spec, 404, "NOT_FOUND")
 
 
-def _access_lines(captured: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    """The JSON access lines the app wrote to stderr."""
+async def _access_lines(captured: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The JSON access lines the app wrote to stderr (at the end of the loop iteration)."""
+    await asyncio.sleep(0)
     lines = [json.loads(line) for line in captured.readouterr().err.splitlines() if line]
     return [line for line in lines if line["logger"] == "app.access"]
 
@@ -304,7 +306,7 @@ async def test_access_log_has_route_template_status_and_request_id(
     await client.get("/test/items/7", headers={"X-Request-ID": "req-7"})
     await client.get("/nope", headers={"X-Request-ID": "req-404"})
 
-    first, second = _access_lines(capsys)
+    first, second = await _access_lines(capsys)
     assert first["message"] == "request"
     assert first["level"] == "INFO"
     assert first["method"] == "GET"
@@ -318,6 +320,18 @@ async def test_access_log_has_route_template_status_and_request_id(
     assert second["request_id"] == "req-404"
 
 
+async def test_access_lines_of_concurrent_requests_are_each_whole_and_none_is_lost(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lines of one loop iteration go out in one write: still one JSON line each."""
+    capsys.readouterr()
+    ids = [f"burst-{i}" for i in range(25)]
+    await asyncio.gather(*(client.get("/health", headers={"X-Request-ID": i}) for i in ids))
+    lines = await _access_lines(capsys)
+    assert sorted(line["request_id"] for line in lines) == sorted(ids)
+    assert {line["route"] for line in lines} == {"/health"}
+
+
 async def test_access_log_follows_the_log_level(
     build: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -326,7 +340,7 @@ async def test_access_log_follows_the_log_level(
     try:
         async with make_client(app) as client:
             assert (await client.get("/health")).status_code == 200
-        assert _access_lines(capsys) == []
+        assert await _access_lines(capsys) == []
     finally:
         configure_logging("INFO")
 
@@ -354,7 +368,7 @@ async def test_client_address_honours_trusted_proxies_only(
     capsys.readouterr()
     async with make_client(app, client_ip=peer) as client:
         await client.get("/health", headers=headers)
-    (line,) = _access_lines(capsys)
+    (line,) = await _access_lines(capsys)
     assert line["client"] == client_address
 
 
