@@ -13,11 +13,15 @@ front's lifespan starts that build and returns at once, and until the API is bui
 - every other request waits for the build (at most BUILD_WAIT_S, then the same 503) and then
   gets the API's own answer: never a 404 for a route that is merely not built yet.
 
-Once built, the API's lifespan runs (as a server would run it) and every request, probes
-included, goes straight to the API. A build that fails (a module that does not import,
-create_app raising, the API's lifespan failing) is logged with its traceback and ends the worker
-process with Gunicorn's boot-error status, so the master stops and the deploy fails instead of
-serving without those routes.
+Once built, the API's lifespan runs (as a server would run it) and every request goes to the
+API, except the probes' own GET/HEAD: the front keeps answering those, `/ready` included and
+counted in the API's `/metrics`, with the same routes and RequestContextMiddleware the API
+would use, so that they skip FastAPI's outer layers (its application call, error and
+body-limit middleware), which cost more than the probe itself.
+
+A build that fails (a module that does not import, create_app raising, the API's lifespan
+failing) is logged with its traceback and ends the worker process with Gunicorn's boot-error
+status, so the master stops and the deploy fails instead of serving without those routes.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from fastapi import FastAPI
 from gunicorn.arbiter import Arbiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +45,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import RequestContextMiddleware, TrustedProxies
 from app.core.routing import ProbeLane
-from app.health.probes import health_route, live_route, ready_route
+from app.health.probes import health_route, live_route, probe_routes, ready_route
 
 logger = logging.getLogger("app.boot")
 
@@ -54,24 +59,32 @@ class DeferredApp:
     """An ASGI app that serves the probes at once and everything else once `build()` (run in a
     thread when the lifespan starts) has returned the API."""
 
-    def __init__(self, build: Callable[[], ASGIApp], settings: Settings) -> None:
+    def __init__(self, build: Callable[[], FastAPI], settings: Settings) -> None:
         configure_logging(settings.log_level)
         self._build = build
-        self._api: ASGIApp | None = None
+        self._api: FastAPI | None = None
         self._built = asyncio.Event()
         self._activation: asyncio.Task[None] | None = None
         self._api_lifespan: Lifespan | None = None
+        self._proxies = TrustedProxies(settings.trusted_proxies)
+        self._hsts = settings.is_production
         self._liveness = ProbeLane(self._starting, routes=[health_route, live_route])
-        self._boot_stack = RequestContextMiddleware(
-            self._liveness,
-            metrics=Metrics(lambda: None),  # never scraped: /metrics is the API's registry
-            proxies=TrustedProxies(settings.trusted_proxies),
-            hsts=settings.is_production,
+        # Never scraped: /metrics is the API's registry, which does not exist yet.
+        self._boot_stack = self._probe_stack(self._liveness, Metrics(lambda: None))
+        self._probes = ProbeLane(self._starting, routes=probe_routes)
+        self._api_probes: ASGIApp = self._boot_stack  # replaced once the API is built
+
+    def _probe_stack(self, lane: ProbeLane, metrics: Metrics) -> ASGIApp:
+        return RequestContextMiddleware(
+            lane, metrics=metrics, proxies=self._proxies, hsts=self._hsts
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._api is not None:
-            await self._api(scope, receive, send)
+            if self._probes.route_for(scope):
+                await self._api_probes(scope, receive, send)
+            else:
+                await self._api(scope, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(scope, receive, send)
         elif self._liveness.route_for(scope) or scope.get("path") == ready_route.path:
@@ -125,6 +138,7 @@ class DeferredApp:
             # cancel every waiting request with tracebacks that bury this one.
             os._exit(Arbiter.WORKER_BOOT_ERROR)
         self._api_lifespan = lifespan
+        self._api_probes = self._probe_stack(self._probes, api.state.metrics)
         self._api = api
         self._built.set()
         logger.info("API built in %.2f s", time.perf_counter() - started)

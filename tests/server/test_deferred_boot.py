@@ -4,6 +4,7 @@ probes answer the same before and after, and a build that fails stops the whole 
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from pathlib import Path
@@ -28,6 +29,27 @@ def test_an_api_request_sent_when_health_first_answers_gets_its_real_answer(
         assert_error(client.get("/api/users/me"), 401, "UNAUTHORIZED")
         assert client.get("/ready/db").json()["database"]["state"] == "ok"
         assert client.get("/ready").json() == {"status": "ready"}
+
+
+def test_once_built_the_probes_answered_by_the_front_are_counted_in_metrics(
+    server_factory: StartServer, database_url: str
+) -> None:
+    server = server_factory({"DATABASE_URL": database_url})
+    server.wait_healthy()
+    server.wait_for_log("API built in")
+    with httpx.Client(base_url=server.base_url, timeout=WAIT) as client:
+        for _ in range(3):
+            assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/ready").json() == {"status": "ready"}
+        metrics = client.get("/metrics").text
+    counted = re.search(
+        r'^http_requests_total\{method="GET",route="/health",status="200"\} (\S+)$',
+        metrics,
+        re.MULTILINE,
+    )
+    assert counted is not None, metrics
+    assert float(counted.group(1)) >= 3
+    assert 'route="/ready",status="200"' in metrics
 
 
 def _probe_view(response: httpx.Response) -> tuple[int, bytes, dict[str, str]]:
