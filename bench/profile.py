@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import load, prepare
-from bench.run import CASES, RESULTS
+from bench.run import CASES, POOL_ENV, RESULTS
 
 
 def summarise(raw: Path, top: int) -> str:
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
         "GUNICORN_MAX_REQUESTS": "0",
+        **POOL_ENV,
         "DATABASE_URL": prepare.bench_database(server_url, args.db_name).url,
     }
     case = cases[args.case]

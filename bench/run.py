@@ -36,6 +36,12 @@ OLD_TARGETS = "old service: health < 5 ms, API p50 < 150 ms and p99 < 700 ms, me
 
 SESSION_FLOOR = "floor + the session's round trips (pre-ping, BEGIN, COMMIT)"
 
+# Ten connections kept open for the service, as the floor's asyncpg pool keeps its ten. With
+# the default 5 + 5 overflow, SQLAlchemy's pool closes an overflow connection each time one
+# comes back to five idle ones, so 64 connections of load reconnect ~30 times a second (see the
+# README): that measures connection churn, not the request path.
+POOL_ENV = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}
+
 
 @dataclass(frozen=True)
 class Case:
@@ -73,7 +79,10 @@ CASES = [
         "floor_db",
         0.5,
         needs="jobs",
-        variants=((SESSION_FLOOR, "floor_db", "/session/api/jobs", ()),),
+        variants=(
+            (SESSION_FLOOR, "floor_db", "/session/api/jobs", ()),
+            ("bare FastAPI route, same path, no database", "fastapi", "/api/jobs", ()),
+        ),
     ),
     Case(
         "search",
@@ -504,12 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         # The worker lives through the whole run (see the README): recycling it every ~1000
         # requests would make the memory target meaningless and measure restarts, not requests.
         "GUNICORN_MAX_REQUESTS": "0",
-        # Ten connections kept open for the service, as the floor's asyncpg pool keeps its ten.
-        # With the default 5 + 5 overflow, SQLAlchemy's pool closes an overflow connection each
-        # time one comes back to five idle ones, so 64 connections of load reconnect ~30 times a
-        # second (see the README): that measures connection churn, not the request path.
-        "DB_POOL_SIZE": "10",
-        "DB_MAX_OVERFLOW": "0",
+        **POOL_ENV,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
     }
     bench = Bench(args, out, out / "data", {k: v for k, v in env.items() if v is not None})

@@ -1,12 +1,17 @@
-"""A bare FastAPI app: the startup floor, and the two usual ways to write /health in FastAPI
-(a plain `def`, which FastAPI runs in the threadpool, and an `async def`), to compare with the
-service's InlineJSONRoute."""
+"""A bare FastAPI app: the startup floor, the two usual ways to write /health in FastAPI (a
+plain `def`, which FastAPI runs in the threadpool, and an `async def`), and a route shaped like
+the job page (one validated path parameter, a ready-made JSON reply, no database) that shows
+what FastAPI's own request handling costs against a bare ASGI app."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Annotated
+
+from fastapi import FastAPI, Path, Response
 
 app = FastAPI()
+
+_JOB = b'{"id": 1, "title": "Front desk agent", "company": {"id": 1, "name": "Reef Resort"}}'
 
 
 @app.get("/health")
@@ -17,3 +22,8 @@ def health() -> dict[str, str]:
 @app.get("/health-async")
 async def health_async() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.get("/api/jobs/{job_id}")
+async def job(job_id: Annotated[int, Path(ge=1)]) -> Response:
+    return Response(_JOB, media_type="application/json")
