@@ -6,6 +6,7 @@ when the database is down, and a broken DATABASE_URL is reported, not fatal.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -198,6 +199,10 @@ class Database:
         self._down_since: float | None = None
         self._last_failure: float = 0.0
         self.engines_created = 0
+        # Reads through fetch() queue here, not inside SQLAlchemy's pool: a checkout that waits
+        # there waits inside the greenlet bridge, and under 64 connections of load on 10 pooled
+        # connections that cost ~170 us of CPU per read (bench/: 1,270 -> 1,620 req/s).
+        self._read_slots = asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow)
         self.target: DatabaseTarget | None = None
         self.config_error: str | None = None
         try:
@@ -314,10 +319,29 @@ class Database:
         Outages are reported and raised exactly as through `session()`."""
         arguments = query.arguments(params)
         self.check_available()
+        await self._take_read_slot()
+        try:
+            return await self._fetch(query.sql, arguments)
+        finally:
+            self._read_slots.release()
+
+    async def _take_read_slot(self) -> None:
+        """One of the pool's connections for a read, waited for at most DB_POOL_TIMEOUT as a
+        checkout from the pool would be (then 503, like an exhausted pool)."""
+        if not self._read_slots.locked():
+            await self._read_slots.acquire()  # free: returns without waiting
+            return
+        try:
+            async with asyncio.timeout(self._settings.db_pool_timeout):
+                await self._read_slots.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable() from None
+
+    async def _fetch(self, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
         try:
             connection = await self.engine.raw_connection()
             try:
-                rows = await connection.driver_connection.fetch(query.sql, *arguments)
+                rows = await connection.driver_connection.fetch(sql, *arguments)
             except BaseException as exc:
                 # Failed or cancelled mid-query: the connection's state is unknown, so it is
                 # discarded rather than handed to the next request. Outside a greenlet the

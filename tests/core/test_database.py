@@ -305,3 +305,26 @@ async def test_fetch_under_more_load_than_the_pool_returns_overflow_connections_
         assert row["n"] == 1  # the three overflow connections were closed, not left open
     finally:
         await database.dispose()
+
+
+async def test_reads_beyond_the_pool_wait_for_a_connection_then_answer_503_at_the_pool_timeout(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Reads queue for one of the pool's connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) and give
+    up after DB_POOL_TIMEOUT as an exhausted pool does; the ones that got a connection finish,
+    and the next read is served."""
+    database = Database(make_settings(db_pool_size=1, db_max_overflow=1, db_pool_timeout=0.5))
+    slow = Query.compile(select(func.pg_sleep(3), literal(1).label("one")))
+    quick = Query.compile(select(literal(2).label("two")))
+    try:
+        results = await asyncio.gather(
+            *(database.fetch(slow, {}) for _ in range(3)), return_exceptions=True
+        )
+        served = [r for r in results if not isinstance(r, BaseException)]
+        refused = [r for r in results if isinstance(r, BaseException)]
+        assert [rows[0]["one"] for rows in served] == [1, 1]
+        assert len(refused) == 1 and isinstance(refused[0], DatabaseUnavailable)
+        assert not database.is_down  # a busy pool is not a database outage
+        assert (await database.fetch(quick, {}))[0]["two"] == 2
+    finally:
+        await database.dispose()
