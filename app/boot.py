@@ -70,7 +70,7 @@ class DeferredApp:
         self._hsts = settings.is_production
         self._liveness = ProbeLane(self._starting, routes=[health_route, live_route])
         # Never scraped: /metrics is the API's registry, which does not exist yet.
-        self._boot_stack = self._probe_stack(self._liveness, Metrics(lambda: None))
+        self._boot_stack = self._probe_stack(self._liveness, Metrics(lambda: None, lambda: None))
         self._probes = ProbeLane(self._starting, routes=probe_routes)
         self._api_probes: ASGIApp = self._boot_stack  # replaced once the API is built
 

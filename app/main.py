@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(app.state.redis)
     app.state.password_hasher = PasswordHasher(settings.bcrypt_rounds)
     app.state.startup_tasks = StartupTasks()
-    app.state.metrics = Metrics(app.state.database.pool_status)
+    app.state.metrics = Metrics(app.state.database.pool_status, app.state.database.read_pool_status)
 
     # The probes come first so the router matches them before anything else.
     app.router.routes[:0] = probe_routes

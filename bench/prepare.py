@@ -5,7 +5,6 @@ the job routes (captured from the service itself, so the database floor does the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
@@ -25,10 +24,10 @@ import httpx
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import Pool
 
 from app.core.config import Settings
 from app.core.db import parse_database_url
+from app.core.reads import ReadPool
 from app.core.security import PasswordHasher
 from app.main import create_app
 
@@ -127,40 +126,28 @@ async def create_login_users(database: Database, count: int, rounds: int) -> tup
 
 # What the pool's bounded pre-ping (app/core/db.py) sends on every checkout: the pool's work,
 # not the route's (the floor's /session variant adds it back).
-_PRE_PING = "SELECT 1"
-
-
 @asynccontextmanager
 async def _statements() -> AsyncIterator[list[tuple[str, Any]]]:
     """Every statement the service sends while this is open, with its parameters: through
-    SQLAlchemy (sessions) and straight to the asyncpg driver (Database.fetch), whose query
-    logger sees what SQLAlchemy's events do not."""
+    SQLAlchemy (sessions, seen by its events) and through the read pool (Database.fetch)."""
     seen: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
         seen.append((statement, params))
 
-    def record_driver(query: Any) -> None:
-        if query.query != _PRE_PING:
-            seen.append((query.query, query.args))
+    read = ReadPool.fetch
 
-    def checkout(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.driver_connection.add_query_logger(record_driver)
+    async def record_read(pool: ReadPool, sql: str, arguments: list[Any]) -> Any:
+        seen.append((sql, tuple(arguments)))
+        return await read(pool, sql, arguments)
 
-    def checkin(dbapi_connection: Any, *_: Any) -> None:
-        if dbapi_connection is not None:
-            dbapi_connection.driver_connection.remove_query_logger(record_driver)
-
-    listeners = [(Engine, "before_cursor_execute", record), (Pool, "checkout", checkout)]
-    listeners.append((Pool, "checkin", checkin))
-    for target, name, fn in listeners:
-        event.listen(target, name, fn)
+    event.listen(Engine, "before_cursor_execute", record)
+    ReadPool.fetch = record_read  # type: ignore[method-assign]
     try:
         yield seen
-        await asyncio.sleep(0)  # asyncpg calls its query loggers with call_soon
     finally:
-        for target, name, fn in listeners:
-            event.remove(target, name, fn)
+        ReadPool.fetch = read  # type: ignore[method-assign]
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def _encode(statements: list[tuple[str, Any]], values: dict[str, Any]) -> list[dict[str, Any]]:

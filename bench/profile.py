@@ -37,7 +37,7 @@ def summarise(raw: Path, top: int) -> str:
     lines = [f"{samples} samples with the GIL held", "", "own time:"]
     lines += [f"{n / samples:6.1%}  {f}" for f, n in own.most_common(top)]
     lines += ["", "inclusive time (request path):"]
-    lines += [f"{n / samples:6.1%}  {f}" for f, n in total.most_common(top * 2) if "/app/" in f]
+    lines += [f"{n / samples:6.1%}  {f}" for f, n in total.most_common(top * 2) if "(app/" in f]
     return "\n".join(lines)
 
 

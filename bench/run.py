@@ -36,11 +36,11 @@ OLD_TARGETS = "old service: health < 5 ms, API p50 < 150 ms and p99 < 700 ms, me
 
 SESSION_FLOOR = "floor + the session's round trips (pre-ping, BEGIN, COMMIT)"
 
-# Ten connections kept open for the service, as the floor's asyncpg pool keeps its ten. With
-# the default 5 + 5 overflow, SQLAlchemy's pool closes an overflow connection each time one
-# comes back to five idle ones, so 64 connections of load reconnect ~30 times a second (see the
-# README): that measures connection churn, not the request path.
-POOL_ENV = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}
+# Ten connections for the hot reads, as the floor's asyncpg pool has ten, and ten kept open for
+# sessions (sign-in). With the default 5 + 5 overflow, SQLAlchemy's pool closes an overflow
+# connection each time one comes back to five idle ones, so 64 connections of load reconnect
+# ~30 times a second (see the README): that measures connection churn, not the request path.
+POOL_ENV = {"DB_READ_POOL_SIZE": "10", "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "0"}
 
 
 @dataclass(frozen=True)

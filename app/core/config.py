@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     db_pgbouncer: bool = False
     db_pool_size: int = Field(5, ge=1, le=100)
     db_max_overflow: int = Field(5, ge=0, le=100)
+    db_read_pool_size: int = Field(5, ge=1, le=100)
     db_pool_timeout: float = Field(30, gt=0)
     db_pool_recycle: int = Field(300, ge=-1)
     db_connect_timeout: float = Field(5, gt=0)

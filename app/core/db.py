@@ -6,12 +6,11 @@ when the database is down, and a broken DATABASE_URL is reported, not fatal.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -20,7 +19,6 @@ import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,11 +26,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.sql.expression import Executable
-from sqlalchemy.util import await_, greenlet_spawn
+from sqlalchemy.util import await_
 
 from app.core.config import Settings
 from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, DatabaseUnavailable
+from app.core.reads import Query, ReadPool
 
 logger = logging.getLogger("app.db")
 
@@ -140,43 +138,6 @@ def _ping_on_checkout(engine: AsyncEngine, timeout: float) -> None:
             raise sa_exc.DisconnectionError(f"pre-ping failed: {type(exc).__name__}") from exc
 
 
-_COMPILE_DIALECT = PGDialect_asyncpg()
-
-
-@dataclass(frozen=True)
-class Query:
-    """A Core statement compiled once into asyncpg's `$n` SQL, for the hot read paths that go
-    straight to the driver (`Database.fetch`): the per-request cost of building, caching and
-    compiling a statement and of the session machinery is the bulk of such a request."""
-
-    sql: str
-    names: tuple[str, ...]  # bind name of each `$n`, in order
-    defaults: Mapping[str, Any]  # values fixed when the statement was built
-    processors: Mapping[str, Callable[[Any], Any]]
-
-    @classmethod
-    def compile(cls, statement: Executable) -> Query:
-        compiled = statement.compile(dialect=_COMPILE_DIALECT)
-        names = tuple(compiled.positiontup or ())
-        binds = {name: compiled.binds[name] for name in names}
-        return cls(
-            sql=compiled.string,
-            names=names,
-            defaults={n: b.effective_value for n, b in binds.items() if not b.required},
-            processors=dict(compiled._bind_processors),  # the dialect's own type adaptation
-        )
-
-    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
-        """Positional arguments; a bind without a value given here or at build time is a
-        KeyError, never a silent NULL."""
-        values = {**self.defaults, **params}
-        processors = self.processors
-        return [
-            processors[name](values[name]) if name in processors else values[name]
-            for name in self.names
-        ]
-
-
 def migration_url(settings: Settings) -> str:
     """The URL Alembic uses: MIGRATION_DATABASE_URL (Neon's direct endpoint) wins."""
     raw = settings.migration_database_url or settings.database_url
@@ -199,10 +160,7 @@ class Database:
         self._down_since: float | None = None
         self._last_failure: float = 0.0
         self.engines_created = 0
-        # Reads through fetch() queue here, not inside SQLAlchemy's pool: a checkout that waits
-        # there waits inside the greenlet bridge, and under 64 connections of load on 10 pooled
-        # connections that cost ~170 us of CPU per read (bench/: 1,270 -> 1,620 req/s).
-        self._read_slots = asyncio.Semaphore(settings.db_pool_size + settings.db_max_overflow)
+        self._reads: ReadPool | None = None
         self.target: DatabaseTarget | None = None
         self.config_error: str | None = None
         try:
@@ -211,6 +169,11 @@ class Database:
             self.config_error = str(exc)
             logger.error("%s; database-backed routes will answer 503", exc)
         else:
+            self._reads = ReadPool(
+                self.target.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                self.target.connect_args,
+                settings,
+            )
             if self.target.dropped_params:
                 logger.warning(
                     "DATABASE_URL parameters ignored (asyncpg does not accept them): %s",
@@ -312,46 +275,13 @@ class Database:
             self.report_success()
 
     async def fetch(self, query: Query, params: Mapping[str, Any]) -> list[asyncpg.Record]:
-        """Run a read-only `query` on a pooled connection's asyncpg driver, outside any
-        transaction: one round trip besides the checkout's bounded pre-ping, against the
-        BEGIN, query and COMMIT (each a greenlet switch) of a session. The connection keeps
-        its connect arguments, so the PgBouncer settings (no statement cache) hold here too.
-        Outages are reported and raised exactly as through `session()`."""
+        """Run a read-only `query` on the read pool (`app.core.reads`), outside any
+        transaction. Outages are reported and raised exactly as through `session()`."""
         arguments = query.arguments(params)
         self.check_available()
-        await self._take_read_slot()
+        assert self._reads is not None  # check_available: the URL is usable
         try:
-            return await self._fetch(query.sql, arguments)
-        finally:
-            self._read_slots.release()
-
-    async def _take_read_slot(self) -> None:
-        """One of the pool's connections for a read, waited for at most DB_POOL_TIMEOUT as a
-        checkout from the pool would be (then 503, like an exhausted pool)."""
-        if not self._read_slots.locked():
-            await self._read_slots.acquire()  # free: returns without waiting
-            return
-        try:
-            async with asyncio.timeout(self._settings.db_pool_timeout):
-                await self._read_slots.acquire()
-        except TimeoutError:
-            raise DatabaseUnavailable() from None
-
-    async def _fetch(self, sql: str, arguments: list[Any]) -> list[asyncpg.Record]:
-        try:
-            connection = await self.engine.raw_connection()
-            try:
-                rows = await connection.driver_connection.fetch(sql, *arguments)
-            except BaseException as exc:
-                # Failed or cancelled mid-query: the connection's state is unknown, so it is
-                # discarded rather than handed to the next request. Outside a greenlet the
-                # adapter terminates it at once instead of waiting on a graceful close.
-                connection.invalidate(exc)
-                raise
-            # In a greenlet: returning an overflow connection to a full pool closes it, and
-            # that close is I/O (without one it failed with MissingGreenlet and leaked the
-            # connection, bench/ under 64 connections).
-            await greenlet_spawn(connection.close)
+            rows = await self._reads.fetch(query.sql, arguments)
         except DATABASE_UNAVAILABLE_ERRORS as exc:
             self.report_failure(exc)
             raise DatabaseUnavailable() from exc
@@ -382,7 +312,12 @@ class Database:
             "checked_in": pool.checkedin(),
         }
 
+    def read_pool_status(self) -> dict[str, int] | None:
+        return self._reads.status() if self._reads is not None else None
+
     async def dispose(self) -> None:
+        if self._reads is not None:
+            await self._reads.close()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None

@@ -13,23 +13,30 @@ from prometheus_client.registry import Collector
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
+PoolStatus = Callable[[], dict[str, int] | None]
+
+
 class _PoolCollector(Collector):
-    def __init__(self, read_pool: Callable[[], dict[str, int] | None]) -> None:
-        self._read_pool = read_pool
+    """Connection counts by state, read from the pools at scrape time."""
+
+    def __init__(self, sessions: PoolStatus, reads: PoolStatus) -> None:
+        self._families = (
+            ("db_pool_connections", "Session pool (SQLAlchemy) connections by state", sessions),
+            ("db_read_pool_connections", "Read pool (asyncpg) connections by state", reads),
+        )
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "db_pool_connections", "Database pool connections by state", labels=["state"]
-        )
-        for state, value in (self._read_pool() or {}).items():
-            family.add_metric([state], value)
-        yield family
+        for name, documentation, status in self._families:
+            family = GaugeMetricFamily(name, documentation, labels=["state"])
+            for state, value in (status() or {}).items():
+                family.add_metric([state], value)
+            yield family
 
 
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
-    def __init__(self, read_pool: Callable[[], dict[str, int] | None]) -> None:
+    def __init__(self, session_pool: PoolStatus, read_pool: PoolStatus) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
@@ -49,7 +56,7 @@ class Metrics:
         Gauge(
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         ).set_function(lambda: self.in_flight)
-        self.registry.register(_PoolCollector(read_pool))
+        self.registry.register(_PoolCollector(session_pool, read_pool))
         # labels() costs a lock and a tuple build per call, twice per request: keep the
         # children per (method, route template, status), a small bounded set.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}

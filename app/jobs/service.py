@@ -32,7 +32,7 @@ from app.applications.models import Application, ApplicationStatus
 from app.companies.models import Company
 from app.companies.service import can_manage, get_company
 from app.core.cache import Cache
-from app.core.db import Database, Query
+from app.core.db import Database
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.core.pagination import (
     Ordering,
@@ -43,6 +43,7 @@ from app.core.pagination import (
     keyset_statement,
     paginate,
 )
+from app.core.reads import Query
 from app.jobs.cache import JOBS_CACHE_NAMESPACE
 from app.jobs.models import Job, JobStatus, SavedJob
 from app.jobs.schemas import (

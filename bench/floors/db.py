@@ -4,7 +4,7 @@ bench/prepare.py), with the request's id or query substituted, and the rows sent
 Under /session/... it also makes the session's extra round trips (see _run).
 
 BENCH_DSN names the database, BENCH_SQL_FILE the captured statements. The pool is as large as
-the service's (DB_POOL_SIZE + DB_MAX_OVERFLOW).
+the service's read pool (DB_READ_POOL_SIZE).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 NOW = {"$now": True}
 CAPTURED = orjson.loads(Path(os.environ["BENCH_SQL_FILE"]).read_bytes())
-POOL_MAX = int(os.environ.get("DB_POOL_SIZE", "5")) + int(os.environ.get("DB_MAX_OVERFLOW", "5"))
+POOL_MAX = int(os.environ.get("DB_READ_POOL_SIZE", "5"))
 _pool: asyncpg.Pool | None = None
 
 

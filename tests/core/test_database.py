@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Integer, bindparam, func, literal, select, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from app.core.db import Database, DatabaseURLError, Query, SessionDep, parse_database_url
-from app.core.errors import DatabaseUnavailable
+from app.core.db import Database, DatabaseURLError, SessionDep, parse_database_url
 from tests.helpers import make_client
 
 NEON_POOLER = (
@@ -245,86 +242,3 @@ async def test_database_backed_route_is_503_when_the_url_is_missing(
     assert ready.status_code == 503
     assert ready.json()["database"]["state"] == "not_configured"
     assert health.status_code == 200
-
-
-async def test_fetch_runs_a_statement_compiled_once_with_fixed_and_given_values(
-    settings: Settings,
-) -> None:
-    query = Query.compile(
-        select(
-            literal("a value").label("fixed"), (bindparam("n", type_=Integer) * 2).label("twice")
-        )
-    )
-    assert "$1" in query.sql and "a value" not in query.sql  # values are bound, not inlined
-    database = Database(settings)
-    try:
-        rows = await database.fetch(query, {"n": 21})
-        assert [dict(r) for r in rows] == [{"fixed": "a value", "twice": 42}]
-        with pytest.raises(KeyError):
-            await database.fetch(query, {})  # a missing value is never a silent NULL
-        status = database.pool_status()
-        assert status is not None
-        # The connection went back to the pool, the failed call's included.
-        assert (status["checked_out"], status["checked_in"]) == (0, 1)
-    finally:
-        await database.dispose()
-
-
-async def test_fetch_of_an_unconfigured_database_is_database_unavailable(
-    make_settings: Callable[..., Settings],
-) -> None:
-    database = Database(make_settings(database_url=None))
-    with pytest.raises(DatabaseUnavailable):
-        await database.fetch(Query.compile(select(literal(1))), {})
-
-
-async def test_fetch_under_more_load_than_the_pool_returns_overflow_connections_cleanly(
-    make_settings: Callable[..., Settings],
-    create_database: Callable[..., Any],
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    """Concurrent reads beyond the pool size open overflow connections; handing those back to a
-    full pool closes them, which is I/O: it must neither fail nor leave a connection open."""
-    url = await create_database("hmb_overflow", migrate=False)  # no other test connects to it
-    database = Database(make_settings(database_url=url, db_pool_size=1, db_max_overflow=3))
-    slow = Query.compile(select(func.pg_sleep(0.2), literal(1).label("one")))
-    backends = Query.compile(
-        select(func.count().label("n"))
-        .select_from(text("pg_stat_activity"))
-        .where(text("datname = current_database()"))
-    )
-    try:
-        with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
-            results = await asyncio.gather(*(database.fetch(slow, {}) for _ in range(4)))
-        assert [rows[0]["one"] for rows in results] == [1, 1, 1, 1]
-        assert caplog.records == []  # was "Exception closing connection" (MissingGreenlet)
-        status = database.pool_status()
-        assert status is not None
-        assert (status["checked_out"], status["overflow"], status["checked_in"]) == (0, 0, 1)
-        (row,) = await database.fetch(backends, {})
-        assert row["n"] == 1  # the three overflow connections were closed, not left open
-    finally:
-        await database.dispose()
-
-
-async def test_reads_beyond_the_pool_wait_for_a_connection_then_answer_503_at_the_pool_timeout(
-    make_settings: Callable[..., Settings],
-) -> None:
-    """Reads queue for one of the pool's connections (DB_POOL_SIZE + DB_MAX_OVERFLOW) and give
-    up after DB_POOL_TIMEOUT as an exhausted pool does; the ones that got a connection finish,
-    and the next read is served."""
-    database = Database(make_settings(db_pool_size=1, db_max_overflow=1, db_pool_timeout=0.5))
-    slow = Query.compile(select(func.pg_sleep(3), literal(1).label("one")))
-    quick = Query.compile(select(literal(2).label("two")))
-    try:
-        results = await asyncio.gather(
-            *(database.fetch(slow, {}) for _ in range(3)), return_exceptions=True
-        )
-        served = [r for r in results if not isinstance(r, BaseException)]
-        refused = [r for r in results if isinstance(r, BaseException)]
-        assert [rows[0]["one"] for rows in served] == [1, 1]
-        assert len(refused) == 1 and isinstance(refused[0], DatabaseUnavailable)
-        assert not database.is_down  # a busy pool is not a database outage
-        assert (await database.fetch(quick, {}))[0]["two"] == 2
-    finally:
-        await database.dispose()

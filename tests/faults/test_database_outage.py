@@ -47,16 +47,21 @@ def _login(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
 
 
 async def _burst(client: httpx.AsyncClient) -> list[httpx.Response]:
-    """Database-backed requests at once: the probe route, a list, a sign-in; and the status
-    each answers while the database is up."""
+    """Database-backed requests at once: the probe route, a list, a job page (the read pool), a
+    sign-in; and the status each answers while the database is up."""
     return list(
         await asyncio.gather(
-            client.get(DB_ROUTE), client.get(DB_ROUTE), client.get("/api/companies"), _login(client)
+            client.get(DB_ROUTE),
+            client.get(DB_ROUTE),
+            client.get("/api/companies"),
+            client.get(f"/api/jobs/{NO_SUCH_JOB}"),
+            _login(client),
         )
     )
 
 
-UP = [200, 200, 200, 401]
+NO_SUCH_JOB = 2**31 - 1
+UP = [200, 200, 200, 404, 401]
 
 
 def _documents_503(document: dict[str, Any], response: httpx.Response) -> bool:
@@ -65,7 +70,8 @@ def _documents_503(document: dict[str, Any], response: httpx.Response) -> bool:
     path, method = response.request.url.path, response.request.method.lower()
     if path == DB_ROUTE:
         return True
-    return "503" in document["paths"][path][method]["responses"]
+    template = path.replace(str(NO_SUCH_JOB), "{job_id}")
+    return "503" in document["paths"][template][method]["responses"]
 
 
 async def _wait_until_served(client: httpx.AsyncClient, server: ServerProcess) -> None:

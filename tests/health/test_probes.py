@@ -69,3 +69,11 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'http_requests_total{method="GET",route="/api/users/{user_id}",status="401"}' in text
     assert "http_requests_in_progress" in text
     assert 'db_pool_connections{state="checked_out"}' in text
+
+
+async def test_metrics_show_the_read_pools_connections(client: httpx.AsyncClient) -> None:
+    assert 'db_read_pool_connections{state="idle"} 0.0' in (await client.get("/metrics")).text
+    assert (await client.get("/api/jobs/2147483647")).status_code == 404  # a read-pool read
+    text = (await client.get("/metrics")).text
+    assert 'db_read_pool_connections{state="idle"} 1.0' in text
+    assert 'db_read_pool_connections{state="in_use"} 0.0' in text
