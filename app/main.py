@@ -84,11 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.startup_tasks = StartupTasks()
     app.state.metrics = Metrics(app.state.database.pool_status, app.state.database.read_pool_status)
 
-    # The probes come first so the router matches them before anything else.
+    # The probes come first so the router matches them before anything else; the rest of the
+    # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try
+    # every one of them before on every API request (~20 us of CPU per job page).
     app.router.routes[:0] = probe_routes
-    app.include_router(health_router)
     for router, prefix in API_ROUTERS:
         app.include_router(router, prefix=f"/api{prefix}")
+    app.include_router(health_router)
     install_error_handlers(app)
 
     # add_middleware wraps what is there: the last one added is the outermost.

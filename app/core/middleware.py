@@ -148,7 +148,27 @@ class RequestContextMiddleware:
 
 
 class CORSMiddleware(StarletteCORSMiddleware):
-    """Starlette's CORS, with a refused preflight answered in the one error shape."""
+    """Starlette's CORS, with a refused preflight answered in the one error shape, and a short
+    way for requests without an Origin (servers, probes, same-origin): all Starlette does for
+    those is add `Vary: Origin`, through a MutableHeaders per response (~30 us, bench/)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(key == b"origin" for key, _ in scope["headers"]):
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_varying_on_origin(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                vary = [value for key, value in headers if key == b"vary"]
+                if vary:  # merged into one, as Starlette does
+                    headers[:] = [(k, v) for k, v in headers if k != b"vary"]
+                    headers.append((b"vary", b", ".join([*vary, b"Origin"])))
+                else:
+                    headers.append((b"vary", b"Origin"))
+            await send(message)
+
+        await self.app(scope, receive, send_varying_on_origin)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
@@ -222,7 +242,16 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared: str | None = None
+        chunked = False
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                declared = value.decode("latin-1")
+            elif key == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked:  # HTTP/1.1: a request without either has no body
+            await self.app(scope, receive, send)
+            return
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(send)
             return

@@ -19,6 +19,8 @@ BEARER_SECURITY: dict[str, Any] = {"security": [{oauth2_scheme.scheme_name: []}]
 async def optional_user(request: Request) -> User | None:
     """None without a bearer token; a token that is sent must be valid (401 otherwise). A
     session is opened only then, so anonymous readers cost none."""
+    if not any(key == b"authorization" for key, _ in request.scope["headers"]):
+        return None  # without the lookup that raises and catches a KeyError for a missing one
     token = await oauth2_scheme(request)
     if not token:
         return None

@@ -247,6 +247,20 @@ async def test_hsts_only_in_production(build: Callable[..., Any]) -> None:
             assert "max-age=" in hsts
 
 
+@pytest.mark.parametrize("origin", [None, ORIGIN, EVIL_ORIGIN])
+async def test_responses_vary_on_origin_in_one_merged_header(
+    client: httpx.AsyncClient, origin: str | None
+) -> None:
+    """Whether a caller sent an Origin or not, a shared cache must not hand one origin's reply
+    to another: every response says Vary: Origin, merged with gzip's Accept-Encoding."""
+    headers = {"Origin": origin} if origin else {}
+    plain = await client.get("/nope", headers=headers)
+    assert plain.headers.get_list("vary") == ["Origin"]
+    gzipped = await client.get("/test/big", headers={**headers, "Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert gzipped.headers.get_list("vary") == ["Accept-Encoding, Origin"]
+
+
 async def test_large_responses_are_gzipped(client: httpx.AsyncClient) -> None:
     response = await client.get("/test/big", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
