@@ -30,7 +30,7 @@ from sqlalchemy.util import await_
 
 from app.core.config import Settings
 from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, DatabaseUnavailable
-from app.core.reads import Query, ReadPool
+from app.core.reads import DROPPED_WHILE_IDLE, Query, ReadPool
 
 logger = logging.getLogger("app.db")
 
@@ -134,7 +134,7 @@ def _ping_on_checkout(engine: AsyncEngine, timeout: float) -> None:
     def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         try:
             await_(dbapi_connection.driver_connection.execute("SELECT 1", timeout=timeout))
-        except DATABASE_UNAVAILABLE_ERRORS as exc:
+        except (*DATABASE_UNAVAILABLE_ERRORS, *DROPPED_WHILE_IDLE) as exc:
             raise sa_exc.DisconnectionError(f"pre-ping failed: {type(exc).__name__}") from exc
 
 

@@ -26,6 +26,16 @@ from app.core.errors import DatabaseUnavailable
 _COMPILE_DIALECT = PGDialect_asyncpg()
 # Connect arguments that SQLAlchemy's asyncpg dialect consumes itself; asyncpg rejects them.
 _DIALECT_ONLY_ARGS = {"prepared_statement_cache_size", "prepared_statement_name_func"}
+# What the first statement on a pooled connection raises when the server dropped it while it
+# sat idle and asyncpg has not taken in the news yet (the server's goodbye, still unread, is an
+# error the connection did not expect): not a reason to fail the request, but to use a new one.
+DROPPED_WHILE_IDLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
 
 
 @dataclass(frozen=True)
@@ -123,17 +133,17 @@ class ReadPool:
 
     A read waits at most DB_POOL_TIMEOUT for a connection (then 503, like an exhausted pool)
     and DB_CONNECT_TIMEOUT for its answer, the bound the engine's pre-ping puts on a round
-    trip. There is no pre-ping: a connection the server closed is seen closed when taken and
-    replaced; one that went silent times out and is discarded; one idle for longer than
-    DB_POOL_RECYCLE is closed instead of reused.
+    trip. There is no pre-ping: a connection the server closed is seen closed when taken, or
+    fails at once if the news had not arrived yet, and the read runs on a new one; one that
+    went silent times out and is discarded; one idle for longer than DB_POOL_RECYCLE is
+    closed instead of reused.
     """
 
     def __init__(self, dsn: str, connect_args: Mapping[str, Any], settings: Settings) -> None:
         self._dsn = dsn
         self._connect_args = {
             **{k: v for k, v in connect_args.items() if k not in _DIALECT_ONLY_ARGS},
-            "timeout": settings.db_connect_timeout,
-            "command_timeout": settings.db_command_timeout,
+            "timeout": settings.db_connect_timeout,  # to connect; each read has its own
         }
         self._size = settings.db_read_pool_size
         self._recycle = settings.db_pool_recycle
@@ -146,24 +156,42 @@ class ReadPool:
         await self._slots.acquire()
         self._in_use += 1
         try:
-            connection = self._take_idle() or await asyncpg.connect(self._dsn, **self._connect_args)
-            try:
-                rows = await connection.fetch(sql, *arguments, timeout=self._read_timeout)
-            except BaseException:
-                # Failed, timed out or cancelled mid-query: its state is unknown, so it is
-                # closed now rather than handed to the next read.
-                connection.terminate()
-                raise
-            self._idle.append((time.monotonic(), connection))
-            return rows
+            connection = self._take_idle()
+            if connection is not None:
+                try:
+                    return await self._run(connection, sql, arguments)
+                except DROPPED_WHILE_IDLE:
+                    pass
+            connection = await asyncpg.connect(self._dsn, **self._connect_args)
+            return await self._run(connection, sql, arguments)
         finally:
             self._in_use -= 1
             self._slots.release()
 
+    async def _run(
+        self, connection: asyncpg.Connection, sql: str, arguments: list[Any]
+    ) -> list[asyncpg.Record]:
+        try:
+            rows = await connection.fetch(sql, *arguments, timeout=self._read_timeout)
+        except BaseException:
+            # Failed, timed out or cancelled mid-query: its state is unknown, so it is closed
+            # now rather than handed to the next read.
+            connection.terminate()
+            raise
+        self._idle.append((time.monotonic(), connection))
+        return rows
+
     def _take_idle(self) -> asyncpg.Connection | None:
+        """The most recently used open connection; those idle for longer than DB_POOL_RECYCLE
+        (the oldest, at the front) are closed instead."""
         idle = self._idle
-        if idle and self._recycle >= 0 and time.monotonic() - idle[0][0] > self._recycle:
-            idle.pop(0)[1].terminate()  # the least recently used one, idle too long
+        if self._recycle >= 0:
+            cutoff = time.monotonic() - self._recycle
+            stale = 0
+            while stale < len(idle) and idle[stale][0] < cutoff:
+                idle[stale][1].terminate()
+                stale += 1
+            del idle[:stale]
         while idle:
             _, connection = idle.pop()
             if not connection.is_closed():

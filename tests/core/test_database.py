@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
@@ -242,3 +243,28 @@ async def test_database_backed_route_is_503_when_the_url_is_missing(
     assert ready.status_code == 503
     assert ready.json()["database"]["state"] == "not_configured"
     assert health.status_code == 200
+
+
+@pytest.mark.parametrize("settle", [0.2, 0], ids=["seen-closed", "closed-unseen"])
+async def test_a_session_on_a_connection_the_server_dropped_gets_a_new_one(
+    make_settings: Callable[..., Settings], settle: float
+) -> None:
+    """The pre-ping's job: a pooled connection the server ended while it sat idle is replaced,
+    whether asyncpg has taken in the news or not (unseen, the ping failed with asyncpg's
+    InternalClientError, which was a 500)."""
+    database, admin = Database(make_settings()), Database(make_settings())
+    pid = text("SELECT pg_backend_pid()")
+    try:
+        for _ in range(5):
+            async with database.session() as session:
+                first = (await session.execute(pid)).scalar_one()
+            async with admin.session() as session:
+                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+            if settle:
+                await asyncio.sleep(settle)
+            async with database.session() as session:
+                assert (await session.execute(pid)).scalar_one() != first
+        assert not database.is_down
+    finally:
+        await database.dispose()
+        await admin.dispose()
