@@ -4,7 +4,7 @@ connections: bounded, reused, replaced when the server drops them, never left ha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -24,6 +24,14 @@ ALIVE = Query.compile(
     .select_from(text("pg_stat_activity"))
     .where(text("pid = :pid").bindparams(bindparam("pid", type_=Integer)))
 )
+
+
+@pytest.fixture
+async def admin(make_settings: Callable[..., Settings]) -> AsyncIterator[Database]:
+    """A second client of the test database, to end and look up the read pool's backends."""
+    database = Database(make_settings())
+    yield database
+    await database.dispose()
 
 
 async def _pid(database: Database) -> int:
@@ -116,12 +124,12 @@ async def test_reads_beyond_the_pool_wait_for_a_connection_then_answer_503_at_th
 
 @pytest.mark.parametrize("settle", [0.2, 0], ids=["seen-closed", "closed-unseen"])
 async def test_a_connection_the_server_closed_is_replaced_without_failing_a_read(
-    make_settings: Callable[..., Settings], settle: float
+    make_settings: Callable[..., Settings], admin: Database, settle: float
 ) -> None:
     """What the engine's pre-ping is for (an idle connection dropped by the server, say Neon
     suspending its compute): the read pool sees it closed when it is taken, or the read fails
     on it at once, and either way the read runs on a new connection."""
-    database, admin = Database(make_settings()), Database(make_settings())
+    database = Database(make_settings())
     try:
         for _ in range(5):
             first = await _pid(database)
@@ -133,14 +141,12 @@ async def test_a_connection_the_server_closed_is_replaced_without_failing_a_read
         assert database.read_pool_status() == {"in_use": 0, "idle": 1}
     finally:
         await database.dispose()
-        await admin.dispose()
 
 
 async def test_a_connection_idle_for_longer_than_the_recycle_time_is_closed_not_reused(
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., Settings], admin: Database
 ) -> None:
     database = Database(make_settings(db_pool_recycle=1))
-    admin = Database(make_settings())
     try:
         first = await _pid(database)
         assert await _pid(database) == first  # reused while fresh
@@ -149,7 +155,6 @@ async def test_a_connection_idle_for_longer_than_the_recycle_time_is_closed_not_
         assert not await _alive(admin, first)
     finally:
         await database.dispose()
-        await admin.dispose()
 
 
 async def test_a_read_cancelled_mid_query_discards_its_connection(
