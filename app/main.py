@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.core.redis import RedisState
     from app.core.security import PasswordHasher
     from app.health.router import router as health_router
-    from app.routers import API_ROUTERS
+    from app.routers import ANONYMOUS_ROUTES, API_ROUTERS
 
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The probes come first so the router matches them before anything else; the rest of the
     # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try
     # every one of them before on every API request (~20 us of CPU per job page).
-    app.router.routes[:0] = probe_routes
+    app.router.routes[:0] = [*probe_routes, *ANONYMOUS_ROUTES]
     for router, prefix in API_ROUTERS:
         app.include_router(router, prefix=f"/api{prefix}")
     app.include_router(health_router)

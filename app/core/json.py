@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
+from starlette.types import Send
 
 
 def json_bytes(value: Any) -> bytes:
@@ -13,3 +15,26 @@ def json_bytes(value: Any) -> bytes:
 
 def json_loads(raw: bytes | str) -> Any:
     return orjson.loads(raw)
+
+
+async def send_json(
+    send: Send,
+    body: bytes,
+    *,
+    status: int = 200,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+    head: bool = False,
+) -> None:
+    """A JSON reply as its two ASGI messages; for a HEAD, the headers a GET would get."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"" if head else body})

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PayloadTooLarge, error_body, error_response
+from app.core.json import send_json
 from app.core.logging import AccessLog
 from app.core.metrics import Metrics
 from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
@@ -82,7 +83,8 @@ def _route_template(scope: Scope) -> str:
     metrics and logs. FastAPI keeps an included router's route relative to its prefix; the
     full template is on its effective route context (tests/health pins this behaviour)."""
     context = scope.get("fastapi", {}).get("effective_route_context")
-    template = getattr(context, "path_format", None) or getattr(scope.get("route"), "path", None)
+    route = context or scope.get("route")
+    template = getattr(route, "path_format", None)
     return template or "unmatched"
 
 
@@ -218,17 +220,7 @@ class UnhandledErrorMiddleware:
             body = error_body(
                 500, "INTERNAL_ERROR", "Something went wrong on our side.", error_id=error_id
             )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_json(send, body, status=500)
 
 
 class BodySizeLimitMiddleware:
@@ -276,18 +268,7 @@ class BodySizeLimitMiddleware:
     async def _reject(self, send: Send) -> None:
         err = PayloadTooLarge(self._message())
         body = error_body(err.status_code, err.error_code, err.message)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": err.status_code,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, body, status=err.status_code, headers=[(b"connection", b"close")])
 
 
 def _accepts_gzip(scope: Scope) -> bool:

@@ -1,15 +1,19 @@
-"""A route for handlers that do no I/O at all (the health probes), and a lane that serves them
-without the rest of the middleware stack."""
+"""Routes that skip FastAPI's per-request machinery where it costs more than the work: handlers
+that do no I/O at all (the health probes) and a lane that serves them without the rest of the
+middleware stack; and the anonymous GET of the busiest public page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from starlette.routing import Route
+from starlette.datastructures import State
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.json import json_bytes
+from app.core.json import json_bytes, send_json
+
+_NO_STORE = [(b"cache-control", b"no-store")]
 
 
 class InlineJSONRoute(Route):
@@ -27,20 +31,7 @@ class InlineJSONRoute(Route):
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self  # FastAPI's router records only its own APIRoutes for metrics
         body = json_bytes(self._handler())
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"cache-control", b"no-store"),
-                ],
-            }
-        )
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
+        await send_json(send, body, headers=_NO_STORE, head=scope["method"] == "HEAD")
 
 
 class ProbeLane:
@@ -75,3 +66,34 @@ class ProbeLane:
             await self.app(scope, receive, send)
             return
         await route.app(scope, receive, send)
+
+
+class AnonymousGetRoute(Route):
+    """The anonymous GET of a public page, answered straight from `render(app_state, **params)`.
+
+    It matches only a GET without an Authorization header whose path converts; it is placed
+    before the API's routers, and everything it does not match (a signed-in reader, an id the
+    route's own validation would refuse, another method) goes on to the FastAPI route at the
+    same path, which stays the documented one. That route's per-request machinery (its request
+    object, dependency solving, exit stacks and the included routers' matching) costs more CPU
+    than the page's query (bench/). An error `render` raises is rendered by the app's
+    exception handlers, as from any route.
+    """
+
+    def __init__(self, path: str, render: Callable[..., Awaitable[bytes]], *, name: str) -> None:
+        super().__init__(path, render, methods=["GET"], name=name, include_in_schema=False)
+        self._render = render
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or any(key == b"authorization" for key, _ in scope["headers"])
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        state: State = scope["app"].state
+        await send_json(send, await self._render(state, **scope["path_params"]))

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
+from starlette.datastructures import State
 
 from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
 from app.core.cache import CacheDep
-from app.core.db import DatabaseDep, SessionDep
+from app.core.db import Database, DatabaseDep, SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -31,10 +32,12 @@ from app.jobs.schemas import (
     JobUpdate,
     SavedJobRead,
 )
+from app.users.models import User
 
 # The replies these routes build themselves are validated and serialised by the declared
 # response model, so they are the bytes FastAPI would send.
 _JOB_PAGE = TypeAdapter(Page[JobSummary])
+_JOB = TypeAdapter(JobRead)
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 employer_router = APIRouter(prefix="/employer", tags=["jobs"])
@@ -87,9 +90,19 @@ async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, ca
 async def get_job(job_id: IdPath, request: Request) -> Response:
     """A draft or deleted job is a 404 to everyone but those who manage it."""
     user = await optional_user(request)
-    row = await service.read_visible_job(request.app.state.database, job_id, user)
-    job = JobRead.model_validate(JobRead.row_fields(row, datetime.now(UTC)))
-    return Response(job.model_dump_json(), media_type="application/json")
+    body = await job_page(request.app.state.database, job_id, user)
+    return Response(body, media_type="application/json")
+
+
+async def job_page(database: Database, job_id: int, user: User | None) -> bytes:
+    row = await service.read_visible_job(database, job_id, user)
+    return _JOB.dump_json(_JOB.validate_python(JobRead.row_fields(row, datetime.now(UTC))))
+
+
+async def anonymous_job_page(state: State, job_id: int) -> bytes:
+    """GET /api/jobs/{job_id} without signing in, as nearly every reader does: app/routers.py
+    serves it without FastAPI's per-request machinery."""
+    return await job_page(state.database, job_id, None)
 
 
 @router.patch("/{job_id}", response_model=JobRead, responses=_WRITE_ERRORS)

@@ -76,4 +76,6 @@ async def test_metrics_show_the_read_pools_connections(client: httpx.AsyncClient
     assert (await client.get("/api/jobs/2147483647")).status_code == 404  # a read-pool read
     text = (await client.get("/metrics")).text
     assert 'db_read_pool_connections{state="idle"} 1.0' in text
+    # Anonymous job pages take a route of their own (app/routers.py) but count as the same one.
+    assert 'http_requests_total{method="GET",route="/api/jobs/{job_id}",status="404"} 1.0' in text
     assert 'db_read_pool_connections{state="in_use"} 0.0' in text

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -126,6 +127,41 @@ async def test_hidden_jobs_are_404_except_to_those_who_manage_them(market: Marke
         seen = await market.client.get(f"/api/jobs/{job_id}", headers=owner.headers)
         assert seen.json()["status"] == status
     assert_error(await market.client.get("/api/jobs/999999999"), 404, "NOT_FOUND")
+
+
+def _answer(response: httpx.Response) -> tuple[Any, ...]:
+    """What a reader sees, less what differs on every request (ids and time)."""
+    body = response.json() if response.content else None
+    if response.is_error and body:
+        body = {key: body[key] for key in ("error_code", "message", "details") if key in body}
+    kept = ("content-type", "content-length", "allow", "vary", "x-content-type-options")
+    return response.status_code, body, {k: response.headers.get(k) for k in kept}
+
+
+async def test_an_anonymous_reader_gets_what_a_signed_in_bystander_gets(market: Market) -> None:
+    """Anonymous job pages take a route of their own (app/routers.py); every path and method
+    must still answer as the FastAPI route that serves signed-in readers."""
+    owner = await market.user("employer")
+    bystander = await market.user()
+    company = (await market.company(owner))["id"]
+    published = (await market.job(owner, company))["id"]
+    draft = (await market.job(owner, company, status="draft"))["id"]
+    spellings = [
+        str(published), f"00{published}", str(draft), "999999999", str(10**18), str(2**63 - 1),
+        str(2**63), "0", "-1", "+1", "1.0", "abc", f"{published}/", "",
+    ]  # fmt: skip
+    for spelling in spellings:
+        for method in ("GET", "HEAD", "PUT"):
+            path = f"/api/jobs/{spelling}"
+            anonymous = await market.client.request(method, path)
+            signed_in = await market.client.request(method, path, headers=bystander.headers)
+            assert _answer(anonymous) == _answer(signed_in), (method, path)
+            if method == "GET" and spelling in (str(published), f"00{published}"):
+                assert anonymous.status_code == 200
+                assert anonymous.json()["id"] == published
+    answers = {s: (await market.client.get(f"/api/jobs/{s}")).status_code for s in spellings}
+    assert answers[str(draft)] == answers["999999999"] == answers[str(10**18)] == 404
+    assert answers["0"] == answers[str(2**63)] == answers["abc"] == 422
 
 
 async def test_a_sent_token_is_validated_even_for_a_public_job(market: Market) -> None:
