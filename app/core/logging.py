@@ -81,7 +81,17 @@ class AccessLog:
             self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
         return f"{self._stamp},{int((now - second) * 1000):03d}"
 
-    def write(self, request_id: str, fields: dict[str, object]) -> None:
+    def write(
+        self,
+        request_id: str,
+        *,
+        method: str,
+        path: str,
+        route: str,
+        status: int,
+        seconds: float,
+        client: str,
+    ) -> None:
         if not self._logger.isEnabledFor(logging.INFO):
             return
         line = {
@@ -89,7 +99,12 @@ class AccessLog:
             "level": "INFO",
             "logger": ACCESS_LOGGER,
             "message": "request",
-            **fields,
+            "method": method,
+            "path": path,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "client": client,
             "request_id": request_id,
         }
         if not self._pending:

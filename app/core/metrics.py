@@ -3,14 +3,17 @@ status, requests in flight, and the database pool's state read at scrape time.""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import Any
+from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_BUCKET_LABELS = [floatToGoString(b) for b in (*_LATENCY_BUCKETS, float("inf"))]
 
 
 PoolStatus = Callable[[], dict[str, int] | None]
@@ -33,41 +36,63 @@ class _PoolCollector(Collector):
             yield family
 
 
+class _Latency:
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(_BUCKET_LABELS)  # per bucket, not yet cumulative
+        self.total = 0.0
+
+
+class _RequestCollector(Collector):
+    """Request counts and latency histograms by method, route template and status, kept as
+    plain numbers by the event loop and made into metric families at scrape time.
+    prometheus-client's Counter.inc and Histogram.observe take a lock each, and its labels() a
+    lock and a tuple: ~2 us of a 40 us /health (bench/)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, int], int] = {}
+        self._latency: dict[tuple[str, str], _Latency] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        series = self._latency.get((method, route))
+        if series is None:
+            series = self._latency[(method, route)] = _Latency()
+        series.counts[bisect_left(_LATENCY_BUCKETS, seconds)] += 1
+        series.total += seconds
+
+    def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
+        # Scraped from a thread-pool thread: copies, taken under the GIL, not live views.
+        requests = CounterMetricFamily(
+            "http_requests", "HTTP requests", labels=["method", "route", "status"]
+        )
+        for (method, route, status), count in list(self._counts.items()):
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily(
+            "http_request_duration_seconds", "HTTP request latency", labels=["method", "route"]
+        )
+        for (method, route), series in list(self._latency.items()):
+            cumulative = accumulate(series.counts[:])
+            latency.add_metric(
+                [method, route], list(zip(_BUCKET_LABELS, cumulative, strict=True)), series.total
+            )
+        yield latency
+
+
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
     def __init__(self, session_pool: PoolStatus, read_pool: PoolStatus) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "http_requests_total",
-            "HTTP requests",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        requests = _RequestCollector()
+        self.registry.register(requests)
+        self.observe = requests.observe
         # A plain counter read at scrape time: Gauge.inc/dec take a lock twice per request.
         self.in_flight = 0
         Gauge(
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         ).set_function(lambda: self.in_flight)
         self.registry.register(_PoolCollector(session_pool, read_pool))
-        # labels() costs a lock and a tuple build per call, twice per request: keep the
-        # children per (method, route template, status), a small bounded set.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(method, route, str(status)),
-                self.latency.labels(method, route),
-            )
-        children[0].inc()
-        children[1].observe(seconds)

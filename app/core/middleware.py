@@ -137,14 +137,12 @@ class RequestContextMiddleware:
             metrics.observe(scope["method"], template, status, elapsed)
             self.access_log.write(
                 request_id,
-                {
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 3),
-                    "client": client,
-                },
+                method=scope["method"],
+                path=scope["path"],
+                route=template,
+                status=status,
+                seconds=elapsed,
+                client=client,
             )
             reset_request_id(token)
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
+from prometheus_client import generate_latest
 
+from app.core.metrics import Metrics
 from tests.helpers import assert_error
 
 
@@ -69,6 +73,36 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     assert 'http_requests_total{method="GET",route="/api/users/{user_id}",status="401"}' in text
     assert "http_requests_in_progress" in text
     assert 'db_pool_connections{state="checked_out"}' in text
+
+
+async def test_metrics_histogram_counts_every_request_in_cumulative_buckets(
+    client: httpx.AsyncClient,
+) -> None:
+    for _ in range(3):
+        await client.get("/health")
+    text = (await client.get("/metrics")).text
+    series = '{method="GET",route="/health"}'
+    assert f"http_request_duration_seconds_count{series} 3.0" in text
+    buckets = re.findall(
+        r'http_request_duration_seconds_bucket\{le="([^"]+)",method="GET",route="/health"\} (\S+)',
+        text,
+    )
+    assert [le for le, _ in buckets][-3:] == ["5.0", "10.0", "+Inf"]
+    counts = [float(n) for _, n in buckets]
+    assert counts == sorted(counts) and counts[-1] == 3.0
+    assert f"http_request_duration_seconds_sum{series} 0.0" not in text
+
+
+def test_latency_buckets_are_inclusive_upper_bounds() -> None:
+    metrics = Metrics(lambda: None, lambda: None)
+    for seconds in (0.0004, 0.001, 0.0011, 20.0):
+        metrics.observe("GET", "/health", 200, seconds)
+    text = generate_latest(metrics.registry).decode()
+    bucket = 'http_request_duration_seconds_bucket{{le="{}",method="GET",route="/health"}} {}'
+    for le, count in (("0.001", 2.0), ("0.0025", 3.0), ("10.0", 3.0), ("+Inf", 4.0)):
+        assert bucket.format(le, count) in text
+    assert 'http_request_duration_seconds_sum{method="GET",route="/health"} 20.0025' in text
+    assert 'http_requests_total{method="GET",route="/health",status="200"} 4.0' in text
 
 
 async def test_metrics_show_the_read_pools_connections(client: httpx.AsyncClient) -> None:
