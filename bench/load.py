@@ -7,8 +7,9 @@ import shutil
 import socket
 import statistics
 import subprocess
+import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +35,11 @@ class Run:
     max_ms: float
     non_2xx: int
     socket_errors: int
-    # The worker's own CPU time per request: steadier than req/s when CPU steal swings.
+    # The workers' own CPU time per request: steadier than req/s when CPU steal swings.
     cpu_us_per_request: float = float("nan")
+    # Responses by status, for the scripts that count them (mixed.lua).
+    statuses: dict[str, int] = field(default_factory=dict)
+    worker_boots: int = 0  # workers Gunicorn started during the run (recycling)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +105,7 @@ def wrk(
         max_ms=latency["max"] / 1000,
         non_2xx=errors["status"],
         socket_errors=errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+        statuses=summary.get("statuses", {}),
     )
 
 
@@ -142,11 +147,27 @@ def startup_seconds(app: str, env: dict[str, str], log_path: Path) -> float:
         server.stop()
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def worker_cpu_seconds(server: ServerProcess) -> float:
-    """User + system CPU time the (one) worker has used so far."""
-    (pid,) = server.worker_pids()
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time the workers have used so far: the live ones' own and, through
+    the master's counters of its reaped children, that of every worker recycling retired."""
+    master = _stat(server.pid)
+    ticks = int(master[13]) + int(master[14])  # cutime + cstime: children waited for
+    for pid in server.worker_pids():
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue  # retired while we looked: counted in the master's from now on
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def worker_boots(server: ServerProcess) -> int:
+    """Workers Gunicorn has started so far (its "Booting worker" lines)."""
+    return server.log().count("Booting worker with pid")
 
 
 def settle(server: ServerProcess, limit: float = 30.0) -> None:
@@ -162,13 +183,75 @@ def settle(server: ServerProcess, limit: float = 30.0) -> None:
         before = now
 
 
-def worker_rss_mb(server: ServerProcess) -> float:
-    """Resident memory of the (one) worker, in MB."""
-    (pid,) = server.worker_pids()
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for worker {pid}")
+def _rss_mb(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None  # the worker went away while we looked
+    lines = [x for x in status.splitlines() if x.startswith("VmRSS:")]
+    return int(lines[0].split()[1]) / 1024 if lines else None
+
+
+class MemorySampler:
+    """Samples the workers' RSS of some servers every `interval` seconds in a thread, for the
+    whole run: {server name: [(seconds since start, worker pid, MB)]}."""
+
+    def __init__(self, servers: dict[str, ServerProcess], interval: float = 0.5) -> None:
+        self.servers, self.interval = servers, interval
+        self.samples: dict[str, list[tuple[float, int, float]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss", daemon=True)
+        self._started = time.monotonic()
+        self.steady_from = 0.0  # growth is judged from here on (after the warm-up)
+
+    def mark_steady(self) -> None:
+        self.steady_from = time.monotonic() - self._started
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            for name, server in list(self.servers.items()):
+                for pid in server.worker_pids():
+                    if (mb := _rss_mb(pid)) is not None:
+                        at = time.monotonic() - self._started
+                        self.samples.setdefault(name, []).append((at, pid, mb))
+
+    def summary(self, tolerance_mb: float = 2.0) -> dict[str, Any]:
+        """The largest RSS of any worker, and the growth over the longest-lived worker's life
+        after the warm-up (the median of its last quarter of samples against its first)."""
+        lives: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        for name, samples in self.samples.items():
+            for at, pid, mb in samples:
+                if at >= self.steady_from:
+                    lives.setdefault((name, pid), []).append((at, mb))
+        if not lives:
+            return {"max_mb": float("nan"), "pass": False, "samples": 0}
+        (name, pid), life = max(lives.items(), key=lambda item: item[1][-1][0] - item[1][0][0])
+        quarter = max(1, len(life) // 4)
+        first = median([mb for _, mb in life[:quarter]])
+        last = median([mb for _, mb in life[-quarter:]])
+        peak = max(mb for samples in self.samples.values() for _, _, mb in samples)
+        growth = last - first
+        return {
+            "max_mb": peak,
+            "max_mb_by_server": {
+                n: max(mb for _, _, mb in samples) for n, samples in self.samples.items()
+            },
+            "longest_lived": {"server": name, "pid": pid, "seconds": life[-1][0] - life[0][0]},
+            "first_quarter_mb": first,
+            "last_quarter_mb": last,
+            "growth_mb": growth,
+            "tolerance_mb": max(tolerance_mb, 0.02 * first),
+            "samples": sum(len(x) for x in self.samples.values()),
+            "pass": peak <= 150 and growth <= max(tolerance_mb, 0.02 * first),
+        }
 
 
 def median(values: list[float]) -> float:

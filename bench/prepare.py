@@ -1,20 +1,23 @@
 """Everything the load needs before it starts: a dedicated database (created, migrated and
-seeded), users to log in as, the inputs the wrk scripts read, and the SQL the service runs for
-the job routes (captured from the service itself, so the database floor does the same work).
+seeded), users to log in as, signed-in seekers and employers (logged in through the API), the
+inputs the wrk scripts read, and the SQL the service runs for each floor's case (captured on the
+wire between the served service and PostgreSQL, bench/capture.py, so the floor does the same
+work whatever path the service takes). Everything but the database set-up goes over HTTP to the
+service started as production starts it.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import base64
 import os
 import random
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,19 +25,16 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 import orjson
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
-from app.core.config import Settings
 from app.core.db import parse_database_url
-from app.core.reads import ReadPool
 from app.core.security import PasswordHasher
-from app.main import create_app
+from app.seed.command import SEED_PASSWORD
+from app.seed.generate import seed_email
+from bench.capture import CaptureProxy, Sample, Statement, floor_statements, token_values
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PASSWORD = "bench-Password-2026"  # noqa: S105 - the seeded bench users' password
 USER_EMAIL = "bench-user-{}@bench.hiremebahamas.bs"
-NOW = {"$now": True}
 
 
 @dataclass(frozen=True)
@@ -124,113 +124,257 @@ async def create_login_users(database: Database, count: int, rounds: int) -> tup
     return emails, password_hash
 
 
-# What the pool's bounded pre-ping (app/core/db.py) sends on every checkout: the pool's work,
-# not the route's (the floor's /session variant adds it back).
-@asynccontextmanager
-async def _statements() -> AsyncIterator[list[tuple[str, Any]]]:
-    """Every statement the service sends while this is open, with its parameters: through
-    SQLAlchemy (sessions, seen by its events) and through the read pool (Database.fetch)."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        seen.append((statement, params))
-
-    read = ReadPool.fetch
-
-    async def record_read(pool: ReadPool, sql: str, arguments: list[Any]) -> Any:
-        seen.append((sql, tuple(arguments)))
-        return await read(pool, sql, arguments)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    ReadPool.fetch = record_read  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        ReadPool.fetch = read  # type: ignore[method-assign]
-        event.remove(Engine, "before_cursor_execute", record)
-
-
-def _encode(statements: list[tuple[str, Any]], values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The statements with their parameters; where a parameter is one of the request's values,
-    its position is recorded as a slot the floor fills from each request."""
-    encoded = []
-    for sql, params in statements:
-        params = list(params or ())
-        slots: dict[str, list[int]] = {name: [] for name in values}
-        for i, param in enumerate(params):
-            if isinstance(param, datetime):
-                params[i] = NOW
-            for name, value in values.items():
-                if type(param) is not bool and param == value:
-                    slots[name].append(i)
-        encoded.append({"sql": sql, "params": params, "slots": slots})
-    for name in values:
-        if not any(s["slots"][name] for s in encoded):
-            raise RuntimeError(f"the captured SQL does not use the request's {name!r} as a value")
-    return encoded
-
-
 _WORD = re.compile(r"[A-Za-z]{4,}")
 
 
-async def capture(
-    database: Database, data_dir: Path, *, ids: int, queries: int, seed: int
+def _client_address(rng: random.Random) -> dict[str, str]:
+    """A client address of its own (X-Forwarded-For from the trusted proxy 127.0.0.1), as many
+    people signing in from many places would have."""
+    return {
+        "X-Forwarded-For": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    }
+
+
+async def collect_jobs(
+    client: httpx.AsyncClient, data_dir: Path, *, ids: int, queries: int, seed: int
 ) -> dict[str, Any]:
-    """Drive the real app in process to collect live job ids and search queries, and capture
-    the SQL of one job detail and one (uncached) search for the database floor.
+    """Live job ids and search queries, read from the public API.
 
     The queries are (word, island) pairs over the words of the jobs' titles and descriptions,
-    shuffled: thousands of distinct searches, so the service's 30-second response cache rarely
-    hits and the case measures the database path, as the floor does."""
-    app = create_app(Settings(database_url=database.url))
-    logging.getLogger("app").setLevel(logging.WARNING)  # no access lines from this in-process app
+    shuffled: thousands of distinct searches, so the service's response cache rarely hits and
+    the case measures the database path, as the floor does."""
     rng = random.Random(seed)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        jobs: list[dict[str, Any]] = []
-        cursor = None
-        while len(jobs) < ids:
-            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
-            page = (await client.get("/api/jobs", params=params)).raise_for_status().json()
-            jobs += page["items"]
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-        if not jobs:
-            raise RuntimeError("the seeded database lists no live jobs")
-        words: set[str] = set()
-        for job in jobs[:100]:
-            detail = (await client.get(f"/api/jobs/{job['id']}")).raise_for_status().json()
-            words.update(
-                w.lower() for w in _WORD.findall(f"{detail['title']} {detail['description']}")
-            )
-        islands = sorted({j["island"] for j in jobs if j.get("island")})
-        pairs = [(w, i) for w in sorted(words) for i in islands]
-        rng.shuffle(pairs)
-        search = [urlencode({"q": q, "island": i}) for q, i in pairs[:queries]]
-        for query in search[:20]:  # the rest are the same shape
-            (await client.get(f"/api/jobs?{query}")).raise_for_status()
-
-        sample = jobs[0]
-        async with _statements() as seen:
-            (await client.get(f"/api/jobs/{sample['id']}")).raise_for_status()
-        detail = _encode(seen, {"id": sample["id"]})
-        for q, island in reversed(pairs[queries:] or pairs):  # a pair not cached
-            async with _statements() as seen:
-                params = {"q": q, "island": island}
-                (await client.get("/api/jobs", params=params)).raise_for_status()
-            if seen:
-                break
-        found = _encode(seen, {"q": q, "island": island})
-    await app.state.database.dispose()
-
+    jobs: list[dict[str, Any]] = []
+    cursor = None
+    while len(jobs) < ids:
+        params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/jobs", params=params)).raise_for_status().json()
+        jobs += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    if not jobs:
+        raise RuntimeError("the seeded database lists no live jobs")
+    words: set[str] = set()
+    for job in jobs[:100]:
+        detail = (await client.get(f"/api/jobs/{job['id']}")).raise_for_status().json()
+        words.update(w.lower() for w in _WORD.findall(f"{detail['title']} {detail['description']}"))
+    islands = sorted({j["island"] for j in jobs if j.get("island")})
+    pairs = [(w, i) for w in sorted(words) for i in islands]
+    rng.shuffle(pairs)
+    search = [urlencode({"q": q, "island": i}) for q, i in pairs[:queries]]
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "job_ids.txt").write_text("\n".join(str(j["id"]) for j in jobs[:ids]) + "\n")
     (data_dir / "search_queries.txt").write_text("\n".join(search) + "\n")
     (data_dir / "search_repeated.txt").write_text(search[0] + "\n")
-    captured = {"detail": detail, "search": found}
+    unused = pairs[queries:] or pairs  # searches no run has asked: not in the response cache
+    return {"job_ids": [j["id"] for j in jobs[:ids]], "fresh_searches": unused[-20:]}
+
+
+async def _gather_limited(n: int, work: list[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    gate = asyncio.Semaphore(n)
+
+    async def one(item: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await item()
+
+    return await asyncio.gather(*(one(w) for w in work))
+
+
+async def sign_in(
+    client: httpx.AsyncClient, data_dir: Path, *, seekers: int, employers: int, seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Log the first `seekers` seed job seekers and `employers` seed employers in through the
+    API, once each (bcrypt is the cost), and read what each may act on.
+
+    Writes seekers.txt (`token application-ids notification-ids`, ids comma-separated, "-" for
+    none) and employers.txt (`token`) for the wrk scripts."""
+    rng = random.Random(seed)
+
+    async def login(email: str) -> str:
+        reply = await client.post(
+            "/api/auth/login",
+            json={"email": email, "password": SEED_PASSWORD},
+            headers=_client_address(rng),
+            timeout=120,
+        )
+        if reply.status_code != 200:
+            raise RuntimeError(f"POST /api/auth/login as {email}: {reply.status_code} {reply.text}")
+        return reply.json()["access_token"]
+
+    async def seeker(number: int) -> dict[str, Any]:
+        token = await login(seed_email("job_seeker", number))
+        auth = {"Authorization": f"Bearer {token}"}
+        mine = await client.get("/api/users/me/applications", params={"limit": 50}, headers=auth)
+        unread = await client.get(
+            "/api/notifications", params={"unread_only": "true", "limit": 50}, headers=auth
+        )
+        return {
+            "token": token,
+            "applications": [a["id"] for a in mine.raise_for_status().json()["items"]],
+            "notifications": [n["id"] for n in unread.raise_for_status().json()["items"]],
+        }
+
+    async def employer(number: int) -> dict[str, Any]:
+        return {"token": await login(seed_email("employer", number))}
+
+    # Four at a time: bcrypt runs in the worker's thread pool, on two CPUs.
+    found_seekers = await _gather_limited(4, [lambda n=n: seeker(n) for n in range(1, seekers + 1)])
+    found_employers = await _gather_limited(
+        4, [lambda n=n: employer(n) for n in range(1, employers + 1)]
+    )
+    found_seekers = [s for s in found_seekers if s["applications"]]
+    if len(found_seekers) < 2 or len(found_employers) < 2:  # the capture compares two of each
+        raise RuntimeError("fewer than two signed-in seekers with applications, or employers")
+
+    def ids(values: list[int]) -> str:
+        return ",".join(map(str, values)) or "-"
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "seekers.txt").write_text(
+        "".join(
+            f"{s['token']} {ids(s['applications'])} {ids(s['notifications'])}\n"
+            for s in found_seekers
+        )
+    )
+    (data_dir / "employers.txt").write_text("".join(f"{e['token']}\n" for e in found_employers))
+    return {"seekers": found_seekers, "employers": found_employers}
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """An access token's claims (it was just issued by the service: no need to verify it)."""
+    payload = token.split(".")[1]
+    return orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+async def _quiet(proxy: CaptureProxy, started: float, settle: float = 0.15) -> list[Statement]:
+    """Every statement since `started`, once none has arrived for `settle` seconds (a session
+    may commit after the reply)."""
+    seen, deadline = -1, time.monotonic() + 3
+    while time.monotonic() < deadline:
+        await asyncio.sleep(settle)
+        now = len(proxy.since(started))
+        if now == seen:
+            break
+        seen = now
+    return [s for s in proxy.since(started) if s.kind != "driver"]
+
+
+async def _first_rows(conn: asyncpg.Connection, statements: list[Statement]) -> list[Any]:
+    """Each read's first row, replayed (what a later statement might bind from)."""
+    rows: list[Any] = []
+    for statement in statements:
+        row = None
+        head = statement.sql.lstrip().split(None, 1)[0].upper() if statement.sql.strip() else ""
+        if statement.kind == "query" and head in ("SELECT", "WITH"):
+            found = await conn.fetchrow(statement.sql, *statement.params)
+            row = dict(found) if found else None
+        rows.append(row)
+    return rows
+
+
+async def capture_sql(
+    base_url: str,
+    proxy: CaptureProxy,
+    database: Database,
+    data_dir: Path,
+    requests: dict[str, CaptureCase],
+) -> dict[str, list[dict[str, Any]]]:
+    """For each case, two requests sent to the service one at a time after a warm-up, their
+    statements taken off the wire: what the floor runs. Writes sql.json for the floor."""
+    captured: dict[str, list[dict[str, Any]]] = {}
+    conn = await asyncpg.connect(database.dsn)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            for case, spec in requests.items():
+                # Pooled connections opened and statements prepared first, so the captured
+                # requests see neither connecting nor the driver's type introspection.
+                warm = [client.get(path, headers=headers) for path, headers in spec.warm]
+                for reply in await asyncio.gather(*warm):
+                    reply.raise_for_status()
+                taken = []
+                for path, headers, values in spec.samples:
+                    started = time.monotonic()
+                    (await client.get(path, headers=headers)).raise_for_status()
+                    statements = await _quiet(proxy, started)
+                    taken.append(Sample(values, statements, await _first_rows(conn, statements)))
+                captured[case] = floor_statements(*taken)
+    finally:
+        await conn.close()
+    if proxy.errors:
+        raise RuntimeError(f"the capture proxy failed: {proxy.errors[:3]}")
+    data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "sql.json").write_bytes(orjson.dumps(captured, option=orjson.OPT_INDENT_2))
     return captured
+
+
+Request = tuple[str, dict[str, str]]  # path, headers
+
+
+@dataclass(frozen=True)
+class CaptureCase:
+    warm: list[Request]  # sent concurrently first
+    samples: list[tuple[str, dict[str, str], dict[str, Any]]]  # two, with the request's values
+
+
+def capture_requests(
+    jobs: dict[str, Any], signed_in: dict[str, list[dict[str, Any]]] | None
+) -> dict[str, CaptureCase]:
+    """What to send for each floor's case. The job page and search samples are ones no earlier
+    request asked for, so a response cache cannot answer them: the floor runs what a miss runs."""
+    ids, fresh = jobs["job_ids"], jobs["fresh_searches"]
+
+    def search(pair: tuple[str, str]) -> str:
+        return f"/api/jobs?{urlencode({'q': pair[0], 'island': pair[1]})}"
+
+    out = {
+        "detail": CaptureCase(
+            warm=[(f"/api/jobs/{i}", {}) for i in ids[:32]],
+            samples=[(f"/api/jobs/{i}", {}, {"id": i}) for i in (ids[-1], ids[-2])],
+        ),
+        "search": CaptureCase(
+            warm=[(search(pair), {}) for pair in fresh[2:]],
+            samples=[(search(pair), {}, {"q": pair[0], "island": pair[1]}) for pair in fresh[:2]],
+        ),
+    }
+    if not signed_in:
+        return out
+    seekers, employers = signed_in["seekers"], signed_in["employers"]
+
+    def auth(who: dict[str, Any]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {who['token']}"}
+
+    def values(who: dict[str, Any], path: str) -> dict[str, Any]:
+        found = token_values(_claims(who["token"]))
+        return found | {"id": who["applications"][0]} if "/applications/" in path else found
+
+    def case(path: Callable[[dict[str, Any]], str], people: list[dict[str, Any]]) -> CaptureCase:
+        return CaptureCase(
+            warm=[(path(who), auth(who)) for who in people[:32] * 2],
+            samples=[
+                (path(who), auth(who), values(who, path(who))) for who in (people[0], people[-1])
+            ],
+        )
+
+    out["me"] = case(lambda _: "/api/users/me", seekers)
+    out["application"] = case(lambda who: f"/api/applications/{who['applications'][0]}", seekers)
+    out["notifications"] = case(lambda _: "/api/notifications", seekers)
+    out["employer_jobs"] = case(lambda _: "/api/employer/jobs", employers)
+    return out
+
+
+def print_sql(captured: dict[str, list[dict[str, Any]]]) -> str:
+    """The captured statements of each case, as the report prints them."""
+    lines = []
+    for case, statements in captured.items():
+        lines.append(f"-- {case}")
+        for s in statements:
+            binds = {n: [f"${p + 1}" for p in ps] for n, ps in s["slots"].items() if ps}
+            chained = [f"${p + 1} <- statement {i + 1}.{c}" for p, i, c in s["chain"]]
+            notes = ", ".join([*(f"{n} = {' '.join(ps)}" for n, ps in binds.items()), *chained])
+            text = " ".join(s["sql"].split())
+            lines.append(f"[{s['kind']}] {text}" + (f"   -- {notes}" if notes else ""))
+    return "\n".join(lines)
 
 
 def write_users(data_dir: Path, emails: list[str]) -> None:

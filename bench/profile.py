@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import load, prepare
-from bench.run import CASES, POOL_ENV, RESULTS
+from bench.run import CASES, RESULTS
 
 
 def summarise(raw: Path, top: int) -> str:
@@ -42,7 +42,8 @@ def summarise(raw: Path, top: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cases = {c.name: c for c in CASES}
+    # Signed-in cases need tokens signed with the bench run's own (unkept) key: not here.
+    cases = {c.name: c for c in CASES if c.needs != "signed_in"}
     p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     p.add_argument("case", choices=sorted(cases))
     p.add_argument("--seconds", type=int, default=10)
@@ -61,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     env = {
         "ENVIRONMENT": "production",
         "SECRET_KEY": secrets.token_urlsafe(48),
+        # py-spy follows one worker pid for the whole recording: a recycled worker would end it.
         "GUNICORN_MAX_REQUESTS": "0",
-        **POOL_ENV,
         "DATABASE_URL": prepare.bench_database(server_url, args.db_name).url,
     }
+    print("production defaults except GUNICORN_MAX_REQUESTS=0 (py-spy follows one worker pid)")
     case = cases[args.case]
     out = RESULTS / f"profile-{case.name}"
     out.mkdir(parents=True, exist_ok=True)
@@ -82,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 threads=1,
                 data_dir=data,
                 password=prepare.BENCH_PASSWORD,
+                script_args=case.args,
             )
 
         drive(2)
