@@ -24,7 +24,8 @@ from app.auth.deps import CurrentUser, JobSeekerUser
 from app.companies.models import Company
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 from app.jobs.models import Job
 from app.users.models import User
 
@@ -95,8 +96,8 @@ async def apply(job_id: IdPath, body: ApplicationCreate, user: JobSeekerUser, se
 )
 async def list_job_applications(
     job_id: IdPath,
-    user: CurrentUser,
     page: PageDep,
+    user: CurrentUser,
     session: SessionDep,
     status: Annotated[ApplicationStatus | None, Query()] = None,
 ):
@@ -108,7 +109,7 @@ async def list_job_applications(
     response_model=Page[ApplicationSummary],
     responses=error_responses(Unauthorized),
 )
-async def list_my_applications(user: CurrentUser, page: PageDep, session: SessionDep):
+async def list_my_applications(page: PageDep, user: CurrentUser, session: SessionDep):
     return _page(*await service.list_for_applicant(session, user, page))
 
 

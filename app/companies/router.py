@@ -14,7 +14,8 @@ from app.core.bahamas import Island
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 
 router = APIRouter(tags=["companies"])
 
@@ -31,8 +32,8 @@ async def create_company(body: CompanyCreate, user: EmployerUser, session: Sessi
 
 @router.get("", response_model=Page[CompanyRead], responses=error_responses())
 async def list_companies(
-    session: SessionDep,
     page: PageDep,
+    session: SessionDep,
     island: Annotated[Island | None, Query()] = None,
     industry: Annotated[Industry | None, Query()] = None,
 ):

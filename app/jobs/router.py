@@ -19,7 +19,8 @@ from app.core.errors import (
     Unauthorized,
     error_responses,
 )
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 from app.jobs import service
 from app.jobs.cache import JOBS_CACHE_NAMESPACE, cache_key, ttl_until
 from app.jobs.deps import BEARER_SECURITY, optional_user
@@ -151,7 +152,7 @@ async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
 @employer_router.get(
     "/jobs", response_model=Page[EmployerJob], responses=error_responses(Unauthorized, Forbidden)
 )
-async def list_employer_jobs(user: EmployerUser, page: PageDep, session: SessionDep):
+async def list_employer_jobs(page: PageDep, user: EmployerUser, session: SessionDep):
     rows, cursor = await service.list_employer_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [
@@ -166,7 +167,7 @@ async def list_employer_jobs(user: EmployerUser, page: PageDep, session: Session
 @saved_router.get(
     "", response_model=Page[SavedJobRead], responses=error_responses(Unauthorized, Forbidden)
 )
-async def list_saved_jobs(user: JobSeekerUser, page: PageDep, session: SessionDep):
+async def list_saved_jobs(page: PageDep, user: JobSeekerUser, session: SessionDep):
     rows, cursor = await service.list_saved_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [

@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from app.companies.models import Company
 from app.core.bahamas import Island
 from app.core.fields import Skill, line, text
+from app.core.ids import MAX_ID
 from app.jobs.models import (
     DisplayStatus,
     EmploymentType,
@@ -62,7 +63,7 @@ def _salary_range(low: Decimal | None, high: Decimal | None) -> None:
 class JobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    company_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    company_id: Annotated[int, Field(ge=1, le=MAX_ID)]
     title: line(150, min_length=3)  # type: ignore[valid-type]
     description: Description
     location: line(120)  # type: ignore[valid-type]
@@ -126,7 +127,7 @@ class JobSearch(BaseModel):
     work_mode: WorkMode | None = None
     salary_min: Salary | None = None
     salary_max: Salary | None = None
-    company_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    company_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     posted_within_days: Annotated[int, Field(ge=1, le=365)] | None = None
     sort: Literal["relevance", "newest", "salary"] | None = None
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, status
 from app.auth.deps import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 from app.notifications import service
 from app.notifications.schemas import NotificationRead, UnreadCount
 
@@ -18,8 +19,8 @@ router = APIRouter(tags=["notifications"], responses=error_responses(Unauthorize
 
 @router.get("", response_model=Page[NotificationRead])
 async def list_notifications(
-    user: CurrentUser,
     page: PageDep,
+    user: CurrentUser,
     session: SessionDep,
     unread_only: Annotated[bool, Query()] = False,
 ):
