@@ -73,6 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # Starlette's trailing-slash redirect builds its Location from the Host header (an open
+        # redirect behind a proxy that passes Host on); `/api/jobs/` is simply no route.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.version = __version__
