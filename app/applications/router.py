@@ -80,6 +80,7 @@ def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
 
 @router.post(
     "/jobs/{job_id}/applications",
+    summary="Apply to a live job",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
@@ -91,6 +92,7 @@ async def apply(job_id: IdPath, body: ApplicationCreate, user: JobSeekerUser, se
 
 @router.get(
     "/jobs/{job_id}/applications",
+    summary="The applications to a job you manage",
     response_model=Page[ApplicationSummary],
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
@@ -106,6 +108,7 @@ async def list_job_applications(
 
 @router.get(
     "/users/me/applications",
+    summary="Your own applications",
     response_model=Page[ApplicationSummary],
     responses=error_responses(Unauthorized),
 )
@@ -115,6 +118,7 @@ async def list_my_applications(page: PageDep, user: CurrentUser, session: Sessio
 
 @router.get(
     "/applications/{application_id}",
+    summary="One application with its status history",
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, NotFound),
 )
@@ -124,6 +128,7 @@ async def get_application(application_id: IdPath, user: CurrentUser, session: Se
 
 @router.patch(
     "/applications/{application_id}",
+    summary="Move an application along the hiring pipeline",
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
@@ -135,6 +140,7 @@ async def change_status(
 
 @router.post(
     "/applications/{application_id}/withdraw",
+    summary="Withdraw your application",
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )

@@ -22,6 +22,7 @@ router = APIRouter(tags=["companies"])
 
 @router.post(
     "",
+    summary="Create a company",
     status_code=status.HTTP_201_CREATED,
     response_model=CompanyRead,
     responses=error_responses(Unauthorized, Forbidden, Conflict),
@@ -30,7 +31,12 @@ async def create_company(body: CompanyCreate, user: EmployerUser, session: Sessi
     return await service.create_company(session, user, body)
 
 
-@router.get("", response_model=Page[CompanyRead], responses=error_responses())
+@router.get(
+    "",
+    summary="Companies, newest first",
+    response_model=Page[CompanyRead],
+    responses=error_responses(),
+)
 async def list_companies(
     page: PageDep,
     session: SessionDep,
@@ -45,13 +51,19 @@ async def list_companies(
     )
 
 
-@router.get("/{company_id}", response_model=CompanyRead, responses=error_responses(NotFound))
+@router.get(
+    "/{company_id}",
+    summary="One company",
+    response_model=CompanyRead,
+    responses=error_responses(NotFound),
+)
 async def get_company(company_id: IdPath, session: SessionDep):
     return await service.get_company(session, company_id)
 
 
 @router.patch(
     "/{company_id}",
+    summary="Edit a company you own",
     response_model=CompanyRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )

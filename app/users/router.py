@@ -17,7 +17,7 @@ from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 router = APIRouter(tags=["users"])
 
 
-@router.get("/me", responses=error_responses(Unauthorized))
+@router.get("/me", summary="Your own profile", responses=error_responses(Unauthorized))
 async def read_me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.model_validate(user)
 
