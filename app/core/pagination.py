@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.core.errors import UnprocessableEntity
+from app.core.ids import MAX_ID
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -143,7 +144,6 @@ def _encode_value(value: SortValue) -> Any:
 
 # What the database accepts as a bound sort key: bigint ids, REAL ranks (PostgreSQL's ts_rank),
 # numeric amounts well past any salary, text without NUL or control characters.
-_INT_RANGE = (-(2**63), 2**63 - 1)
 _MAX_REAL = 3.4e38
 _MAX_DECIMAL_DIGITS = 30
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -165,7 +165,7 @@ def _decode_value(raw: Any, kind: type[SortValue]) -> SortValue:
             raise ValueError("out of range")
         return float(raw)
     if kind is int and isinstance(raw, int) and not isinstance(raw, bool):
-        if not _INT_RANGE[0] <= raw <= _INT_RANGE[1]:
+        if not -MAX_ID - 1 <= raw <= MAX_ID:
             raise ValueError("out of range")
         return raw
     if kind is str and isinstance(raw, str) and not _CONTROL.search(raw):
