@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Imported here, not at the top: `app.main:app` answers the probes before these (SQLAlchemy,
     # Redis, passlib, every domain package) are loaded, in a thread, by this very function.
     from app.core.db import Database
+    from app.core.openapi import operation_id
     from app.core.ratelimit import RateLimiter
     from app.core.redis import RedisState
     from app.core.security import PasswordHasher
@@ -73,6 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # Starlette's trailing-slash redirect builds its Location from the Host header (an open
+        # redirect behind a proxy that passes Host on); `/api/jobs/` is simply no route.
+        redirect_slashes=False,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.version = __version__

@@ -24,7 +24,8 @@ from app.auth.deps import CurrentUser, JobSeekerUser
 from app.companies.models import Company
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 from app.jobs.models import Job
 from app.users.models import User
 
@@ -79,6 +80,7 @@ def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
 
 @router.post(
     "/jobs/{job_id}/applications",
+    summary="Apply to a live job",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
@@ -90,13 +92,14 @@ async def apply(job_id: IdPath, body: ApplicationCreate, user: JobSeekerUser, se
 
 @router.get(
     "/jobs/{job_id}/applications",
+    summary="The applications to a job you manage",
     response_model=Page[ApplicationSummary],
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
 async def list_job_applications(
     job_id: IdPath,
-    user: CurrentUser,
     page: PageDep,
+    user: CurrentUser,
     session: SessionDep,
     status: Annotated[ApplicationStatus | None, Query()] = None,
 ):
@@ -105,15 +108,17 @@ async def list_job_applications(
 
 @router.get(
     "/users/me/applications",
+    summary="Your own applications",
     response_model=Page[ApplicationSummary],
     responses=error_responses(Unauthorized),
 )
-async def list_my_applications(user: CurrentUser, page: PageDep, session: SessionDep):
+async def list_my_applications(page: PageDep, user: CurrentUser, session: SessionDep):
     return _page(*await service.list_for_applicant(session, user, page))
 
 
 @router.get(
     "/applications/{application_id}",
+    summary="One application with its status history",
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, NotFound),
 )
@@ -123,6 +128,7 @@ async def get_application(application_id: IdPath, user: CurrentUser, session: Se
 
 @router.patch(
     "/applications/{application_id}",
+    summary="Move an application along the hiring pipeline",
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
@@ -134,6 +140,7 @@ async def change_status(
 
 @router.post(
     "/applications/{application_id}/withdraw",
+    summary="Withdraw your application",
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )

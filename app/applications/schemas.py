@@ -15,14 +15,27 @@ Note = text(2_000)
 class ApplicationCreate(BaseModel):
     """Without resume_url, the applicant's profile résumé is attached."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "cover_letter": "Five years at the front desk of a Paradise Island hotel.",
+                    "resume_url": "https://example.com/cv/ann-rolle.pdf",
+                }
+            ]
+        },
+    )
 
     cover_letter: CoverLetter | None = None
     resume_url: WebUrl | None = None
 
 
 class StatusChangeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "shortlisted", "note": "Strong references."}]},
+    )
 
     status: ApplicationStatus
     note: Note | None = None

@@ -69,7 +69,7 @@ def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
 async def get_current_user(session: SessionDep, claims: TokenClaims) -> User:
     """The account behind the access token, provided it still exists, is active, and has not
     ended its sessions since the token was issued (logout-all, password change, deletion)."""
-    user = await session.get(User, int(claims["sub"]))
+    user = await session.get(User, claims["sub"])
     if (
         user is None
         or not user.is_active

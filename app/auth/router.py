@@ -100,6 +100,15 @@ async def login(
 @router.post(
     "/token",
     responses=error_responses(service.InvalidCredentials, RateLimited),
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "ann@example.com", "password": "correct horse battery"}
+                }
+            }
+        }
+    },
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -158,7 +167,7 @@ async def logout_all(
     clear_refresh_cookie(response, settings)
 
 
-@router.get("/me", responses=error_responses(Unauthorized))
+@router.get("/me", summary="The signed-in account", responses=error_responses(Unauthorized))
 async def me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.model_validate(user)
 

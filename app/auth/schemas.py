@@ -68,7 +68,20 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _example(example: dict[str, object]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
 class RegisterRequest(_Body):
+    model_config = _example(
+        {
+            "email": "ann@example.com",
+            "password": "correct horse battery",
+            "full_name": "Ann Rolle",
+            "role": "job_seeker",
+        }
+    )
+
     email: Email
     password: NewPassword
     full_name: FullName
@@ -84,22 +97,32 @@ class RegisterRequest(_Body):
 
 
 class LoginRequest(_Body):
+    model_config = _example({"email": "ann@example.com", "password": "correct horse battery"})
+
     email: Email
     password: GivenPassword
 
 
 class RefreshRequest(_Body):
+    model_config = _example({"refresh_token": "Hx3kq9VwM2r7YbZpL0aQe5tN8uJcF1sD4gW6yK_-oIA"})
+
     refresh_token: RefreshTokenValue | None = Field(
         None, description="Optional when the refresh cookie is sent."
     )
 
 
 class ChangePasswordRequest(_Body):
+    model_config = _example(
+        {"current_password": "correct horse battery", "new_password": "staple battery horse"}
+    )
+
     current_password: GivenPassword
     new_password: NewPassword
 
 
 class PasswordConfirmation(_Body):
+    model_config = _example({"password": "correct horse battery"})
+
     password: GivenPassword
 
 

@@ -14,13 +14,15 @@ from app.core.bahamas import Island
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 
 router = APIRouter(tags=["companies"])
 
 
 @router.post(
     "",
+    summary="Create a company",
     status_code=status.HTTP_201_CREATED,
     response_model=CompanyRead,
     responses=error_responses(Unauthorized, Forbidden, Conflict),
@@ -29,10 +31,15 @@ async def create_company(body: CompanyCreate, user: EmployerUser, session: Sessi
     return await service.create_company(session, user, body)
 
 
-@router.get("", response_model=Page[CompanyRead], responses=error_responses())
+@router.get(
+    "",
+    summary="Companies, newest first",
+    response_model=Page[CompanyRead],
+    responses=error_responses(),
+)
 async def list_companies(
-    session: SessionDep,
     page: PageDep,
+    session: SessionDep,
     island: Annotated[Island | None, Query()] = None,
     industry: Annotated[Industry | None, Query()] = None,
 ):
@@ -44,13 +51,19 @@ async def list_companies(
     )
 
 
-@router.get("/{company_id}", response_model=CompanyRead, responses=error_responses(NotFound))
+@router.get(
+    "/{company_id}",
+    summary="One company",
+    response_model=CompanyRead,
+    responses=error_responses(NotFound),
+)
 async def get_company(company_id: IdPath, session: SessionDep):
     return await service.get_company(session, company_id)
 
 
 @router.patch(
     "/{company_id}",
+    summary="Edit a company you own",
     response_model=CompanyRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )

@@ -9,18 +9,32 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.companies.models import CompanySize, Industry
 from app.core.bahamas import Island
-from app.core.fields import LongText, WebUrl, line, web_url
+from app.core.fields import LongText, WebUrl, line, name, web_url
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80, pattern=SLUG_PATTERN)
 ]
-CompanyName = line(120, min_length=2)
+CompanyName = name(120, min_length=2)
 Website = web_url(300)  # the column is shorter than other URLs'
 
 
 class CompanyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Conch Bay Resort",
+                    "description": "A family-run resort on Cable Beach.",
+                    "website": "https://conchbay.example.com",
+                    "industry": "tourism_hospitality",
+                    "island": "New Providence",
+                    "location": "Nassau",
+                }
+            ]
+        },
+    )
 
     name: CompanyName  # type: ignore[valid-type]
     slug: Slug | None = None
@@ -39,7 +53,10 @@ class CompanyCreate(BaseModel):
 class CompanyUpdate(BaseModel):
     """PATCH: only the fields sent change; `name` and `slug` cannot be cleared."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"description": "Now hiring for the winter season."}]},
+    )
 
     name: CompanyName = None  # type: ignore[valid-type,assignment]
     slug: Slug = None  # type: ignore[assignment]

@@ -7,6 +7,7 @@ Every error leaves the service as
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from functools import cache
@@ -205,13 +206,18 @@ def error_response(
     )
 
 
+# pydantic writes an enum member it expects (a `Literal[JobStatus.DRAFT]`) in its Python form,
+# `<JobStatus.DRAFT: 'draft'>`; a client only ever sends the value.
+_ENUM_MEMBER = re.compile(r"<\w+\.\w+: ('(?:[^'\\]|\\.)*'|\d+)>")
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
         details.append(
             {
                 "loc": [p if isinstance(p, int) else str(p) for p in err.get("loc", ())],
-                "msg": str(err.get("msg", "Invalid value")),
+                "msg": _ENUM_MEMBER.sub(r"\1", str(err.get("msg", "Invalid value"))),
                 "type": str(err.get("type", "value_error")),
             }
         )
@@ -225,15 +231,31 @@ async def _app_error(_: Request, exc: Exception) -> Response:
     )
 
 
+# What FastAPI's body parser (the standard library's json) raises, other than a JSONDecodeError,
+# for a body it cannot read; FastAPI reports each as a bare 400 "error parsing the body". They
+# are bodies that are not valid JSON to this service, like any other malformed JSON: a 422.
+_UNREADABLE_BODIES: tuple[tuple[type[BaseException], str], ...] = (
+    (UnicodeDecodeError, "The body is not UTF-8 encoded JSON"),
+    (RecursionError, "The JSON body is nested too deeply"),
+    # Python refuses to convert integers of more than 4300 digits (sys.int_info).
+    (ValueError, "The JSON body has a number too long to read"),
+)
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> str | None:
+    if exc.status_code != 400:
+        return None
+    for kind, message in _UNREADABLE_BODIES:
+        if isinstance(exc.__cause__, kind):
+            return message
+    return None
+
+
 async def _http_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI's body parser reports bytes that are not UTF-8 as a bare 400; they are a body
-        # that is not valid JSON, like any other malformed JSON: a 422 with details.
-        details = [
-            {"loc": ["body"], "msg": "The body is not UTF-8 encoded JSON", "type": "json_invalid"}
-        ]
-        return error_response(422, "VALIDATION_ERROR", details[0]["msg"], details=details)
+    if unreadable := _unreadable_body(exc):
+        details = [{"loc": ["body"], "msg": unreadable, "type": "json_invalid"}]
+        return error_response(422, "VALIDATION_ERROR", unreadable, details=details)
     code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ").capitalize()
     if exc.status_code == 404 and message == "Not Found":

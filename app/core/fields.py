@@ -1,12 +1,15 @@
 """Field types every domain's request bodies share: bounded text without control characters,
-and http(s) URLs that fit their column."""
+names without invisible characters, skill lists, ISO 4217 currencies, and http(s) URLs that fit
+their column."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import cache
 from typing import Annotated
 
-from pydantic import AfterValidator, HttpUrl, StringConstraints, UrlConstraints
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, UrlConstraints
 from pydantic_core import PydanticCustomError
 
 # Control characters break logs and PostgreSQL refuses NUL outright; tabs and newlines are
@@ -33,6 +36,31 @@ def line(max_length: int, min_length: int = 1) -> object:
     ]
 
 
+# What a name shown to other people must not contain: control and format characters (among
+# them the bidirectional overrides that make "Resort Ltd\u202edtL" read backwards, zero-width
+# spaces and joiners), private-use and surrogate code points, and line or paragraph separators.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+
+
+def _refuse_invisible(value: str) -> str:
+    if any(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in value):
+        raise PydanticCustomError(
+            "invisible_characters",
+            "must not contain invisible, control or text-direction characters",
+        )
+    return value
+
+
+def name(max_length: int, min_length: int = 1) -> object:
+    """A trimmed single line that people see as someone's or something's name: a display name,
+    a job title, a company name. Only visible characters and plain spaces."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_refuse_invisible),
+    ]
+
+
 def text(max_length: int, min_length: int = 0) -> object:
     """Trimmed multi-line text (newlines and tabs allowed) between the given lengths."""
     return Annotated[
@@ -54,6 +82,42 @@ def web_url(max_length: int) -> object:
 
     return Annotated[HttpUrl, UrlConstraints(max_length=max_length), AfterValidator(fits)]
 
+
+def _distinct(skills: list[str]) -> list[str]:
+    """The skills in their first spelling, each once however it is capitalised."""
+    seen: set[str] = set()
+    distinct = []
+    for skill in skills:
+        if skill.casefold() not in seen:
+            seen.add(skill.casefold())
+            distinct.append(skill)
+    return distinct
+
+
+def skills(max_items: int) -> object:
+    """A list of skills, duplicates (case-insensitively) dropped."""
+    return Annotated[list[Skill], Field(max_length=max_items), AfterValidator(_distinct)]  # type: ignore[valid-type]
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    import pycountry  # its database is read on first use, not at the app's start
+
+    # XTS and XXX are ISO 4217's codes for "testing" and "no currency".
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - {"XTS", "XXX"}
+
+
+def _iso_4217(code: str) -> str:
+    if code not in _currencies():
+        raise PydanticCustomError("currency", "must be an ISO 4217 currency code, such as BSD")
+    return code
+
+
+Currency = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$"),
+    AfterValidator(_iso_4217),
+]
 
 WebUrl = web_url(500)
 Skill = line(50)

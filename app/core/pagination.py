@@ -12,30 +12,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.core.errors import UnprocessableEntity
+from app.core.ids import MAX_ID
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
 
 SortValue = int | float | Decimal | datetime | str
-
-# Ids are PostgreSQL bigints: a path id outside that range is a 422, not a database error.
-MAX_ID = 2**63 - 1
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class IdConvertor(Convertor[int]):
@@ -64,41 +62,76 @@ class Page(BaseModel, Generic[T]):
 
 
 @dataclass(frozen=True)
-class PageParams:
-    limit: int
-    cursor: str | None
-
-
-async def page_params(  # async: FastAPI would run a plain def in the thread pool
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."),
-    ] = None,
-) -> PageParams:
-    return PageParams(limit=limit, cursor=cursor or None)
-
-
-PageDep = Annotated[PageParams, Depends(page_params)]
-
-
-@dataclass(frozen=True)
 class SortKey:
     expr: ColumnElement[Any]
     type: type[SortValue]
     descending: bool = True
 
 
+# The sort key types of every ordering by name, so a cursor is decoded completely (and a
+# forged one refused) by the page dependency, before the route opens a session.
+_KEY_TYPES: dict[str, tuple[type[SortValue], ...]] = {}
+
+
 @dataclass(frozen=True)
 class Ordering:
-    """A named total order: its last key must be unique (the primary key)."""
+    """A named total order: its last key must be unique (the primary key). Orderings of one
+    name must have the same key types (the search builds its relevance ordering per query)."""
 
     name: str
     keys: tuple[SortKey, ...]
 
+    def __post_init__(self) -> None:
+        types = tuple(key.type for key in self.keys)
+        if _KEY_TYPES.setdefault(self.name, types) != types:
+            raise ValueError(f"ordering {self.name!r} is declared with other sort key types")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A decoded cursor: the ordering it was made for and the last row's sort key."""
+
+    ordering: str
+    values: tuple[SortValue, ...]
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: str | None
+    after: Cursor | None = None
+
 
 class InvalidCursor(UnprocessableEntity):
     default_message = "The cursor is not valid for this list; start again without it."
+
+    def __init__(self) -> None:
+        super().__init__(
+            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]
+        )
+
+
+async def page_params(  # async: FastAPI would run a plain def in the thread pool
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        # Checked here rather than by Query(max_length=): FastAPI collects a parameter's
+        # validation error and goes on solving the route's other dependencies (opening a
+        # session to find the caller), while an error raised here ends the request at once.
+        Query(
+            description="`next_cursor` of the previous page.",
+            json_schema_extra={"maxLength": MAX_CURSOR_LENGTH},
+        ),
+    ] = None,
+) -> PageParams:
+    if not cursor:
+        return PageParams(limit=limit, cursor=None)
+    return PageParams(limit=limit, cursor=cursor, after=decode_cursor(cursor))
+
+
+# Declare it before the caller's dependencies (CurrentUser and the like): FastAPI solves them in
+# order, so a forged cursor is refused before a database connection is taken.
+PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def _encode_value(value: SortValue) -> Any:
@@ -109,22 +142,33 @@ def _encode_value(value: SortValue) -> Any:
     return value
 
 
+# What the database accepts as a bound sort key: bigint ids, REAL ranks (PostgreSQL's ts_rank),
+# numeric amounts well past any salary, text without NUL or control characters.
+_MAX_REAL = 3.4e38
+_MAX_DECIMAL_DIGITS = 30
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _decode_value(raw: Any, kind: type[SortValue]) -> SortValue:
     if kind is datetime and isinstance(raw, str):
         parsed = datetime.fromisoformat(raw)
         if parsed.tzinfo is None:
             raise ValueError("naive datetime")
-        return parsed
+        return parsed.astimezone(UTC)  # OverflowError at the ends of datetime's range
     if kind is Decimal and isinstance(raw, str):
         value = Decimal(raw)
-        if not value.is_finite():
-            raise ValueError("not finite")
+        if not value.is_finite() or abs(value.adjusted()) > _MAX_DECIMAL_DIGITS:
+            raise ValueError("out of range")
         return value
     if kind is float and isinstance(raw, int | float) and not isinstance(raw, bool):
+        if not -_MAX_REAL <= raw <= _MAX_REAL:
+            raise ValueError("out of range")
         return float(raw)
     if kind is int and isinstance(raw, int) and not isinstance(raw, bool):
+        if not -MAX_ID - 1 <= raw <= MAX_ID:
+            raise ValueError("out of range")
         return raw
-    if kind is str and isinstance(raw, str):
+    if kind is str and isinstance(raw, str) and not _CONTROL.search(raw):
         return raw
     raise ValueError(f"expected {kind.__name__}")
 
@@ -134,17 +178,28 @@ def encode_cursor(ordering: Ordering, values: Sequence[SortValue]) -> str:
     return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
 
-def decode_cursor(ordering: Ordering, cursor: str) -> list[SortValue]:
+def decode_cursor(cursor: str) -> Cursor:
+    """The cursor a list handed out, or InvalidCursor (422) for anything else."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, values = orjson.loads(raw)
-        if name != ordering.name or len(values) != len(ordering.keys):
-            raise ValueError("cursor of another list")
-        return [_decode_value(v, k.type) for v, k in zip(values, ordering.keys, strict=True)]
-    except (ValueError, TypeError, binascii.Error, InvalidOperation, orjson.JSONDecodeError):
-        raise InvalidCursor(
-            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]
-        ) from None
+        types = _KEY_TYPES[name]
+        if not isinstance(values, list) or len(values) != len(types):
+            raise ValueError("not this ordering's key")
+        decoded = tuple(_decode_value(v, t) for v, t in zip(values, types, strict=True))
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+        binascii.Error,
+        InvalidOperation,
+        orjson.JSONDecodeError,
+    ):
+        raise InvalidCursor() from None
+    return Cursor(ordering=name, values=decoded)
 
 
 _LIMIT = "page_limit"
@@ -186,9 +241,10 @@ def keyset_params(ordering: Ordering, page: PageParams) -> dict[str, Any]:
     """The bind values of `keyset_statement` for `page` (one row more than the page, to tell
     whether another follows)."""
     params: dict[str, Any] = {_LIMIT: page.limit + 1}
-    if page.cursor is not None:
-        values = decode_cursor(ordering, page.cursor)
-        params.update((_after_name(i), v) for i, v in enumerate(values))
+    if page.after is not None:
+        if page.after.ordering != ordering.name:
+            raise InvalidCursor()  # another list's, or this list's in another sort
+        params.update((_after_name(i), v) for i, v in enumerate(page.after.values))
     return params
 
 
@@ -212,6 +268,6 @@ async def paginate(
 
     The sort key values are appended to each row as extra columns, after the caller's own.
     """
-    stmt = keyset_statement(stmt, ordering, after=page.cursor is not None)
+    stmt = keyset_statement(stmt, ordering, after=page.after is not None)
     params = keyset_params(ordering, page)
     return keyset_page((await session.execute(stmt, params)).all(), ordering, page)

@@ -14,6 +14,7 @@ import jwt
 from passlib.context import CryptContext
 
 from app.core.config import Settings
+from app.core.ids import parse_id
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 JWT_ALGORITHM = "HS256"
@@ -86,6 +87,7 @@ def create_access_token(
 
 
 def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
+    """The verified claims of an access token, `sub` made the account's id (an int)."""
     try:
         claims = jwt.decode(
             token,
@@ -99,9 +101,10 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
         raise TokenError(str(exc)) from None
     if claims.get("type") != ACCESS_TOKEN_TYPE:
         raise TokenError("not an access token")
-    if not str(claims["sub"]).isdigit() or not isinstance(claims["ver"], int):
+    user_id = parse_id(claims["sub"]) if isinstance(claims["sub"], str) else None
+    if user_id is None or type(claims["ver"]) is not int:
         raise TokenError("malformed claims")
-    return claims
+    return {**claims, "sub": user_id}
 
 
 def new_refresh_token() -> str:

@@ -19,7 +19,8 @@ from app.core.errors import (
     Unauthorized,
     error_responses,
 )
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 from app.jobs import service
 from app.jobs.cache import JOBS_CACHE_NAMESPACE, cache_key, ttl_until
 from app.jobs.deps import BEARER_SECURITY, optional_user
@@ -72,6 +73,7 @@ async def search_jobs(
 
 @router.post(
     "",
+    summary="Post a job for a company you manage",
     status_code=status.HTTP_201_CREATED,
     response_model=JobRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
@@ -105,7 +107,9 @@ async def anonymous_job_page(state: State, job_id: int) -> bytes:
     return await job_page(state.database, job_id, None)
 
 
-@router.patch("/{job_id}", response_model=JobRead, responses=_WRITE_ERRORS)
+@router.patch(
+    "/{job_id}", summary="Edit a job you manage", response_model=JobRead, responses=_WRITE_ERRORS
+)
 async def update_job(
     job_id: IdPath, body: JobUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
 ):
@@ -113,25 +117,41 @@ async def update_job(
     return JobRead.of(job, datetime.now(UTC))
 
 
-@router.post("/{job_id}/publish", response_model=JobRead, responses=_WRITE_ERRORS)
+@router.post(
+    "/{job_id}/publish",
+    summary="Publish a draft job",
+    response_model=JobRead,
+    responses=_WRITE_ERRORS,
+)
 async def publish_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
     job = await service.publish_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))
 
 
-@router.post("/{job_id}/close", response_model=JobRead, responses=_WRITE_ERRORS)
+@router.post(
+    "/{job_id}/close",
+    summary="Close a published job",
+    response_model=JobRead,
+    responses=_WRITE_ERRORS,
+)
 async def close_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
     job = await service.close_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))
 
 
-@router.delete("/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_WRITE_ERRORS)
+@router.delete(
+    "/{job_id}",
+    summary="Delete a job you manage (soft: its applications stay)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_WRITE_ERRORS,
+)
 async def delete_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
     await service.delete_job(session, cache, user, job_id)
 
 
 @router.put(
     "/{job_id}/save",
+    summary="Save a job to your list",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
@@ -141,6 +161,7 @@ async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
 
 @router.delete(
     "/{job_id}/save",
+    summary="Remove a job from your saved list",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden),
 )
@@ -149,9 +170,12 @@ async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
 
 
 @employer_router.get(
-    "/jobs", response_model=Page[EmployerJob], responses=error_responses(Unauthorized, Forbidden)
+    "/jobs",
+    summary="Your jobs in every state, with application counts",
+    response_model=Page[EmployerJob],
+    responses=error_responses(Unauthorized, Forbidden),
 )
-async def list_employer_jobs(user: EmployerUser, page: PageDep, session: SessionDep):
+async def list_employer_jobs(page: PageDep, user: EmployerUser, session: SessionDep):
     rows, cursor = await service.list_employer_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [
@@ -164,9 +188,12 @@ async def list_employer_jobs(user: EmployerUser, page: PageDep, session: Session
 
 
 @saved_router.get(
-    "", response_model=Page[SavedJobRead], responses=error_responses(Unauthorized, Forbidden)
+    "",
+    summary="The jobs you saved, newest first",
+    response_model=Page[SavedJobRead],
+    responses=error_responses(Unauthorized, Forbidden),
 )
-async def list_saved_jobs(user: JobSeekerUser, page: PageDep, session: SessionDep):
+async def list_saved_jobs(page: PageDep, user: JobSeekerUser, session: SessionDep):
     rows, cursor = await service.list_saved_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
@@ -13,14 +13,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from app.companies.models import Company
 from app.core.bahamas import Island
-from app.core.fields import Skill, line, text
+from app.core.fields import Currency, line, name, skills, text
+from app.core.ids import MAX_ID
 from app.jobs.models import (
     DisplayStatus,
     EmploymentType,
@@ -37,17 +37,19 @@ COMPANY_LABEL = "company."
 MAX_QUERY_LENGTH = 200
 
 Salary = Annotated[Decimal, Field(ge=0, le=MAX_SALARY, max_digits=12, decimal_places=2)]
-Currency = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$"),
-]
 Description = text(20_000, min_length=20)
-Skills = Annotated[list[Skill], Field(max_length=30)]  # type: ignore[valid-type]
+Skills = skills(30)
+Title = name(150, min_length=3)
+# A year ahead, whatever the day: 366 days reaches the same date next year across a 29 February.
+MAX_EXPIRY_AHEAD = timedelta(days=366)
 
 
 def _in_future(value: datetime) -> datetime:
-    if value <= datetime.now(UTC):
+    now = datetime.now(UTC)
+    if value <= now:
         raise PydanticCustomError("expiry_in_past", "must be in the future")
+    if value > now + MAX_EXPIRY_AHEAD:
+        raise PydanticCustomError("expiry_too_far", "must be at most a year ahead")
     return value
 
 
@@ -60,10 +62,32 @@ def _salary_range(low: Decimal | None, high: Decimal | None) -> None:
 
 
 class JobCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "company_id": 1,
+                    "title": "Front Desk Agent",
+                    "description": "Welcome guests to our Cable Beach resort and handle "
+                    "reservations, check-ins and enquiries.",
+                    "location": "Nassau",
+                    "island": "New Providence",
+                    "category": "hospitality_tourism",
+                    "employment_type": "full_time",
+                    "salary_min": 28000,
+                    "salary_max": 34000,
+                    "salary_currency": "BSD",
+                    "salary_period": "year",
+                    "skills": ["Customer Service", "Opera PMS"],
+                    "status": "published",
+                }
+            ]
+        },
+    )
 
-    company_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
-    title: line(150, min_length=3)  # type: ignore[valid-type]
+    company_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    title: Title  # type: ignore[valid-type]
     description: Description
     location: line(120)  # type: ignore[valid-type]
     island: Island
@@ -74,7 +98,7 @@ class JobCreate(BaseModel):
     salary_max: Salary | None = None
     salary_currency: Currency = "BSD"
     salary_period: SalaryPeriod = SalaryPeriod.YEAR
-    skills: Skills = []
+    skills: Skills = []  # type: ignore[valid-type]
     expires_at: ExpiresAt | None = None
     status: Literal[JobStatus.DRAFT, JobStatus.PUBLISHED] = JobStatus.DRAFT
 
@@ -87,9 +111,12 @@ class JobCreate(BaseModel):
 class JobUpdate(BaseModel):
     """PATCH: only the fields sent change. Lifecycle moves have their own endpoints."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"salary_max": 36000, "work_mode": "hybrid"}]},
+    )
 
-    title: line(150, min_length=3) = None  # type: ignore[valid-type,assignment]
+    title: Title = None  # type: ignore[valid-type,assignment]
     description: Description = None  # type: ignore[assignment]
     location: line(120) = None  # type: ignore[valid-type,assignment]
     island: Island = None  # type: ignore[assignment]
@@ -100,7 +127,7 @@ class JobUpdate(BaseModel):
     salary_max: Salary | None = None
     salary_currency: Currency = None  # type: ignore[assignment]
     salary_period: SalaryPeriod = None  # type: ignore[assignment]
-    skills: Skills = None  # type: ignore[assignment]
+    skills: Skills = None  # type: ignore[valid-type,assignment]
     expires_at: ExpiresAt | None = None
 
     @model_validator(mode="after")
@@ -126,7 +153,7 @@ class JobSearch(BaseModel):
     work_mode: WorkMode | None = None
     salary_min: Salary | None = None
     salary_max: Salary | None = None
-    company_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    company_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     posted_within_days: Annotated[int, Field(ge=1, le=365)] | None = None
     sort: Literal["relevance", "newest", "salary"] | None = None
 

@@ -289,7 +289,7 @@ async def search_jobs(
     """One page of live jobs matching `search`, as rows of the columns JobSummary shows."""
     params = _search_params(search)
     query, ordering = _search_query(
-        frozenset(params), search.effective_sort, page.cursor is not None
+        frozenset(params), search.effective_sort, page.after is not None
     )
     params.update(keyset_params(ordering, page))
     return keyset_page(await database.fetch(query, params), ordering, page)

@@ -9,17 +9,18 @@ from fastapi import APIRouter, Query, status
 from app.auth.deps import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
-from app.core.pagination import IdPath, Page, PageDep
+from app.core.ids import IdPath
+from app.core.pagination import Page, PageDep
 from app.notifications import service
 from app.notifications.schemas import NotificationRead, UnreadCount
 
 router = APIRouter(tags=["notifications"], responses=error_responses(Unauthorized))
 
 
-@router.get("", response_model=Page[NotificationRead])
+@router.get("", summary="Your notifications, newest first", response_model=Page[NotificationRead])
 async def list_notifications(
-    user: CurrentUser,
     page: PageDep,
+    user: CurrentUser,
     session: SessionDep,
     unread_only: Annotated[bool, Query()] = False,
 ):
@@ -29,13 +30,16 @@ async def list_notifications(
     )
 
 
-@router.get("/unread-count", response_model=UnreadCount)
+@router.get(
+    "/unread-count", summary="How many of your notifications are unread", response_model=UnreadCount
+)
 async def unread_count(user: CurrentUser, session: SessionDep):
     return UnreadCount(unread=await service.unread_count(session, user.id))
 
 
 @router.post(
     "/{notification_id}/read",
+    summary="Mark one notification read",
     response_model=NotificationRead,
     responses=error_responses(NotFound),
 )
@@ -43,6 +47,8 @@ async def mark_read(notification_id: IdPath, user: CurrentUser, session: Session
     return await service.mark_read(session, user.id, notification_id)
 
 
-@router.post("/read-all", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/read-all", summary="Mark all your notifications read", status_code=status.HTTP_204_NO_CONTENT
+)
 async def mark_all_read(user: CurrentUser, session: SessionDep):
     await service.mark_all_read(session, user.id)

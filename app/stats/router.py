@@ -22,7 +22,12 @@ class StatsRead(BaseModel):
     new_jobs_this_week: int
 
 
-@router.get("", response_model=StatsRead, responses=error_responses())
+@router.get(
+    "",
+    summary="Live jobs, companies hiring and new jobs this week",
+    response_model=StatsRead,
+    responses=error_responses(),
+)
 async def get_stats(session: SessionDep, cache: CacheDep):
     hit = await cache.lookup(JOBS_CACHE_NAMESPACE, _KEY)
     if hit.value is not None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from app.auth.deps import AuthContextDep, CurrentUser
 from app.auth.router import clear_refresh_cookie
@@ -12,13 +10,14 @@ from app.auth.schemas import PasswordConfirmation
 from app.auth.service import WrongPassword
 from app.core.db import SessionDep
 from app.core.errors import NotFound, RateLimited, Unauthorized, error_responses
+from app.core.ids import IdPath
 from app.users import service
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
 router = APIRouter(tags=["users"])
 
 
-@router.get("/me", responses=error_responses(Unauthorized))
+@router.get("/me", summary="Your own profile", responses=error_responses(Unauthorized))
 async def read_me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.model_validate(user)
 
@@ -48,8 +47,6 @@ async def delete_me(
 
 
 @router.get("/{user_id}", responses=error_responses(Unauthorized, NotFound))
-async def read_user(
-    user_id: Annotated[int, Path(ge=1, le=2**63 - 1)], _: CurrentUser, session: SessionDep
-) -> UserPublic:
+async def read_user(user_id: IdPath, _: CurrentUser, session: SessionDep) -> UserPublic:
     """Another account's public profile: never its email or phone."""
     return UserPublic.model_validate(await service.get_visible_user(session, user_id))

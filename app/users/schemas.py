@@ -6,20 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.bahamas import Island
-from app.core.fields import LongText, Skill, WebUrl, line
+from app.core.fields import LongText, WebUrl, line, name, skills
 
-FullName = line(120)
+FullName = name(120)
 Headline = line(160)
 Location = line(120)
+Skills = skills(50)
 Bio = LongText
 Phone = Annotated[
     str,
@@ -30,7 +25,19 @@ Phone = Annotated[
 class ProfileUpdate(BaseModel):
     """PATCH /api/users/me: only the fields sent change; nullable ones may be sent as null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "headline": "Hotel operations manager",
+                    "island": "Grand Bahama",
+                    "skills": ["Scheduling", "Guest Relations"],
+                    "open_to_work": True,
+                }
+            ]
+        },
+    )
 
     full_name: FullName = None  # type: ignore[assignment] - null is refused, absence is not
     headline: Headline | None = None
@@ -38,22 +45,11 @@ class ProfileUpdate(BaseModel):
     phone: Phone | None = None
     location: Location | None = None
     island: Island | None = None
-    skills: Annotated[list[Skill], Field(max_length=50)] = None  # type: ignore[assignment]
+    skills: Skills = None  # type: ignore[valid-type,assignment]
     years_experience: Annotated[int, Field(ge=0, le=70)] | None = None
     resume_url: WebUrl | None = None
     avatar_url: WebUrl | None = None
     open_to_work: bool = None  # type: ignore[assignment]
-
-    @field_validator("skills")
-    @classmethod
-    def _distinct_skills(cls, skills: list[str]) -> list[str]:
-        seen: set[str] = set()
-        distinct = []
-        for skill in skills:
-            if skill.casefold() not in seen:
-                seen.add(skill.casefold())
-                distinct.append(skill)
-        return distinct
 
     def changes(self) -> dict[str, object]:
         """The fields the client sent, as column values."""

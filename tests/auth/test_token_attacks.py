@@ -135,6 +135,20 @@ async def test_tokens_with_wrong_claims_are_refused(
     await _assert_refused(client, jwt.encode(claims, settings.secret_key, "HS256"))
 
 
+@pytest.mark.parametrize(
+    "sub",
+    [str(2**63), "9" * 40, "\u0661", "+1", "01", " 1", "1_0", "0", "-1", "", 1, None, True],
+)
+async def test_a_subject_that_is_not_a_plain_id_is_401_not_500(
+    client: httpx.AsyncClient, settings: Settings, account: dict[str, Any], sub: Any
+) -> None:
+    """Only a correctly signed token gets this far: a leaked key, or a token made by another
+    service sharing it. Its `sub` must still never reach the database as anything but an id."""
+    claims = _claims(settings, account["user"]["id"], sub=sub)
+    token = _hand_signed({"alg": "HS256", "typ": "JWT"}, claims, settings.secret_key.encode())
+    await _assert_refused(client, token)
+
+
 async def test_token_signed_with_another_secret_is_refused(
     client: httpx.AsyncClient, settings: Settings, account: dict[str, Any]
 ) -> None:

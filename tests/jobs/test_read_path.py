@@ -46,7 +46,7 @@ async def test_job_page_is_byte_identical_to_fastapis_rendering_of_the_orm_job(
             "location": "George Town", "island": "Exuma", "category": "hospitality_tourism",
             "employment_type": "contract", "work_mode": "on_site", "salary_min": "1500.50",
             "salary_max": 2400, "salary_period": "month", "skills": ["padi", "first aid"],
-            "expires_at": "2999-01-01T12:00:00Z", "status": "published",
+            "expires_at": f"{datetime.now(UTC).year + 1}-01-01T12:00:00Z", "status": "published",
         },
     )  # fmt: skip
     assert created.status_code == 201, created.text
@@ -156,12 +156,12 @@ async def test_an_anonymous_reader_gets_what_a_signed_in_bystander_gets(market: 
             anonymous = await market.client.request(method, path)
             signed_in = await market.client.request(method, path, headers=bystander.headers)
             assert _answer(anonymous) == _answer(signed_in), (method, path)
-            if method == "GET" and spelling in (str(published), f"00{published}"):
+            if method == "GET" and spelling == str(published):
                 assert anonymous.status_code == 200
                 assert anonymous.json()["id"] == published
     answers = {s: (await market.client.get(f"/api/jobs/{s}")).status_code for s in spellings}
     assert answers[str(draft)] == answers["999999999"] == answers[str(10**18)] == 404
-    assert answers["0"] == answers[str(2**63)] == answers["abc"] == 422
+    assert answers["0"] == answers[str(2**63)] == answers["abc"] == answers[f"00{published}"] == 422
 
 
 async def test_a_sent_token_is_validated_even_for_a_public_job(market: Market) -> None:
