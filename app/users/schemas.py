@@ -16,6 +16,8 @@ from pydantic import (
 
 from app.core.bahamas import Island
 from app.core.fields import LongText, Skill, WebUrl, line
+from app.files.schemas import FileId, FileRead
+from app.users.models import Visibility
 
 FullName = line(120)
 Headline = line(160)
@@ -30,7 +32,21 @@ Phone = Annotated[
 class ProfileUpdate(BaseModel):
     """PATCH /api/users/me: only the fields sent change; nullable ones may be sent as null."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "headline": "Front desk supervisor",
+                    "island": "New Providence",
+                    "skills": ["Customer service", "Opera PMS"],
+                    "years_experience": 6,
+                    "resume_file_id": 12,
+                    "visibility": "employers",
+                }
+            ]
+        },
+    )
 
     full_name: FullName = None  # type: ignore[assignment] - null is refused, absence is not
     headline: Headline | None = None
@@ -42,7 +58,12 @@ class ProfileUpdate(BaseModel):
     years_experience: Annotated[int, Field(ge=0, le=70)] | None = None
     resume_url: WebUrl | None = None
     avatar_url: WebUrl | None = None
+    # A completed upload of the caller's (POST /api/uploads, purpose resume / avatar). An
+    # avatar file sets avatar_url to its public URL; a new avatar_url detaches the file.
+    resume_file_id: FileId | None = None
+    avatar_file_id: FileId | None = None
     open_to_work: bool = None  # type: ignore[assignment]
+    visibility: Visibility = None  # type: ignore[assignment]
 
     @field_validator("skills")
     @classmethod
@@ -85,5 +106,8 @@ class UserPrivate(UserPublic):
     email: str
     phone: str | None
     resume_url: str | None
+    avatar_file_id: int | None
+    resume: FileRead | None = None  # the résumé file, with a short-lived download link
+    visibility: Visibility
     last_login_at: datetime | None
     updated_at: datetime
