@@ -104,6 +104,8 @@ def _reencode(data: bytes, kind: str) -> Inspected:
             source.load()
             # Turned upright by its EXIF orientation, then saved without any metadata.
             image = ImageOps.exif_transpose(source)
+    except Refused:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise Refused("The image cannot be decoded.") from None
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
