@@ -34,7 +34,7 @@ class MotoServer:
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106
+            aws_secret_access_key="test",
         )
 
 
@@ -103,7 +103,7 @@ def backend(
         storage_url=f"s3://{BUCKET}",
         s3_endpoint_url=server.url,
         s3_access_key_id="test",
-        s3_secret_access_key="test",  # noqa: S106
+        s3_secret_access_key="test",
     )
     return settings, Stored("s3", s3=s3)
 
