@@ -21,8 +21,6 @@ class CandidateSearch(BaseModel):
     """GET /api/candidates filters: `q` is full-text over headline, skills and bio; every
     skill given must be on the profile (case-insensitive); `min_years` of experience."""
 
-    model_config = ConfigDict(extra="forbid")
-
     q: line(MAX_QUERY_LENGTH, min_length=0) | None = None  # type: ignore[valid-type]
     island: Island | None = None
     skills: Annotated[list[Skill], Field(max_length=MAX_SKILL_FILTERS)] = []

@@ -59,7 +59,7 @@ def findable() -> ColumnElement[bool]:
 
 def _has_skill(skill: str) -> ColumnElement[bool]:
     """The profile lists this skill, in any case."""
-    listed = func.unnest(User.skills).table_valued("value").alias("listed")
+    listed = func.unnest(User.skills).table_valued("value").render_derived(name="listed")
     return exists(
         select(literal_column("1"))
         .select_from(listed)
