@@ -57,30 +57,15 @@ async def search_candidates(
     )
     items = []
     for seeker in seekers:
-        contact = None
+        item = CandidateRead.model_validate(seeker, from_attributes=True)
         if seeker.id in applicants:
             resume = resumes.get(seeker.resume_file_id or 0)
-            contact = Contact(
+            item.contact = Contact(
                 email=seeker.email,
                 phone=seeker.phone,
                 resume=files.describe(storage, resume) if resume else None,
             )
-        items.append(
-            CandidateRead(
-                id=seeker.id,
-                full_name=seeker.full_name,
-                headline=seeker.headline,
-                bio=seeker.bio,
-                location=seeker.location,
-                island=seeker.island,
-                skills=seeker.skills,
-                years_experience=seeker.years_experience,
-                avatar_url=seeker.avatar_url,
-                open_to_work=seeker.open_to_work,
-                visibility=seeker.visibility,
-                contact=contact,
-            )
-        )
+        items.append(item)
     response.headers["Cache-Control"] = "no-store"
     return Page[CandidateRead](items=items, next_cursor=cursor)
 

@@ -13,6 +13,7 @@ from app.core.pagination import MAX_ID
 from app.files.schemas import FileRead
 from app.jobs.schemas import MAX_QUERY_LENGTH
 from app.users.models import Visibility
+from app.users.schemas import UserPublic
 
 MAX_SKILL_FILTERS = 10
 
@@ -35,21 +36,11 @@ class Contact(BaseModel):
     resume: FileRead | None
 
 
-class CandidateRead(BaseModel):
+class CandidateRead(UserPublic):
     """A findable job seeker's public fields (and, to an employer they applied to, contact)."""
 
-    id: int
-    full_name: str
-    headline: str | None
-    bio: str | None
-    location: str | None
-    island: Island | None
-    skills: list[str]
-    years_experience: int | None
-    avatar_url: str | None
-    open_to_work: bool
     visibility: Visibility
-    contact: Contact | None
+    contact: Contact | None = None
 
 
 class InvitationCreate(BaseModel):
