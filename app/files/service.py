@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from limits import parse
 from sqlalchemy import delete, event, exists, func, or_, select, text
@@ -216,7 +217,7 @@ async def image_change(
     session: AsyncSession,
     storage: Storage,
     owner_id: int,
-    changes: dict[str, object],
+    changes: dict[str, Any],
     purpose: Purpose,
     current_file_id: int | None,
 ) -> int | None:
@@ -235,7 +236,7 @@ async def image_change(
             ],
         )
     if file_id is not None:
-        image = await claim(session, owner_id, int(file_id), purpose, file_field)  # type: ignore[call-overload]
+        image = await claim(session, owner_id, file_id, purpose, file_field)
         changes[url_field] = download_url(storage, image)
     elif file_field in changes or url_field in changes:
         changes[file_field] = None
