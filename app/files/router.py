@@ -142,6 +142,7 @@ async def download(
     headers = {"Cache-Control": "public, max-age=86400" if public else "private, no-store"}
     # A résumé is downloaded, never rendered inline on our origin.
     filename = None if public else service.download_name(file)
-    return FileResponse(
-        storage.path(key), media_type=file.content_type, headers=headers, filename=filename
-    )
+    path = storage.path(key)
+    if not path.is_file():  # the row outlived its bytes (removed by hand): nothing to serve
+        raise NotFound("No such file.")
+    return FileResponse(path, media_type=file.content_type, headers=headers, filename=filename)
