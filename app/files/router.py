@@ -78,7 +78,8 @@ async def announce_upload(
         "requestBody": {
             "required": True,
             "content": {
-                t: {"schema": {"type": "string", "format": "binary"}} for t in rules.EXTENSIONS
+                t: {"schema": {"type": "string", "format": "binary"}}
+                for t in ("application/octet-stream", *rules.EXTENSIONS)
             },
         }
     },
