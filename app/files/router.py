@@ -77,9 +77,13 @@ async def announce_upload(
     openapi_extra={
         "requestBody": {
             "required": True,
+            "description": "The file's raw bytes, sent with the headers the ticket gives (its "
+            "Content-Type is the announced one: application/pdf, image/png, ...).",
             "content": {
-                t: {"schema": {"type": "string", "format": "binary"}}
-                for t in ("application/octet-stream", *rules.EXTENSIONS)
+                "application/octet-stream": {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": "<the bytes>",
+                }
             },
         }
     },
@@ -123,7 +127,7 @@ async def complete_upload(
         **error_responses(service.LinkInvalid, NotFound),
     },
 )
-async def download(
+async def download_file(
     file_id: IdPath,
     session: SessionDep,
     storage: StorageDep,
