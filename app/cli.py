@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from app.files.commands import add_file_commands
 from app.openapi import add_openapi_command
 from app.seed.command import add_seed_command
 from app.users.commands import add_user_commands
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_seed_command(commands)
     add_user_commands(commands)
     add_openapi_command(commands)
+    add_file_commands(commands)
     del commands
     return parser
 

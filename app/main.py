@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.core.ratelimit import RateLimiter
     from app.core.redis import RedisState
     from app.core.security import PasswordHasher
+    from app.files.router import UPLOAD_CONTENT_PATH
     from app.health.router import router as health_router
     from app.routers import ANONYMOUS_ROUTES, API_ROUTERS
 
@@ -99,7 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     # add_middleware wraps what is there: the last one added is the outermost.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, own_limit=UPLOAD_CONTENT_PATH
+    )
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(

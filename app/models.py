@@ -2,8 +2,10 @@
 
 from app.applications.models import Application, ApplicationStatusChange
 from app.auth.models import RefreshToken
+from app.candidates.models import Invitation
 from app.companies.models import Company
 from app.core.models import Base
+from app.files.models import StoredFile
 from app.jobs.models import Job, SavedJob
 from app.notifications.models import Notification
 from app.users.models import User
@@ -13,9 +15,11 @@ __all__ = [
     "ApplicationStatusChange",
     "Base",
     "Company",
+    "Invitation",
     "Job",
     "Notification",
     "RefreshToken",
     "SavedJob",
+    "StoredFile",
     "User",
 ]

@@ -331,7 +331,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your own profile */
+        /**
+         * Read Me
+         * @description The caller's profile, with a short-lived download link to its résumé file.
+         */
         get: operations["read_me"];
         put?: never;
         post?: never;
@@ -345,7 +348,8 @@ export interface paths {
         head?: never;
         /**
          * Update Me
-         * @description Change profile fields; email, role and account flags cannot be changed here.
+         * @description Change profile fields; email, role and account flags cannot be changed here. Files are
+         *     referred to by the id of a completed upload of the caller's.
          */
         patch: operations["update_me"];
         trace?: never;
@@ -530,6 +534,130 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Announce an upload and get where to send it */
+        post: operations["announce_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads/{file_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Send the bytes of an announced upload (filesystem backend)
+         * @description The upload URL `POST /api/uploads` gives on the filesystem backend: signed, so it needs
+         *     no bearer token (like a presigned POST).
+         */
+        put: operations["upload_content"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/uploads/{file_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check the uploaded bytes and keep the file
+         * @description Judged by the bytes: PDF or DOCX for a résumé, PNG, JPEG or WebP for an image (which is
+         *     re-encoded without its metadata). Refused bytes are deleted (422 `FILE_REFUSED`).
+         */
+        post: operations["complete_upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/files/{file_id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file
+         * @description Avatars and logos to anyone (their lasting URL). A résumé only through the signed,
+         *     short-lived link its owner or the employer it was sent to was given (filesystem backend;
+         *     expired: 403 `LINK_EXPIRED`, altered: 403 `LINK_INVALID`, no link: 404).
+         */
+        get: operations["download_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find job seekers who chose to be found (employers only)
+         * @description Full-text `q` over headline, skills and bio (ranked), `island`, every one of `skills`,
+         *     `min_years`; seekers whose visibility is `hidden` never appear. Email, phone and résumé
+         *     only for seekers who applied to one of the caller's jobs.
+         */
+        get: operations["search_candidates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/candidates/{candidate_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite a candidate to apply to one of your live jobs
+         * @description The candidate gets an in-app notification. A hidden seeker is a 404, like no seeker;
+         *     inviting the same candidate to the same job twice is a 409.
+         */
+        post: operations["invite_candidate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ready/db": {
         parameters: {
             query?: never;
@@ -596,10 +724,11 @@ export interface components {
         };
         /**
          * ApplicationCreate
-         * @description Without resume_url, the applicant's profile résumé is attached.
+         * @description Without resume_file_id, the profile's résumé file is sent (and kept with the
+         *     application as it is then); without resume_url, the profile's résumé link.
          * @example {
          *       "cover_letter": "Five years at the front desk of a Paradise Island hotel.",
-         *       "resume_url": "https://example.com/cv/ann-rolle.pdf"
+         *       "resume_file_id": 12
          *     }
          */
         ApplicationCreate: {
@@ -607,6 +736,8 @@ export interface components {
             cover_letter?: string | null;
             /** Resume Url */
             resume_url?: string | null;
+            /** Resume File Id */
+            resume_file_id?: number | null;
         };
         /** ApplicationRead */
         ApplicationRead: {
@@ -629,6 +760,7 @@ export interface components {
             cover_letter: string | null;
             /** Resume Url */
             resume_url: string | null;
+            resume: components["schemas"]["FileRead"] | null;
             /** History */
             history: components["schemas"]["StatusChangeRead"][];
         };
@@ -678,6 +810,40 @@ export interface components {
              * Format: password
              */
             client_secret?: string | null;
+        };
+        /**
+         * CandidateRead
+         * @description A findable job seeker's public fields (and, to an employer they applied to, contact).
+         */
+        CandidateRead: {
+            /** Id */
+            id: number;
+            /** Role */
+            role: string;
+            /** Full Name */
+            full_name: string;
+            /** Headline */
+            headline: string | null;
+            /** Bio */
+            bio: string | null;
+            /** Location */
+            location: string | null;
+            island: components["schemas"]["Island"] | null;
+            /** Skills */
+            skills: string[];
+            /** Years Experience */
+            years_experience: number | null;
+            /** Avatar Url */
+            avatar_url: string | null;
+            /** Open To Work */
+            open_to_work: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            visibility: components["schemas"]["Visibility"];
+            contact?: components["schemas"]["Contact"] | null;
         };
         /**
          * ChangePasswordRequest
@@ -730,6 +896,8 @@ export interface components {
             island?: components["schemas"]["Island"] | null;
             /** Logo Url */
             logo_url?: string | null;
+            /** Logo File Id */
+            logo_file_id?: number | null;
         };
         /** CompanyRead */
         CompanyRead: {
@@ -752,6 +920,8 @@ export interface components {
             island: components["schemas"]["Island"] | null;
             /** Logo Url */
             logo_url: string | null;
+            /** Logo File Id */
+            logo_file_id: number | null;
             /**
              * Created At
              * Format: date-time
@@ -791,6 +961,19 @@ export interface components {
             island?: components["schemas"]["Island"] | null;
             /** Logo Url */
             logo_url?: string | null;
+            /** Logo File Id */
+            logo_file_id?: number | null;
+        };
+        /**
+         * Contact
+         * @description Only for an employer the candidate applied to.
+         */
+        Contact: {
+            /** Email */
+            email: string;
+            /** Phone */
+            phone: string | null;
+            resume: components["schemas"]["FileRead"] | null;
         };
         /**
          * DisplayStatus
@@ -868,10 +1051,73 @@ export interface components {
             details?: components["schemas"]["ErrorDetail"][] | null;
         };
         /**
+         * FileRead
+         * @description A stored file; `url` is public for images, short-lived for a résumé.
+         */
+        FileRead: {
+            /** Id */
+            id: number;
+            purpose: components["schemas"]["Purpose"];
+            status: components["schemas"]["FileStatus"];
+            /** Content Type */
+            content_type: string;
+            /** Size */
+            size: number;
+            /** Pages */
+            pages: number | null;
+            /** Width */
+            width: number | null;
+            /** Height */
+            height: number | null;
+            /** Url */
+            url: string | null;
+            /** Thumbnail Url */
+            thumbnail_url: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
+        /**
+         * FileStatus
+         * @enum {string}
+         */
+        FileStatus: "pending" | "ready";
+        /**
          * Industry
          * @enum {string}
          */
         Industry: "tourism_hospitality" | "banking_finance" | "construction" | "fishing_marine" | "government" | "healthcare" | "education" | "retail" | "technology" | "transportation_logistics" | "legal_professional" | "real_estate" | "agriculture" | "energy_utilities" | "media_entertainment" | "non_profit" | "other";
+        /**
+         * InvitationCreate
+         * @example {
+         *       "job_id": 42,
+         *       "message": "Your front desk experience fits this role well."
+         *     }
+         */
+        InvitationCreate: {
+            /** Job Id */
+            job_id: number;
+            /** Message */
+            message?: string | null;
+        };
+        /** InvitationRead */
+        InvitationRead: {
+            /** Id */
+            id: number;
+            /** Job Id */
+            job_id: number;
+            /** Candidate Id */
+            candidate_id: number;
+            /** Message */
+            message: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+        };
         /**
          * Island
          * @enum {string}
@@ -1075,7 +1321,7 @@ export interface components {
          * NotificationKind
          * @enum {string}
          */
-        NotificationKind: "application_received" | "application_status_changed" | "application_withdrawn";
+        NotificationKind: "application_received" | "application_status_changed" | "application_withdrawn" | "candidate_invited";
         /** NotificationRead */
         NotificationRead: {
             /** Id */
@@ -1101,6 +1347,13 @@ export interface components {
         Page_ApplicationSummary_: {
             /** Items */
             items: components["schemas"]["ApplicationSummary"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[CandidateRead] */
+        Page_CandidateRead_: {
+            /** Items */
+            items: components["schemas"]["CandidateRead"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -1153,13 +1406,15 @@ export interface components {
          * ProfileUpdate
          * @description PATCH /api/users/me: only the fields sent change; nullable ones may be sent as null.
          * @example {
-         *       "headline": "Hotel operations manager",
-         *       "island": "Grand Bahama",
-         *       "open_to_work": true,
+         *       "headline": "Front desk supervisor",
+         *       "island": "New Providence",
+         *       "resume_file_id": 12,
          *       "skills": [
-         *         "Scheduling",
-         *         "Guest Relations"
-         *       ]
+         *         "Customer service",
+         *         "Opera PMS"
+         *       ],
+         *       "visibility": "employers",
+         *       "years_experience": 6
          *     }
          */
         ProfileUpdate: {
@@ -1182,9 +1437,19 @@ export interface components {
             resume_url?: string | null;
             /** Avatar Url */
             avatar_url?: string | null;
+            /** Resume File Id */
+            resume_file_id?: number | null;
+            /** Avatar File Id */
+            avatar_file_id?: number | null;
             /** Open To Work */
             open_to_work?: boolean;
+            visibility?: components["schemas"]["Visibility"];
         };
+        /**
+         * Purpose
+         * @enum {string}
+         */
+        Purpose: "resume" | "avatar" | "company_logo";
         /**
          * RefreshRequest
          * @example {
@@ -1298,6 +1563,53 @@ export interface components {
             unread: number;
         };
         /**
+         * UploadRequest
+         * @description Announce an upload: what it is for, and what the client believes it is.
+         * @example {
+         *       "content_type": "application/pdf",
+         *       "purpose": "resume",
+         *       "size": 183204
+         *     }
+         */
+        UploadRequest: {
+            purpose: components["schemas"]["Purpose"];
+            /** Content Type */
+            content_type: string;
+            /**
+             * Size
+             * @description Bytes the file will have.
+             */
+            size: number;
+        };
+        /**
+         * UploadTicket
+         * @description Where and how to send the bytes: a presigned POST to the bucket (send `fields` first,
+         *     then the file as `file`, in a multipart form) or, on the filesystem backend, a PUT of the
+         *     raw bytes with `headers`. Then call `POST /api/uploads/{id}/complete` before
+         *     `expires_at`.
+         */
+        UploadTicket: {
+            /** Id */
+            id: number;
+            /** Url */
+            url: string;
+            /** Method */
+            method: string;
+            /** Fields */
+            fields: {
+                [key: string]: string;
+            } | null;
+            /** Headers */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+        };
+        /**
          * UserPrivate
          * @description The account as its owner sees it.
          */
@@ -1334,6 +1646,10 @@ export interface components {
             phone: string | null;
             /** Resume Url */
             resume_url: string | null;
+            /** Avatar File Id */
+            avatar_file_id: number | null;
+            resume?: components["schemas"]["FileRead"] | null;
+            visibility: components["schemas"]["Visibility"];
             /** Last Login At */
             last_login_at: string | null;
             /**
@@ -1374,6 +1690,12 @@ export interface components {
              */
             created_at: string;
         };
+        /**
+         * Visibility
+         * @description Who may find a job seeker in `GET /api/candidates`.
+         * @enum {string}
+         */
+        Visibility: "public" | "employers" | "hidden";
         /**
          * WorkMode
          * @enum {string}
@@ -3644,6 +3966,480 @@ export interface operations {
             };
             /** @description The password is incorrect. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests. Try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    announce_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description This account has reached its file quota. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests. Try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    upload_content: {
+        parameters: {
+            query: {
+                expires: number;
+                signature: string;
+            };
+            header?: never;
+            path: {
+                file_id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The file's raw bytes, sent with the headers the ticket gives (its Content-Type is the announced one: application/pdf, image/png, ...). */
+        requestBody: {
+            content: {
+                /** @example <the bytes> */
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description This link is not valid. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource was not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with the current state of the resource. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    complete_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileRead"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource was not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with the current state of the resource. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    download_file: {
+        parameters: {
+            query?: {
+                /** @description Link expiry (epoch s). */
+                expires?: number | null;
+                signature?: string | null;
+                variant?: "original" | "thumbnail";
+            };
+            header?: never;
+            path: {
+                file_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file's bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": unknown;
+                    "image/png": unknown;
+                    "image/jpeg": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description On object storage: to a short-lived presigned GET. */
+            307: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description This link is not valid. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource was not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    search_candidates: {
+        parameters: {
+            query?: {
+                q?: string | null;
+                island?: components["schemas"]["Island"] | null;
+                skills?: string[];
+                min_years?: number | null;
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CandidateRead_"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests. Try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    invite_candidate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                candidate_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvitationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationRead"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource was not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with the current state of the resource. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -50,6 +50,10 @@ class Application(IdMixin, TimestampMixin, Base):
     )
     cover_letter: Mapped[str | None] = mapped_column(Text)
     resume_url: Mapped[str | None] = mapped_column(String(500))
+    # The résumé file it was sent with: kept as it was whatever the profile's résumé becomes.
+    resume_file_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("files.id", ondelete="SET NULL")
+    )
     status: Mapped[str] = mapped_column(String(20), nullable=False)
 
 

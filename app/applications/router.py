@@ -26,6 +26,9 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.files import service as files
+from app.files.deps import StorageDep
+from app.files.storage import Storage
 from app.jobs.models import Job
 from app.users.models import User
 
@@ -58,13 +61,20 @@ def _page(rows: Sequence[Row[Any]], cursor: str | None) -> Page[ApplicationSumma
     return Page[ApplicationSummary](items=items, next_cursor=cursor)
 
 
-def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
+async def _detail(
+    session: SessionDep, storage: Storage, viewer: User, detail: service.Detail
+) -> ApplicationRead:
+    """Only ever built for the applicant or the job's owner (the service checked)."""
     application, job, company, applicant, history = detail
     owner_view = viewer.id == company.owner_id
+    resume = (await files.ready_files(session, application.resume_file_id)).get(
+        application.resume_file_id or 0
+    )
     return ApplicationRead(
         **_summary_fields(application, job, company, applicant),
         cover_letter=application.cover_letter,
         resume_url=application.resume_url,
+        resume=files.describe(storage, resume) if resume else None,
         history=[
             StatusChangeRead(
                 from_status=change.from_status,
@@ -85,9 +95,16 @@ def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
-async def apply(job_id: IdPath, body: ApplicationCreate, user: JobSeekerUser, session: SessionDep):
+async def apply(
+    job_id: IdPath,
+    body: ApplicationCreate,
+    user: JobSeekerUser,
+    session: SessionDep,
+    storage: StorageDep,
+):
     application = await service.apply(session, user, job_id, body)
-    return _detail(user, await service.get_application(session, user, application.id))
+    detail = await service.get_application(session, user, application.id)
+    return await _detail(session, storage, user, detail)
 
 
 @router.get(
@@ -122,8 +139,11 @@ async def list_my_applications(page: PageDep, user: CurrentUser, session: Sessio
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, NotFound),
 )
-async def get_application(application_id: IdPath, user: CurrentUser, session: SessionDep):
-    return _detail(user, await service.get_application(session, user, application_id))
+async def get_application(
+    application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
+):
+    detail = await service.get_application(session, user, application_id)
+    return await _detail(session, storage, user, detail)
 
 
 @router.patch(
@@ -133,9 +153,14 @@ async def get_application(application_id: IdPath, user: CurrentUser, session: Se
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
 async def change_status(
-    application_id: IdPath, body: StatusChangeRequest, user: CurrentUser, session: SessionDep
+    application_id: IdPath,
+    body: StatusChangeRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    storage: StorageDep,
 ):
-    return _detail(user, await service.change_status(session, user, application_id, body))
+    detail = await service.change_status(session, user, application_id, body)
+    return await _detail(session, storage, user, detail)
 
 
 @router.post(
@@ -144,5 +169,8 @@ async def change_status(
     response_model=ApplicationRead,
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
-async def withdraw(application_id: IdPath, user: CurrentUser, session: SessionDep):
-    return _detail(user, await service.withdraw(session, user, application_id))
+async def withdraw(
+    application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
+):
+    detail = await service.withdraw(session, user, application_id)
+    return await _detail(session, storage, user, detail)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.applications.models import ApplicationStatus
 from app.core.fields import WebUrl, text
+from app.files.schemas import FileId, FileRead
 from app.jobs.models import DisplayStatus
 
 CoverLetter = text(10_000)
@@ -13,7 +14,8 @@ Note = text(2_000)
 
 
 class ApplicationCreate(BaseModel):
-    """Without resume_url, the applicant's profile résumé is attached."""
+    """Without resume_file_id, the profile's résumé file is sent (and kept with the
+    application as it is then); without resume_url, the profile's résumé link."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -21,7 +23,7 @@ class ApplicationCreate(BaseModel):
             "examples": [
                 {
                     "cover_letter": "Five years at the front desk of a Paradise Island hotel.",
-                    "resume_url": "https://example.com/cv/ann-rolle.pdf",
+                    "resume_file_id": 12,
                 }
             ]
         },
@@ -29,6 +31,7 @@ class ApplicationCreate(BaseModel):
 
     cover_letter: CoverLetter | None = None
     resume_url: WebUrl | None = None
+    resume_file_id: FileId | None = None
 
 
 class StatusChangeRequest(BaseModel):
@@ -75,4 +78,7 @@ class ApplicationSummary(BaseModel):
 class ApplicationRead(ApplicationSummary):
     cover_letter: str | None
     resume_url: str | None
+    # The résumé file sent with it, with a short-lived download link: for the applicant and
+    # the job's owner, through this application only.
+    resume: FileRead | None
     history: list[StatusChangeRead]

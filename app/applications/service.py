@@ -18,6 +18,8 @@ from app.applications.schemas import ApplicationCreate, StatusChangeRequest
 from app.companies.models import Company
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.files import service as files
+from app.files.models import Purpose
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live
 from app.notifications import messages
@@ -48,11 +50,18 @@ async def apply(
     job = await get_visible_job(session, job_id, applicant)
     if not is_live(job, datetime.now(UTC)):
         raise Conflict("This job is no longer accepting applications.")
+    resume_file_id = applicant.resume_file_id
+    if data.resume_file_id is not None:
+        resume = await files.claim(
+            session, applicant.id, data.resume_file_id, Purpose.RESUME, "resume_file_id"
+        )
+        resume_file_id = resume.id
     application = Application(
         job_id=job.id,
         applicant_id=applicant.id,
         cover_letter=data.cover_letter,
         resume_url=str(data.resume_url) if data.resume_url else applicant.resume_url,
+        resume_file_id=resume_file_id,
         status=ApplicationStatus.SUBMITTED,
     )
     session.add(application)

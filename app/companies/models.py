@@ -53,3 +53,6 @@ class Company(IdMixin, TimestampMixin, Base):
     location: Mapped[str | None] = mapped_column(String(120))
     island: Mapped[str | None] = mapped_column(String(40))
     logo_url: Mapped[str | None] = mapped_column(String(500))
+    logo_file_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("files.id", ondelete="SET NULL")
+    )

@@ -16,6 +16,7 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.files.deps import StorageDep
 
 router = APIRouter(tags=["companies"])
 
@@ -27,8 +28,10 @@ router = APIRouter(tags=["companies"])
     response_model=CompanyRead,
     responses=error_responses(Unauthorized, Forbidden, Conflict),
 )
-async def create_company(body: CompanyCreate, user: EmployerUser, session: SessionDep):
-    return await service.create_company(session, user, body)
+async def create_company(
+    body: CompanyCreate, user: EmployerUser, session: SessionDep, storage: StorageDep
+):
+    return await service.create_company(session, storage, user, body)
 
 
 @router.get(
@@ -68,6 +71,11 @@ async def get_company(company_id: IdPath, session: SessionDep):
     responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
 )
 async def update_company(
-    company_id: IdPath, body: CompanyUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
+    company_id: IdPath,
+    body: CompanyUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    cache: CacheDep,
+    storage: StorageDep,
 ):
-    return await service.update_company(session, cache, user, company_id, body)
+    return await service.update_company(session, cache, storage, user, company_id, body)

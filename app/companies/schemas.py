@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from app.companies.models import CompanySize, Industry
 from app.core.bahamas import Island
 from app.core.fields import LongText, WebUrl, line, name, web_url
+from app.files.schemas import FileId
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[
@@ -45,6 +46,8 @@ class CompanyCreate(BaseModel):
     location: line(120) | None = None  # type: ignore[valid-type]
     island: Island | None = None
     logo_url: WebUrl | None = None
+    # A completed company_logo upload of the caller's: logo_url becomes its public URL.
+    logo_file_id: FileId | None = None
 
     def values(self) -> dict[str, object]:
         return self.model_dump(mode="json")
@@ -67,6 +70,7 @@ class CompanyUpdate(BaseModel):
     location: line(120) | None = None  # type: ignore[valid-type]
     island: Island | None = None
     logo_url: WebUrl | None = None
+    logo_file_id: FileId | None = None
 
     def changes(self) -> dict[str, object]:
         return self.model_dump(exclude_unset=True, mode="json")
@@ -86,5 +90,6 @@ class CompanyRead(BaseModel):
     location: str | None
     island: Island | None
     logo_url: str | None
+    logo_file_id: int | None
     created_at: datetime
     updated_at: datetime

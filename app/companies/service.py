@@ -16,6 +16,9 @@ from app.companies.schemas import CompanyCreate, CompanyUpdate
 from app.core.cache import Cache
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.files import service as files
+from app.files.models import Purpose
+from app.files.storage import Storage
 from app.jobs.cache import JOBS_CACHE_NAMESPACE
 from app.users.models import Role, User
 
@@ -54,8 +57,11 @@ async def _flush_unique_slug(session: AsyncSession) -> None:
         raise
 
 
-async def create_company(session: AsyncSession, owner: User, data: CompanyCreate) -> Company:
+async def create_company(
+    session: AsyncSession, storage: Storage, owner: User, data: CompanyCreate
+) -> Company:
     values = data.values()
+    await files.image_change(session, storage, owner.id, values, Purpose.COMPANY_LOGO, None)
     slug = values.pop("slug") or await _free_slug(session, slugify(data.name))
     company = Company(owner_id=owner.id, slug=slug, **values)
     session.add(company)
@@ -82,15 +88,24 @@ async def list_companies(
 
 
 async def update_company(
-    session: AsyncSession, cache: Cache, user: User, company_id: int, data: CompanyUpdate
+    session: AsyncSession,
+    cache: Cache,
+    storage: Storage,
+    user: User,
+    company_id: int,
+    data: CompanyUpdate,
 ) -> Company:
     company = await get_company(session, company_id)
     if not can_manage(user, company.owner_id):
         raise Forbidden("Only the company's owner can change it.")
     changes = data.changes()
+    replaced = await files.image_change(
+        session, storage, user.id, changes, Purpose.COMPANY_LOGO, company.logo_file_id
+    )
     for column, value in changes.items():
         setattr(company, column, value)
     await _flush_unique_slug(session)
+    await files.discard_if_unused(session, storage, replaced)
     await session.refresh(company)
     if {"name", "logo_url"} & changes.keys():
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show both

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     health_check_timeout: float = Field(2.0, gt=0)
 
+    # Files (app/files): unset STORAGE_URL keeps them on this machine's disk, under .data/.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_public_url: str | None = None
+
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -83,6 +91,15 @@ class Settings(BaseSettings):
                 re.compile(value)
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value or None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("file://", "s3://")):
+            raise ValueError("must be file:///a/folder or s3://bucket[/prefix]")
+        if value and value.startswith("s3://") and not value[5:].strip("/"):
+            raise ValueError("s3:// needs a bucket name")
         return value or None
 
     @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")

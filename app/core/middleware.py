@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import time
 import uuid
 import zlib
@@ -222,14 +223,18 @@ class UnhandledErrorMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+    """413 for bodies over the limit, whether announced by Content-Length or streamed.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `own_limit` matches the paths whose route bounds its body itself (a file upload, by its
+    purpose's limit): only those skip this one."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, own_limit: str | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.own_limit = re.compile(own_limit) if own_limit else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.own_limit and self.own_limit.match(scope["path"])):
             await self.app(scope, receive, send)
             return
         declared: str | None = None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Annotated
 
+from fastapi import Depends, Request
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
@@ -86,3 +88,10 @@ class RateLimiter:
     def _raise_if_denied(reset_at: float | None, message: str | None) -> None:
         if reset_at is not None:
             raise RateLimited(math.ceil(reset_at - time.time()), message)
+
+
+async def get_rate_limiter(request: Request) -> RateLimiter:  # async: no thread-pool hop
+    return request.app.state.rate_limiter
+
+
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]

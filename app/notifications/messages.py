@@ -39,3 +39,11 @@ def application_withdrawn(job_title: str, applicant_name: str) -> Message:
         f"Application withdrawn for {job_title}",
         f"{applicant_name} withdrew their application for {job_title}.",
     )
+
+
+def candidate_invited(job_title: str, company_name: str) -> Message:
+    return (
+        NotificationKind.CANDIDATE_INVITED,
+        f"{company_name} invites you to apply",
+        f"{company_name} invites you to apply for {job_title}.",
+    )

@@ -13,6 +13,7 @@ class NotificationKind(StrEnum):
     APPLICATION_RECEIVED = "application_received"
     APPLICATION_STATUS_CHANGED = "application_status_changed"
     APPLICATION_WITHDRAWN = "application_withdrawn"
+    CANDIDATE_INVITED = "candidate_invited"
 
 
 class Notification(IdMixin, Base):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.core.config import ConfigError, load_settings
-from app.core.db import Database
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, NotFound
+from app.core.commands import CommandFailed, in_transaction
+from app.core.errors import NotFound
 from app.users import service
 
 
@@ -24,25 +23,14 @@ def add_user_commands(commands: argparse._SubParsersAction) -> None:
 
 async def run_grant_admin(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    database = Database(settings)
-    if database.target is None:
-        print(f"Cannot grant admin: {database.config_error}", file=sys.stderr)
-        return 2
-    try:
-        async with database.sessionmaker()() as session, session.begin():
-            user, previous = await service.grant_admin(session, args.email)
+        user, previous = await in_transaction(
+            "grant admin", lambda session, _: service.grant_admin(session, args.email)
+        )
     except NotFound as exc:
         print(exc.message, file=sys.stderr)
         return 1
-    except DATABASE_UNAVAILABLE_ERRORS as exc:
-        print(f"Cannot grant admin: the database is unavailable ({exc})", file=sys.stderr)
-        return 2
-    finally:
-        await database.dispose()
+    except CommandFailed as failed:
+        return failed.code
     if previous == user.role:
         print(f"{user.email} (id {user.id}) is already an admin.")
     else:

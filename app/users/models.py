@@ -4,17 +4,20 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
+    ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from app.core.models import Base, IdMixin, TimestampMixin
 
@@ -25,11 +28,29 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Visibility(StrEnum):
+    """Who may find a job seeker in `GET /api/candidates`."""
+
+    PUBLIC = "public"
+    EMPLOYERS = "employers"
+    HIDDEN = "hidden"
+
+
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('job_seeker', 'employer', 'admin')", name="role"),
         CheckConstraint("years_experience BETWEEN 0 AND 70", name="years_experience"),
+        CheckConstraint("visibility IN ('public', 'employers', 'hidden')", name="visibility"),
+        Index("ix_users_search_vector", "search_vector", postgresql_using="gin"),
+        # The candidates search walks only findable seekers, newest first.
+        Index(
+            "ix_users_findable",
+            "id",
+            postgresql_where=text(
+                "role = 'job_seeker' AND visibility <> 'hidden' AND deleted_at IS NULL"
+            ),
+        ),
     )
     # Server-set columns (ids, timestamps) come back in the INSERT/UPDATE's RETURNING, so a
     # flushed user can be serialised without another query (and without lazy I/O).
@@ -59,6 +80,19 @@ class User(IdMixin, TimestampMixin, Base):
     open_to_work: Mapped[bool] = mapped_column(
         Boolean, nullable=False, server_default=text("false")
     )
+    # Files (app/files) the profile shows; use_alter: files.owner_id refers back to users.
+    resume_file_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("files.id", ondelete="SET NULL", use_alter=True)
+    )
+    avatar_file_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("files.id", ondelete="SET NULL", use_alter=True)
+    )
+    visibility: Mapped[str] = mapped_column(
+        String(10), nullable=False, server_default=text("'hidden'")
+    )
+    # Maintained by the users_search_vector trigger (migration 0004): headline A, skills B,
+    # bio C. Never written by the application.
+    search_vector: Mapped[str | None] = deferred(mapped_column(TSVECTOR))
 
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

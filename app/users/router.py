@@ -11,21 +11,38 @@ from app.auth.service import WrongPassword
 from app.core.db import SessionDep
 from app.core.errors import NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import IdPath
+from app.files import service as files
+from app.files.deps import StorageDep
+from app.files.storage import Storage
 from app.users import service
+from app.users.models import User
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
 router = APIRouter(tags=["users"])
 
 
-@router.get("/me", summary="Your own profile", responses=error_responses(Unauthorized))
-async def read_me(user: CurrentUser) -> UserPrivate:
-    return UserPrivate.model_validate(user)
+async def _private(session: SessionDep, storage: Storage, user: User) -> UserPrivate:
+    resume = (await files.ready_files(session, user.resume_file_id)).get(user.resume_file_id or 0)
+    profile = UserPrivate.model_validate(user)
+    if resume is not None:
+        profile.resume = files.describe(storage, resume)
+    return profile
+
+
+@router.get("/me", responses=error_responses(Unauthorized))
+async def read_me(user: CurrentUser, session: SessionDep, storage: StorageDep) -> UserPrivate:
+    """The caller's profile, with a short-lived download link to its résumé file."""
+    return await _private(session, storage, user)
 
 
 @router.patch("/me", responses=error_responses(Unauthorized))
-async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep) -> UserPrivate:
-    """Change profile fields; email, role and account flags cannot be changed here."""
-    return UserPrivate.model_validate(await service.update_profile(session, user, body.changes()))
+async def update_me(
+    body: ProfileUpdate, user: CurrentUser, session: SessionDep, storage: StorageDep
+) -> UserPrivate:
+    """Change profile fields; email, role and account flags cannot be changed here. Files are
+    referred to by the id of a completed upload of the caller's."""
+    await service.update_profile(session, storage, user, body.changes())
+    return await _private(session, storage, user)
 
 
 @router.delete(
@@ -38,11 +55,12 @@ async def delete_me(
     user: CurrentUser,
     session: SessionDep,
     ctx: AuthContextDep,
+    storage: StorageDep,
     response: Response,
 ) -> None:
     """Delete the account (password required). Every session ends at once and the profile is
     anonymised; what the account did elsewhere stays, attributed to "Deleted user"."""
-    await service.delete_account(session, ctx, user, body.password)
+    await service.delete_account(session, storage, ctx, user, body.password)
     clear_refresh_cookie(response, ctx.settings)
 
 

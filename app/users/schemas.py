@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.bahamas import Island
 from app.core.fields import LongText, WebUrl, line, name, skills
+from app.files.schemas import FileId, FileRead
+from app.users.models import Visibility
 
 FullName = name(120)
 Headline = line(160)
@@ -30,10 +32,12 @@ class ProfileUpdate(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "headline": "Hotel operations manager",
-                    "island": "Grand Bahama",
-                    "skills": ["Scheduling", "Guest Relations"],
-                    "open_to_work": True,
+                    "headline": "Front desk supervisor",
+                    "island": "New Providence",
+                    "skills": ["Customer service", "Opera PMS"],
+                    "years_experience": 6,
+                    "resume_file_id": 12,
+                    "visibility": "employers",
                 }
             ]
         },
@@ -49,7 +53,12 @@ class ProfileUpdate(BaseModel):
     years_experience: Annotated[int, Field(ge=0, le=70)] | None = None
     resume_url: WebUrl | None = None
     avatar_url: WebUrl | None = None
+    # A completed upload of the caller's (POST /api/uploads, purpose resume / avatar). An
+    # avatar file sets avatar_url to its public URL; a new avatar_url detaches the file.
+    resume_file_id: FileId | None = None
+    avatar_file_id: FileId | None = None
     open_to_work: bool = None  # type: ignore[assignment]
+    visibility: Visibility = None  # type: ignore[assignment]
 
     def changes(self) -> dict[str, object]:
         """The fields the client sent, as column values."""
@@ -81,5 +90,8 @@ class UserPrivate(UserPublic):
     email: str
     phone: str | None
     resume_url: str | None
+    avatar_file_id: int | None
+    resume: FileRead | None = None  # the résumé file, with a short-lived download link
+    visibility: Visibility
     last_login_at: datetime | None
     updated_at: datetime

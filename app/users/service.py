@@ -11,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service as auth
 from app.auth.schemas import normalize_email
 from app.core.errors import NotFound
-from app.users.models import Role, User
+from app.files import service as files
+from app.files.models import Purpose
+from app.files.storage import Storage
+from app.users.models import Role, User, Visibility
 
 DELETED_NAME = "Deleted user"
 # Profile columns a deletion clears, with the value each is left at.
@@ -25,7 +28,10 @@ _CLEARED_PROFILE = {
     "years_experience": None,
     "resume_url": None,
     "avatar_url": None,
+    "resume_file_id": None,
+    "avatar_file_id": None,
     "open_to_work": False,
+    "visibility": Visibility.HIDDEN.value,
 }
 
 
@@ -37,21 +43,41 @@ async def get_visible_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def update_profile(session: AsyncSession, user: User, changes: dict[str, object]) -> User:
+async def update_profile(
+    session: AsyncSession, storage: Storage, user: User, changes: dict[str, object]
+) -> User:
+    """Change the profile; a résumé or avatar file replaced (or detached) is deleted unless
+    something else still refers to it (an application keeps the résumé it was sent with)."""
+    replaced: list[int | None] = []
+    if "resume_file_id" in changes:
+        if changes["resume_file_id"] is not None:
+            await files.claim(
+                session, user.id, int(changes["resume_file_id"]), Purpose.RESUME, "resume_file_id"
+            )
+        replaced.append(user.resume_file_id)
+    replaced.append(
+        await files.image_change(
+            session, storage, user.id, changes, Purpose.AVATAR, user.avatar_file_id
+        )
+    )
     for field, value in changes.items():
         setattr(user, field, value)
     await session.flush()
+    for file_id in replaced:
+        if file_id not in (user.resume_file_id, user.avatar_file_id):
+            await files.discard_if_unused(session, storage, file_id)
     return user
 
 
 async def delete_account(
-    session: AsyncSession, ctx: auth.AuthContext, user: User, password: str
+    session: AsyncSession, storage: Storage, ctx: auth.AuthContext, user: User, password: str
 ) -> None:
     """Soft delete: the account stops working at once and keeps no personal data, while its
     row stays so that other tables' references to it remain valid.
 
     The email becomes a unique address under `.invalid` (a reserved, undeliverable domain that
-    sign-up refuses), so the real address can register again.
+    sign-up refuses), so the real address can register again. Every file the account owns
+    goes with it, the bytes too, including résumés sent with applications.
     """
     await auth.confirm_password(session, ctx, user, password)
     await auth.end_sessions(session, user)
@@ -64,6 +90,7 @@ async def delete_account(
     for field, value in _CLEARED_PROFILE.items():
         setattr(user, field, value)
     await session.flush()
+    await files.discard_all_of(session, storage, user.id)
 
 
 async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:

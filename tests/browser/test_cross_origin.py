@@ -1,12 +1,14 @@
 """A real browser on another origin, as the web frontend is: Debian's Chromium, headless, loads
 page.html from a static server on a second localhost origin; the page registers, logs in,
 renews its session with the httpOnly refresh cookie alone (credentials: 'include'), reads the
-profile and lists jobs through fetch() against the real server. From an origin in
+profile, lists jobs and uploads a PDF résumé (to the filesystem backend's upload URL, then
+completes and downloads it) through fetch() against the real server. From an origin in
 ALLOWED_ORIGINS it all works; from any other the browser blocks it, and the page says so.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import re
@@ -18,11 +20,13 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from tests.faults.flows import expect, user
+from tests.files import samples
 from tests.server_process import ServerProcess, StartServer
 
 PAGE_DIR = Path(__file__).resolve().parent
@@ -56,7 +60,7 @@ def page_port() -> Iterator[int]:
     server.server_close()
 
 
-def run_page(page_origin: str, api: ServerProcess) -> dict[str, Any]:
+def run_page(page_origin: str, api: ServerProcess, query: str = "") -> dict[str, Any]:
     """Load page.html from `page_origin` in headless Chromium; the report the page wrote."""
     with tempfile.TemporaryDirectory(prefix="hmb-chromium-") as profile:
         result = subprocess.run(
@@ -69,7 +73,7 @@ def run_page(page_origin: str, api: ServerProcess) -> dict[str, Any]:
                 # Virtual time waits for the page's fetches to settle before the DOM is dumped.
                 "--virtual-time-budget=30000",
                 "--dump-dom",
-                f"{page_origin}/page.html?api={api.base_url}",
+                f"{page_origin}/page.html?api={api.base_url}{query}",
             ],
             capture_output=True,
             text=True,
@@ -82,12 +86,15 @@ def run_page(page_origin: str, api: ServerProcess) -> dict[str, Any]:
 
 
 @pytest.fixture
-def api(server_factory: StartServer, database_url: str, page_port: int) -> ServerProcess:
+def api(
+    server_factory: StartServer, database_url: str, page_port: int, tmp_path: Path
+) -> ServerProcess:
     server = server_factory(
         {
             "DATABASE_URL": database_url,
             "REDIS_URL": None,
             "ALLOWED_ORIGINS": f"http://127.0.0.1:{page_port}",
+            "STORAGE_URL": f"file://{tmp_path / 'uploads'}",
         }
     )
     server.wait_healthy()
@@ -119,8 +126,9 @@ async def test_page_on_an_allowed_origin_signs_in_refreshes_and_lists_jobs(
     api: ServerProcess, page_port: int
 ) -> None:
     await _publish_a_job(api)
+    resume = base64.b64encode(samples.pdf(pages=3)).decode()
 
-    report = run_page(f"http://127.0.0.1:{page_port}", api)
+    report = run_page(f"http://127.0.0.1:{page_port}", api, f"&pdf={quote(resume)}")
 
     assert report["ok"], report
     assert report["steps"] == [
@@ -129,7 +137,12 @@ async def test_page_on_an_allowed_origin_signs_in_refreshes_and_lists_jobs(
         {"name": "refresh", "status": 200},
         {"name": "me", "status": 200},
         {"name": "jobs", "status": 200},
+        {"name": "announce", "status": 201},
+        {"name": "upload", "status": 204},
+        {"name": "complete", "status": 200},
+        {"name": "download", "status": 200},
     ]
+    assert report["resume"] == {"pages": 3, "same_bytes": True}
     assert report["refreshed_by_cookie"] is True
     assert report["me"].startswith("browser-")
     assert report["job_titles"] == [JOB_TITLE]

@@ -1,0 +1,34 @@
+"""`python -m app cleanup-uploads`: remove uploads announced and never completed in time (run it
+from cron, e.g. every 15 minutes; the background worker will call the same function)."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.core.commands import CommandFailed, in_transaction
+from app.files import service
+from app.files.storage import make_storage
+
+
+def add_file_commands(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "cleanup-uploads",
+        help="delete expired, never completed uploads (rows and bytes)",
+        description="Delete every upload whose completion window has passed, with its stored "
+        "bytes. Safe to run from several machines at once.",
+    )
+    parser.set_defaults(handler=run_cleanup_uploads)
+
+
+async def run_cleanup_uploads(args: argparse.Namespace) -> int:
+    try:
+        removed = await in_transaction(
+            "clean up uploads",
+            lambda session, settings: service.cleanup_expired_uploads(
+                session, make_storage(settings)
+            ),
+        )
+    except CommandFailed as failed:
+        return failed.code
+    print(f"Removed {removed} expired upload(s).")
+    return 0
