@@ -6,8 +6,6 @@ from fastapi import APIRouter
 from app.applications.router import router as applications_router
 from app.auth.router import router as auth_router
 from app.companies.router import router as companies_router
-from app.core.routing import AnonymousGetRoute
-from app.jobs.router import anonymous_job_page
 from app.jobs.router import employer_router as employer_jobs_router
 from app.jobs.router import router as jobs_router
 from app.jobs.router import saved_router as saved_jobs_router
@@ -27,10 +25,4 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (stats_router, "/stats"),
     (users_router, "/users"),
     (auth_router, "/auth"),
-]
-
-# Matched before those routers: the anonymous GETs of the busiest public pages, served without
-# FastAPI's per-request machinery. Every other request to their paths goes on to the routers.
-ANONYMOUS_ROUTES = [
-    AnonymousGetRoute("/api/jobs/{job_id:id}", anonymous_job_page, name="anonymous_job_page"),
 ]

@@ -27,7 +27,6 @@ from sqlalchemy.engine import Engine
 
 from app.core.config import Settings
 from app.core.db import parse_database_url
-from app.core.reads import ReadPool
 from app.core.security import PasswordHasher
 from app.main import create_app
 
@@ -128,25 +127,17 @@ async def create_login_users(database: Database, count: int, rounds: int) -> tup
 # not the route's (the floor's /session variant adds it back).
 @asynccontextmanager
 async def _statements() -> AsyncIterator[list[tuple[str, Any]]]:
-    """Every statement the service sends while this is open, with its parameters: through
-    SQLAlchemy (sessions, seen by its events) and through the read pool (Database.fetch)."""
+    """Every statement the service sends while this is open, with its parameters (all go
+    through SQLAlchemy, seen by its events)."""
     seen: list[tuple[str, Any]] = []
 
     def record(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
         seen.append((statement, params))
 
-    read = ReadPool.fetch
-
-    async def record_read(pool: ReadPool, sql: str, arguments: list[Any]) -> Any:
-        seen.append((sql, tuple(arguments)))
-        return await read(pool, sql, arguments)
-
     event.listen(Engine, "before_cursor_execute", record)
-    ReadPool.fetch = record_read  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        ReadPool.fetch = read  # type: ignore[method-assign]
         event.remove(Engine, "before_cursor_execute", record)
 
 

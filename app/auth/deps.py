@@ -83,6 +83,21 @@ async def get_current_user(session: SessionDep, claims: TokenClaims) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def get_optional_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The caller on public pages that show more to some: None without a bearer token; a token
+    that is sent must be valid (401 otherwise)."""
+    if not token:
+        return None
+    return await get_current_user(session, await get_token_claims(settings, token))
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
 def require_role(*roles: Role):
     allowed = {r.value for r in roles}
 

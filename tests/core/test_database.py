@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 from app.core.db import Database, DatabaseURLError, SessionDep, parse_database_url
+from app.core.errors import DatabaseUnavailable
 from tests.helpers import make_client
 
 NEON_POOLER = (
@@ -245,13 +246,15 @@ async def test_database_backed_route_is_503_when_the_url_is_missing(
     assert health.status_code == 200
 
 
-@pytest.mark.parametrize("settle", [0.2, 0], ids=["seen-closed", "closed-unseen"])
+@pytest.mark.parametrize("settle", [1.2, 0], ids=["seen-closed", "closed-unseen"])
 async def test_a_session_on_a_connection_the_server_dropped_gets_a_new_one(
     make_settings: Callable[..., Settings], settle: float
 ) -> None:
-    """The pre-ping's job: a pooled connection the server ended while it sat idle is replaced,
-    whether asyncpg has taken in the news or not (unseen, the ping failed with asyncpg's
-    InternalClientError, which was a 500)."""
+    """A pooled connection the server ended is replaced without a ping on every checkout:
+    after a quiet spell (the ping, or asyncpg already knowing it closed) the next session just
+    gets a new one; straight away, before asyncpg has read the server's goodbye, that one
+    session may answer 503 (it was a 500: asyncpg's InternalClientError), the database is not
+    marked down, and the next session gets a new connection."""
     database, admin = Database(make_settings()), Database(make_settings())
     pid = text("SELECT pg_backend_pid()")
     try:
@@ -262,8 +265,14 @@ async def test_a_session_on_a_connection_the_server_dropped_gets_a_new_one(
                 await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
             if settle:
                 await asyncio.sleep(settle)
-            async with database.session() as session:
-                assert (await session.execute(pid)).scalar_one() != first
+            for attempt in range(2):
+                try:
+                    async with database.session() as session:
+                        assert (await session.execute(pid)).scalar_one() != first
+                    break
+                except DatabaseUnavailable:
+                    assert not settle and attempt == 0
+                    assert not database.is_down
         assert not database.is_down
     finally:
         await database.dispose()
