@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.core.background import StartupTasks
 from app.core.config import Settings, get_settings
-from app.core.db import Database
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router, prefix in API_ROUTERS:
         app.include_router(router, prefix=f"/api{prefix}")
     app.include_router(health_router)
-    install_error_handlers(app)
+    install_error_handlers(app, DATABASE_UNAVAILABLE_ERRORS)
 
     # add_middleware wraps what is there: the last one added is the outermost.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

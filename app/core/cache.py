@@ -70,12 +70,16 @@ class Cache:
         return f"{self._prefix}:{namespace}:entry:{key}"
 
     async def _flush_unsent(self, client: Redis) -> None:
+        """Bump in Redis every namespace invalidated while it was unreachable. They stay queued
+        until Redis has them, however many attempts fail first (a bump sent twice only costs
+        one more miss)."""
         if self._unsent:
-            namespaces, self._unsent = self._unsent, set()
+            namespaces = set(self._unsent)
             async with client.pipeline(transaction=False) as pipe:
                 for namespace in namespaces:
                     pipe.incr(self._generation_key(namespace))
                 await pipe.execute()
+            self._unsent -= namespaces
 
     async def lookup(self, namespace: str, key: str) -> Lookup:
         client = self._redis.client()
@@ -143,7 +147,6 @@ class Cache:
         try:
             await self._flush_unsent(client)
         except REDIS_ERRORS as exc:
-            self._unsent.update(namespaces)
             self._redis.mark_failed(exc)
         else:
             self._redis.mark_ok()

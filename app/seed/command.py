@@ -11,8 +11,7 @@ import asyncpg
 
 from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
 from app.core.config import ConfigError, load_settings
-from app.core.db import Database
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
 from app.seed import generate as g

@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from app.core.config import ConfigError, load_settings
-from app.core.db import Database
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, NotFound
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
+from app.core.errors import NotFound
 from app.users import service
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -277,3 +278,52 @@ async def test_a_session_on_a_connection_the_server_dropped_gets_a_new_one(
     finally:
         await database.dispose()
         await admin.dispose()
+
+
+async def test_an_oserror_that_is_not_the_databases_is_not_an_outage(
+    start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    """A Redis or SMTP failure inside a route that holds a session (a bare OSError from another
+    socket) is that route's error: a 500, and every other database route keeps working. It
+    used to be a 503 DATABASE_UNAVAILABLE that marked the database down for a second."""
+    app = await start_app(make_settings())
+    smtp = APIRouter()
+
+    @smtp.post("/test/send-mail")
+    async def send_mail(session: SessionDep) -> None:
+        await session.execute(text("SELECT 1"))
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 25)")
+
+    app.include_router(smtp)
+    async with make_client(app) as client:
+        failed = await client.post("/test/send-mail")
+        after = await client.get("/api/companies")
+    assert failed.status_code == 500
+    assert failed.json()["error_code"] == "INTERNAL_ERROR"
+    assert after.status_code == 200
+    assert not app.state.database.is_down
+
+
+async def test_a_read_may_take_longer_than_the_connect_timeout(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    settings: Settings,
+) -> None:
+    """DB_CONNECT_TIMEOUT bounds opening a connection, not a statement: a job page that waits
+    a second on a lock answers once the lock is gone (DB_COMMAND_TIMEOUT bounds it). The
+    public job page used to run under the connect timeout and answered 503."""
+    app = await start_app(make_settings(db_connect_timeout=0.3))
+    admin = Database(settings)
+    try:
+        async with make_client(app) as client:
+            assert (await client.get("/api/jobs/1")).status_code == 404  # warm: connected
+            async with admin.session() as session:
+                await session.execute(text("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE"))
+                reading = asyncio.create_task(client.get("/api/jobs/1"))
+                await asyncio.sleep(1.0)
+                assert not reading.done()
+            response = await reading
+    finally:
+        await admin.dispose()
+    assert response.status_code == 404, response.text
+    assert response.json()["error_code"] == "NOT_FOUND"
