@@ -80,8 +80,10 @@ def is_live(job: Job, now: datetime) -> bool:
     )
 
 
-def _invalidate_if_listed(cache: Cache, session: AsyncSession, *jobs_were_listed: bool) -> None:
-    if any(jobs_were_listed):
+def _invalidate_if_public(cache: Cache, session: AsyncSession, job: Job) -> None:
+    """Call before changing `job`: if anyone can see it (listed, or its page: published or
+    closed, not deleted), the cached list, pages and stats are invalidated on commit."""
+    if job.status != JobStatus.DRAFT and job.deleted_at is None:
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
 
 
@@ -189,10 +191,9 @@ async def update_job(
     high = changes.get("salary_max", job.salary_max)
     if low is not None and high is not None and low > high:
         raise UnprocessableEntity("salary_min must not exceed salary_max.")
-    was_listed = job.status == JobStatus.PUBLISHED
+    _invalidate_if_public(cache, session, job)
     for column, value in changes.items():
         setattr(job, column, value)
-    _invalidate_if_listed(cache, session, was_listed)
     await session.flush()
     return await _reload(session, job.id)
 
@@ -203,8 +204,8 @@ async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: in
     if not can_manage(user, job.company.owner_id):
         raise Forbidden("Only the company's owner can delete its jobs.")
     if job.deleted_at is None:
+        _invalidate_if_public(cache, session, job)
         job.deleted_at = datetime.now(UTC)
-        _invalidate_if_listed(cache, session, job.status == JobStatus.PUBLISHED)
         await session.flush()
 
 
