@@ -4,9 +4,9 @@ from starting instead of silently vanishing."""
 from fastapi import APIRouter
 
 from app.applications.router import router as applications_router
+from app.auth.router import account_router
 from app.auth.router import router as auth_router
 from app.companies.router import router as companies_router
-from app.jobs.router import employer_router as employer_jobs_router
 from app.jobs.router import router as jobs_router
 from app.jobs.router import saved_router as saved_jobs_router
 from app.notifications.router import router as notifications_router
@@ -19,10 +19,10 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (jobs_router, ""),
     (applications_router, ""),
     (saved_jobs_router, ""),
-    (employer_jobs_router, ""),
     (companies_router, "/companies"),
     (notifications_router, "/notifications"),
     (stats_router, "/stats"),
     (users_router, "/users"),
+    (account_router, "/users"),
     (auth_router, "/auth"),
 ]

@@ -1,4 +1,5 @@
-"""/api/jobs/{id}/applications, /api/users/me/applications and /api/applications/{id}."""
+"""/api/jobs/{id}/applications, /api/users/me/applications, /api/applications/{id}, and
+/api/employer/jobs (the employer's jobs with their application counts)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ from app.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationSummary,
+    EmployerJob,
     JobBrief,
     StatusChangeRead,
     StatusChangeRequest,
 )
-from app.auth.deps import CurrentUser, JobSeekerUser
+from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
 from app.companies.models import Company
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from app.core.pagination import IdPath, Page, PageDep
 from app.jobs.models import Job
+from app.jobs.schemas import JobSummary
 from app.users.models import User
 
 router = APIRouter(tags=["applications"])
@@ -59,7 +62,6 @@ def _page(rows: Sequence[Row[Any]], cursor: str | None) -> Page[ApplicationSumma
 
 def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
     application, job, company, applicant, history = detail
-    owner_view = viewer.id == company.owner_id
     return ApplicationRead(
         **_summary_fields(application, job, company, applicant),
         cover_letter=application.cover_letter,
@@ -70,7 +72,7 @@ def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
                 to_status=change.to_status,
                 at=change.created_at,
                 by_employer=change.actor_id == company.owner_id,
-                note=change.note if owner_view else None,
+                note=service.employer_note(viewer, company, change),
             )
             for change in history
         ],
@@ -139,3 +141,21 @@ async def change_status(
 )
 async def withdraw(application_id: IdPath, user: CurrentUser, session: SessionDep):
     return _detail(user, await service.withdraw(session, user, application_id))
+
+
+@router.get(
+    "/employer/jobs",
+    tags=["jobs"],
+    response_model=Page[EmployerJob],
+    responses=error_responses(Unauthorized, Forbidden),
+)
+async def list_employer_jobs(user: EmployerUser, page: PageDep, session: SessionDep):
+    rows, cursor = await service.list_employer_jobs(session, user, page)
+    now = datetime.now(UTC)
+    items = [
+        EmployerJob(
+            **JobSummary.of(job, now).model_dump(), application_count=total, unreviewed_count=new
+        )
+        for job, total, new, *_ in rows
+    ]
+    return Page[EmployerJob](items=items, next_cursor=cursor)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from app.applications.models import ApplicationStatus
 from app.core.fields import WebUrl, text
 from app.jobs.models import DisplayStatus
+from app.jobs.schemas import JobSummary
 
 CoverLetter = text(10_000)
 Note = text(2_000)
@@ -63,3 +64,8 @@ class ApplicationRead(ApplicationSummary):
     cover_letter: str | None
     resume_url: str | None
     history: list[StatusChangeRead]
+
+
+class EmployerJob(JobSummary):
+    application_count: int
+    unreviewed_count: int

@@ -15,7 +15,7 @@ from app.core.bahamas import Island
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
-from app.core.http_cache import public_json
+from app.core.http_cache import public_get, public_json
 from app.core.pagination import IdPath, Page, PageDep
 
 router = APIRouter(tags=["companies"])
@@ -36,9 +36,9 @@ async def create_company(body: CompanyCreate, user: EmployerUser, session: Sessi
     return await service.create_company(session, user, body)
 
 
-@router.api_route(
+@public_get(
+    router,
     "",
-    methods=["GET", "HEAD"],
     response_model=Page[CompanyRead],
     responses=error_responses(),
     summary="List companies",
@@ -57,9 +57,9 @@ async def list_companies(
     return public_json(request, _COMPANY_PAGE.dump_json(Page(items=items, next_cursor=cursor)))
 
 
-@router.api_route(
+@public_get(
+    router,
     "/{company_id}",
-    methods=["GET", "HEAD"],
     response_model=CompanyRead,
     responses=error_responses(NotFound),
     summary="A company's page",

@@ -11,8 +11,12 @@ does not say otherwise `Cache-Control: no-store`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Request, Response
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Seconds: as long as the Redis cache keeps an entry (app/core/cache.py), and a minute in which
 # a CDN answers from its copy while it fetches a fresh one.
@@ -55,3 +59,15 @@ def private_json(body: bytes) -> Response:
     return Response(
         body, media_type="application/json", headers={"Cache-Control": PRIVATE_CACHE_CONTROL}
     )
+
+
+def public_get(router: APIRouter, path: str, **kwargs: Any) -> Callable[[F], F]:
+    """`router.get(path, ...)` for a public page, and HEAD on the same endpoint: one route per
+    method (each its own operation id), the HEAD one left out of the OpenAPI document, which
+    would otherwise list every page twice."""
+
+    def register(endpoint: F) -> F:
+        router.head(path, include_in_schema=False, **kwargs)(endpoint)
+        return router.get(path, **kwargs)(endpoint)
+
+    return register

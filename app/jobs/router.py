@@ -1,4 +1,4 @@
-"""/api/jobs, /api/employer/jobs and /api/users/me/saved-jobs."""
+"""/api/jobs and /api/users/me/saved-jobs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser, OptionalUser
+from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -17,11 +17,10 @@ from app.core.errors import (
     Unauthorized,
     error_responses,
 )
-from app.core.http_cache import private_json, public_json
+from app.core.http_cache import private_json, public_get, public_json
 from app.core.pagination import IdPath, Page, PageDep
 from app.jobs import service
 from app.jobs.schemas import (
-    EmployerJob,
     JobCreate,
     JobRead,
     JobSearch,
@@ -31,15 +30,14 @@ from app.jobs.schemas import (
 )
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-employer_router = APIRouter(prefix="/employer", tags=["jobs"])
 saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
 
 _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
 
-@router.api_route(
+@public_get(
+    router,
     "",
-    methods=["GET", "HEAD"],
     response_model=Page[JobSummary],
     responses=error_responses(),
     summary="Search live published jobs",
@@ -67,9 +65,9 @@ async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, ca
     return JobRead.of(job, datetime.now(UTC))
 
 
-@router.api_route(
+@public_get(
+    router,
     "/{job_id}",
-    methods=["GET", "HEAD"],
     response_model=JobRead,
     responses=error_responses(NotFound),
     summary="A job's page",
@@ -124,21 +122,6 @@ async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
 )
 async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
     await service.unsave_job(session, user, job_id)
-
-
-@employer_router.get(
-    "/jobs", response_model=Page[EmployerJob], responses=error_responses(Unauthorized, Forbidden)
-)
-async def list_employer_jobs(user: EmployerUser, page: PageDep, session: SessionDep):
-    rows, cursor = await service.list_employer_jobs(session, user, page)
-    now = datetime.now(UTC)
-    items = [
-        EmployerJob(
-            **JobSummary.of(job, now).model_dump(), application_count=total, unreviewed_count=new
-        )
-        for job, total, new, *_ in rows
-    ]
-    return Page[EmployerJob](items=items, next_cursor=cursor)
 
 
 @saved_router.get(

@@ -27,8 +27,6 @@ from sqlalchemy.dialects.postgresql import REAL, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from app.applications.models import Application, ApplicationStatus
-from app.companies.models import Company
 from app.companies.service import can_manage, get_company
 from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, cache_key, ttl_until
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
@@ -53,7 +51,6 @@ SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
 
 NEWEST = Ordering("jobs:newest", (SortKey(Job.published_at, datetime), SortKey(Job.id, int)))
 SALARY = Ordering("jobs:salary", (SortKey(SALARY_KEY, Decimal), SortKey(Job.id, int)))
-EMPLOYER_NEWEST = Ordering("jobs:employer", (SortKey(Job.id, int),))
 SAVED_NEWEST = Ordering(
     "jobs:saved", (SortKey(SavedJob.created_at, datetime), SortKey(SavedJob.job_id, int))
 )
@@ -68,7 +65,7 @@ def live_clause() -> ColumnElement[bool]:
     )
 
 
-def _with_company() -> Select[Any]:
+def with_company() -> Select[Any]:
     return select(Job).join(Job.company).options(contains_eager(Job.company))
 
 
@@ -103,7 +100,7 @@ async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobC
 
 
 async def _reload(session: AsyncSession, job_id: int) -> Job:
-    stmt = _with_company().where(Job.id == job_id).execution_options(populate_existing=True)
+    stmt = with_company().where(Job.id == job_id).execution_options(populate_existing=True)
     return (await session.scalars(stmt)).one()
 
 
@@ -111,7 +108,7 @@ async def get_visible_job(
     session: AsyncSession, job_id: int, user: User | None, *, for_update: bool = False
 ) -> Job:
     """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
-    stmt = _with_company().where(Job.id == job_id)
+    stmt = with_company().where(Job.id == job_id)
     if for_update:
         stmt = stmt.with_for_update(of=Job)
     job = (await session.scalars(stmt)).one_or_none()
@@ -214,7 +211,7 @@ _EQUAL_FILTERS = ("island", "category", "employment_type", "work_mode", "company
 
 def _search_statement(search: JobSearch) -> tuple[Select[Any], Ordering]:
     """Live jobs matching `search`, with their company, and the order they are listed in."""
-    stmt = _with_company().where(live_clause())
+    stmt = with_company().where(live_clause())
     if search.location:
         pattern = search.location.lower().replace("\\", "\\\\").replace("%", r"\%")
         pattern = pattern.replace("_", r"\_") + "%"
@@ -264,28 +261,6 @@ async def search_jobs(
     return body
 
 
-async def list_employer_jobs(
-    session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
-    """The caller's jobs in every state but deleted, each with its application counts."""
-    counts = (
-        select(
-            Application.job_id,
-            func.count().label("total"),
-            func.count().filter(Application.status == ApplicationStatus.SUBMITTED).label("new"),
-        )
-        .group_by(Application.job_id)
-        .subquery()
-    )
-    stmt = (
-        _with_company()
-        .outerjoin(counts, counts.c.job_id == Job.id)
-        .add_columns(func.coalesce(counts.c.total, 0), func.coalesce(counts.c.new, 0))
-        .where(Company.owner_id == user.id, Job.deleted_at.is_(None))
-    )
-    return await paginate(session, stmt, EMPLOYER_NEWEST, page)
-
-
 async def save_job(session: AsyncSession, user: User, job_id: int) -> None:
     await get_visible_job(session, job_id, user)
     await session.execute(
@@ -304,7 +279,7 @@ async def list_saved_jobs(
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """Newest first; jobs closed, expired or deleted since stay listed with that status."""
     stmt = (
-        _with_company()
+        with_company()
         .join(SavedJob, SavedJob.job_id == Job.id)
         .add_columns(SavedJob.created_at)
         .where(SavedJob.user_id == user.id)

@@ -7,15 +7,15 @@ from fastapi import APIRouter, Request, Response
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import error_responses
-from app.core.http_cache import public_json
+from app.core.http_cache import public_get, public_json
 from app.stats.service import StatsRead, stats_page
 
 router = APIRouter(tags=["stats"])
 
 
-@router.api_route(
+@public_get(
+    router,
     "",
-    methods=["GET", "HEAD"],
     response_model=StatsRead,
     responses=error_responses(),
     summary="Headline numbers for the home page",

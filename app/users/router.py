@@ -1,18 +1,17 @@
-"""/api/users: the caller's own profile, other people's public profiles, account deletion."""
+"""/api/users: the caller's own profile and other people's public profiles. Deleting the
+account (DELETE /api/users/me) needs the password and ends every session: it is auth's
+(app/auth/router.py, account_router)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path
 
-from app.auth.deps import AuthContextDep, CurrentUser
-from app.auth.router import clear_refresh_cookie
-from app.auth.schemas import PasswordConfirmation
-from app.auth.service import WrongPassword
 from app.core.db import SessionDep
-from app.core.errors import NotFound, RateLimited, Unauthorized, error_responses
+from app.core.errors import NotFound, Unauthorized, error_responses
 from app.users import service
+from app.users.deps import CurrentUser
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
 router = APIRouter(tags=["users"])
@@ -27,24 +26,6 @@ async def read_me(user: CurrentUser) -> UserPrivate:
 async def update_me(body: ProfileUpdate, user: CurrentUser, session: SessionDep) -> UserPrivate:
     """Change profile fields; email, role and account flags cannot be changed here."""
     return UserPrivate.model_validate(await service.update_profile(session, user, body.changes()))
-
-
-@router.delete(
-    "/me",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, WrongPassword, RateLimited),
-)
-async def delete_me(
-    body: PasswordConfirmation,
-    user: CurrentUser,
-    session: SessionDep,
-    ctx: AuthContextDep,
-    response: Response,
-) -> None:
-    """Delete the account (password required). Every session ends at once and the profile is
-    anonymised; what the account did elsewhere stays, attributed to "Deleted user"."""
-    await service.delete_account(session, ctx, user, body.password)
-    clear_refresh_cookie(response, ctx.settings)
 
 
 @router.get("/{user_id}", responses=error_responses(Unauthorized, NotFound))

@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service as auth
-from app.auth.schemas import normalize_email
 from app.core.errors import NotFound
 from app.users.models import Role, User
+from app.users.schemas import normalize_email
 
 DELETED_NAME = "Deleted user"
 # Profile columns a deletion clears, with the value each is left at.
@@ -44,17 +43,13 @@ async def update_profile(session: AsyncSession, user: User, changes: dict[str, o
     return user
 
 
-async def delete_account(
-    session: AsyncSession, ctx: auth.AuthContext, user: User, password: str
-) -> None:
-    """Soft delete: the account stops working at once and keeps no personal data, while its
-    row stays so that other tables' references to it remain valid.
+def anonymise(user: User) -> None:
+    """What deleting an account does to its row: it stops working at once and keeps no
+    personal data, while the row stays so that other tables' references to it remain valid.
 
     The email becomes a unique address under `.invalid` (a reserved, undeliverable domain that
     sign-up refuses), so the real address can register again.
     """
-    await auth.confirm_password(session, ctx, user, password)
-    await auth.end_sessions(session, user)
     user.email = f"deleted-{user.id}-{secrets.token_hex(8)}@deleted.invalid"
     user.full_name = DELETED_NAME
     # Not a bcrypt hash, so no password can ever match it.
@@ -63,7 +58,6 @@ async def delete_account(
     user.deleted_at = datetime.now(UTC)
     for field, value in _CLEARED_PROFILE.items():
         setattr(user, field, value)
-    await session.flush()
 
 
 async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
