@@ -3,9 +3,6 @@ no drift between the models and the migrations."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -78,26 +75,10 @@ async def test_migrations_keep_the_urls_sslmode(create_database: Callable[..., A
     rather than run the DDL in plain text (the URL used to be rendered back to text without
     its sslmode, and the connection silently fell back to asyncpg's `prefer`)."""
     url = await create_database("hmb_migrations", migrate=False)
-    env = {**os.environ, "DATABASE_URL": url, "MIGRATION_DATABASE_URL": f"{url}?sslmode=require"}
-    refused = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = run_alembic(url, "upgrade", "head", migration_database_url=f"{url}?sslmode=require")
     assert refused.returncode != 0, refused.stderr
     assert await _tables(url) == set()
 
-    env["MIGRATION_DATABASE_URL"] = f"{url}?sslmode=disable"
-    result = subprocess.run(
-        [sys.executable, "-m", "alembic", "upgrade", "head"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    allowed = run_alembic(url, "upgrade", "head", migration_database_url=f"{url}?sslmode=disable")
+    assert allowed.returncode == 0, allowed.stderr
     assert await _tables(url) == set(Base.metadata.tables)

@@ -146,6 +146,7 @@ async def withdraw(application_id: IdPath, user: CurrentUser, session: SessionDe
 @router.get(
     "/employer/jobs",
     tags=["jobs"],
+    summary="My jobs in every state, with their application counts",
     response_model=Page[EmployerJob],
     responses=error_responses(Unauthorized, Forbidden),
 )
