@@ -199,13 +199,18 @@ def _guard_connections(engine: AsyncEngine, ping_timeout: float) -> None:
             raise sa_exc.DisconnectionError(f"pre-ping failed: {type(exc).__name__}") from exc
 
 
+def _describe(exc: BaseException) -> str:
+    # asyncpg's timeouts say nothing
+    return f"{type(exc).__name__}: {str(exc) or 'no answer within the timeout'}"
+
+
 async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
     """asyncpg.connect, with its network failures (refused, unknown host, DB_CONNECT_TIMEOUT)
     marked as the database's."""
     try:
         return await asyncpg.connect(*args, **kwargs)
     except OSError as exc:
-        raise DatabaseUnreachable(f"{type(exc).__name__}: {exc}") from exc
+        raise DatabaseUnreachable(_describe(exc)) from exc
 
 
 def _classify_driver_errors(engine: AsyncEngine) -> None:
@@ -227,8 +232,7 @@ def _classify_driver_errors(engine: AsyncEngine) -> None:
             context.is_disconnect = True
         else:
             return None
-        reason = f"{type(driver_error).__name__}: {driver_error}" if str(driver_error) else None
-        return DatabaseUnreachable(reason or type(driver_error).__name__, connection_lost=lost)
+        return DatabaseUnreachable(_describe(driver_error), connection_lost=lost)
 
     @event.listens_for(engine.sync_engine, "do_connect")
     def connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
@@ -352,9 +356,7 @@ class Database:
         self._last_failure = time.monotonic()
         if self._down_since is None:
             self._down_since = self._last_failure
-            # asyncpg's timeouts say nothing
-            reason = str(exc) if isinstance(exc, DatabaseUnreachable) else None
-            reason = reason or f"{type(exc).__name__}: {exc or 'no answer within the timeout'}"
+            reason = str(exc) if isinstance(exc, DatabaseUnreachable) else _describe(exc)
             logger.error("database unavailable: %s", reason)
 
     def report_success(self) -> None:
