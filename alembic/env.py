@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
 from app.core.config import load_settings
-from app.core.db import migration_url, parse_database_url
+from app.core.db import DatabaseTarget, migration_target, parse_database_url
 from app.models import Base
 
 config = context.config
@@ -22,11 +22,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
-def _target():
+def _target() -> DatabaseTarget:
     explicit = config.attributes.get("database_url")
     if explicit:
         return parse_database_url(explicit)
-    return parse_database_url(migration_url(load_settings()))
+    return migration_target(load_settings())
 
 
 def run_migrations_offline() -> None:

@@ -6,14 +6,13 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 
 from app import __version__
-from app.boot import DeferredApp
 from app.core.background import StartupTasks
 from app.core.config import Settings, get_settings
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
@@ -25,8 +24,14 @@ from app.core.middleware import (
     TrustedProxies,
     UnhandledErrorMiddleware,
 )
-from app.core.routing import ProbeLane
+from app.core.openapi import operation_id
+from app.core.ratelimit import RateLimiter
+from app.core.redis import RedisState
+from app.core.security import PasswordHasher
+from app.files.router import UPLOAD_CONTENT_PATH
 from app.health.probes import probe_routes
+from app.health.router import router as health_router
+from app.routers import API_ROUTERS
 
 logger = logging.getLogger("app.main")
 
@@ -51,17 +56,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    # Imported here, not at the top: `app.main:app` answers the probes before these (SQLAlchemy,
-    # Redis, passlib, every domain package) are loaded, in a thread, by this very function.
-    from app.core.db import Database
-    from app.core.openapi import operation_id
-    from app.core.ratelimit import RateLimiter
-    from app.core.redis import RedisState
-    from app.core.security import PasswordHasher
-    from app.files.router import UPLOAD_CONTENT_PATH
-    from app.health.router import router as health_router
-    from app.routers import ANONYMOUS_ROUTES, API_ROUTERS
-
     settings = settings or get_settings()
     configure_logging(settings.log_level)
 
@@ -88,16 +82,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(app.state.redis)
     app.state.password_hasher = PasswordHasher(settings.bcrypt_rounds)
     app.state.startup_tasks = StartupTasks()
-    app.state.metrics = Metrics(app.state.database.pool_status, app.state.database.read_pool_status)
+    app.state.metrics = Metrics(app.state.database.pool_status)
 
     # The probes come first so the router matches them before anything else; the rest of the
     # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try
     # every one of them before on every API request (~20 us of CPU per job page).
-    app.router.routes[:0] = [*probe_routes, *ANONYMOUS_ROUTES]
+    app.router.routes[:0] = probe_routes
     for router, prefix in API_ROUTERS:
         app.include_router(router, prefix=f"/api{prefix}")
     app.include_router(health_router)
-    install_error_handlers(app)
+    install_error_handlers(app, DATABASE_UNAVAILABLE_ERRORS)
 
     # add_middleware wraps what is there: the last one added is the outermost.
     app.add_middleware(
@@ -111,11 +105,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origin_regex=settings.allowed_origin_regex,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", "If-None-Match"],
+        expose_headers=["X-Request-ID", "Retry-After", "ETag"],
         max_age=600,
     )
-    app.add_middleware(ProbeLane, routes=probe_routes)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
@@ -125,14 +118,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def __getattr__(name: str) -> DeferredApp:
-    """`app.main:app` for Gunicorn and Uvicorn, made on first access instead of at import:
-    importing this module (tests, Alembic, tools) builds nothing and reads no environment. It is
-    the front of app/boot.py, which answers the probes at once and serves create_app()'s API as
-    soon as it is built."""
+def __getattr__(name: str) -> FastAPI:
+    """`app.main:app` for Gunicorn and Uvicorn: create_app() itself, made on first access
+    instead of at import, so importing this module (tests, Alembic, tools) builds nothing and
+    reads no environment. A router that fails to import fails here, in the worker's boot, and
+    Gunicorn's master stops with its boot-error status."""
     if name != "app":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    settings = get_settings()
-    front = DeferredApp(partial(create_app, settings), settings)
-    globals()["app"] = front
-    return front
+    app = globals()["app"] = create_app()
+    return app

@@ -4,13 +4,11 @@ from starting instead of silently vanishing."""
 from fastapi import APIRouter
 
 from app.applications.router import router as applications_router
+from app.auth.router import account_router
 from app.auth.router import router as auth_router
 from app.candidates.router import router as candidates_router
 from app.companies.router import router as companies_router
-from app.core.routing import AnonymousGetRoute
 from app.files.router import router as files_router
-from app.jobs.router import anonymous_job_page
-from app.jobs.router import employer_router as employer_jobs_router
 from app.jobs.router import router as jobs_router
 from app.jobs.router import saved_router as saved_jobs_router
 from app.notifications.router import router as notifications_router
@@ -23,18 +21,12 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (jobs_router, ""),
     (applications_router, ""),
     (saved_jobs_router, ""),
-    (employer_jobs_router, ""),
     (companies_router, "/companies"),
     (notifications_router, "/notifications"),
     (stats_router, "/stats"),
     (users_router, "/users"),
+    (account_router, "/users"),
     (auth_router, "/auth"),
     (files_router, ""),
     (candidates_router, "/candidates"),
-]
-
-# Matched before those routers: the anonymous GETs of the busiest public pages, served without
-# FastAPI's per-request machinery. Every other request to their paths goes on to the routers.
-ANONYMOUS_ROUTES = [
-    AnonymousGetRoute("/api/jobs/{job_id:id}", anonymous_job_page, name="anonymous_job_page"),
 ]

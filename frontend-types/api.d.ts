@@ -12,8 +12,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Search Jobs
-         * @description Live published jobs. Cached for everyone alike (the list does not depend on who asks).
+         * Search live published jobs
+         * @description Live published jobs. Cached for everyone alike (the list does not depend on who asks),
+         *     and by CDNs and browsers (ETag, `If-None-Match` answered with 304).
          */
         get: operations["search_jobs"];
         put?: never;
@@ -33,8 +34,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get Job
-         * @description A draft or deleted job is a 404 to everyone but those who manage it.
+         * A job's page
+         * @description A draft or deleted job is a 404 to everyone but those who manage them. Anonymous
+         *     readers get the cached, publicly cacheable page; a signed-in reader's is private.
          */
         get: operations["get_job"];
         put?: never;
@@ -169,6 +171,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/employer/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My jobs in every state, with their application counts */
+        get: operations["list_employer_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users/me/saved-jobs": {
         parameters: {
             query?: never;
@@ -186,23 +205,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/employer/jobs": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Your jobs in every state, with application counts */
-        get: operations["list_employer_jobs"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/companies": {
         parameters: {
             query?: never;
@@ -210,7 +212,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Companies, newest first */
+        /** List companies */
         get: operations["list_companies"];
         put?: never;
         /** Create a company */
@@ -228,7 +230,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One company */
+        /** A company's page */
         get: operations["get_company"];
         put?: never;
         post?: never;
@@ -314,7 +316,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Live jobs, companies hiring and new jobs this week */
+        /** Headline numbers for the home page */
         get: operations["get_stats"];
         put?: never;
         post?: never;
@@ -339,7 +341,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete Me
+         * Delete my account
          * @description Delete the account (password required). Every session ends at once and the profile is
          *     anonymised; what the account did elsewhere stays, attributed to "Deleted user".
          */
@@ -684,6 +686,23 @@ export interface paths {
         };
         /** Version, uptime and the state of every dependency */
         get: operations["health_detailed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Prometheus metrics (the old monitors' path) */
+        get: operations["metrics_old_path"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2728,7 +2747,7 @@ export interface operations {
             };
         };
     };
-    list_saved_jobs: {
+    list_employer_jobs: {
         parameters: {
             query?: {
                 /** @description Page size. */
@@ -2748,7 +2767,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_SavedJobRead_"];
+                    "application/json": components["schemas"]["Page_EmployerJob_"];
                 };
             };
             /** @description Authentication is required. */
@@ -2789,7 +2808,7 @@ export interface operations {
             };
         };
     };
-    list_employer_jobs: {
+    list_saved_jobs: {
         parameters: {
             query?: {
                 /** @description Page size. */
@@ -2809,7 +2828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_EmployerJob_"];
+                    "application/json": components["schemas"]["Page_SavedJobRead_"];
                 };
             };
             /** @description Authentication is required. */
@@ -4522,6 +4541,24 @@ export interface operations {
                         [key: string]: unknown;
                     };
                 };
+            };
+        };
+    };
+    metrics_old_path: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -42,9 +42,13 @@ def _with_database(url: str, database: str) -> str:
     return parse_database_url(url).url.set(database=database).render_as_string(hide_password=False)
 
 
-def run_alembic(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_alembic(
+    database_url: str, *args: str, migration_database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
     env.pop("MIGRATION_DATABASE_URL", None)
+    if migration_database_url is not None:
+        env["MIGRATION_DATABASE_URL"] = migration_database_url
     return subprocess.run(
         [sys.executable, "-m", "alembic", *args],
         cwd=ROOT,

@@ -68,3 +68,17 @@ async def test_every_revision_upgrades_and_downgrades_one_step_at_a_time(
     for _ in revisions:
         _ok(url, "downgrade", "-1")
     assert await _tables(url) == set()
+
+
+async def test_migrations_keep_the_urls_sslmode(create_database: Callable[..., Any]) -> None:
+    """The local server has no TLS: MIGRATION_DATABASE_URL with sslmode=require must fail
+    rather than run the DDL in plain text (the URL used to be rendered back to text without
+    its sslmode, and the connection silently fell back to asyncpg's `prefer`)."""
+    url = await create_database("hmb_migrations", migrate=False)
+    refused = run_alembic(url, "upgrade", "head", migration_database_url=f"{url}?sslmode=require")
+    assert refused.returncode != 0, refused.stderr
+    assert await _tables(url) == set()
+
+    allowed = run_alembic(url, "upgrade", "head", migration_database_url=f"{url}?sslmode=disable")
+    assert allowed.returncode == 0, allowed.stderr
+    assert await _tables(url) == set(Base.metadata.tables)

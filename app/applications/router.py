@@ -1,4 +1,5 @@
-"""/api/jobs/{id}/applications, /api/users/me/applications and /api/applications/{id}."""
+"""/api/jobs/{id}/applications, /api/users/me/applications, /api/applications/{id}, and
+/api/employer/jobs (the employer's jobs with their application counts)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from app.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationSummary,
+    EmployerJob,
     JobBrief,
     StatusChangeRead,
     StatusChangeRequest,
 )
-from app.auth.deps import CurrentUser, JobSeekerUser
+from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
 from app.companies.models import Company
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
@@ -30,6 +32,7 @@ from app.files import service as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
 from app.jobs.models import Job
+from app.jobs.schemas import JobSummary
 from app.users.models import User
 
 router = APIRouter(tags=["applications"])
@@ -66,7 +69,6 @@ async def _detail(
 ) -> ApplicationRead:
     """Only ever built for the applicant or the job's owner (the service checked)."""
     application, job, company, applicant, history = detail
-    owner_view = viewer.id == company.owner_id
     resume = (await files.ready_files(session, application.resume_file_id)).get(
         application.resume_file_id or 0
     )
@@ -81,7 +83,7 @@ async def _detail(
                 to_status=change.to_status,
                 at=change.created_at,
                 by_employer=change.actor_id == company.owner_id,
-                note=change.note if owner_view else None,
+                note=service.employer_note(viewer, company, change),
             )
             for change in history
         ],
@@ -174,3 +176,22 @@ async def withdraw(
 ):
     detail = await service.withdraw(session, user, application_id)
     return await _detail(session, storage, user, detail)
+
+
+@router.get(
+    "/employer/jobs",
+    tags=["jobs"],
+    summary="My jobs in every state, with their application counts",
+    response_model=Page[EmployerJob],
+    responses=error_responses(Unauthorized, Forbidden),
+)
+async def list_employer_jobs(page: PageDep, user: EmployerUser, session: SessionDep):
+    rows, cursor = await service.list_employer_jobs(session, user, page)
+    now = datetime.now(UTC)
+    items = [
+        EmployerJob(
+            **JobSummary.of(job, now).model_dump(), application_count=total, unreviewed_count=new
+        )
+        for job, total, new, *_ in rows
+    ]
+    return Page[EmployerJob](items=items, next_cursor=cursor)

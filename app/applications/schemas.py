@@ -8,6 +8,7 @@ from app.applications.models import ApplicationStatus
 from app.core.fields import WebUrl, text
 from app.files.schemas import FileId, FileRead
 from app.jobs.models import DisplayStatus
+from app.jobs.schemas import JobSummary
 
 CoverLetter = text(10_000)
 Note = text(2_000)
@@ -82,3 +83,8 @@ class ApplicationRead(ApplicationSummary):
     # the job's owner, through this application only.
     resume: FileRead | None
     history: list[StatusChangeRead]
+
+
+class EmployerJob(JobSummary):
+    application_count: int
+    unreviewed_count: int

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +21,7 @@ from app.core.pagination import Ordering, PageParams, SortKey, paginate
 from app.files import service as files
 from app.files.models import Purpose
 from app.jobs.models import Job
-from app.jobs.service import get_visible_job, is_live
+from app.jobs.service import get_visible_job, is_live, with_company
 from app.notifications import messages
 from app.notifications.service import notify
 from app.users.models import User
@@ -205,3 +205,33 @@ async def list_for_job(
     if status is not None:
         stmt = stmt.where(Application.status == status)
     return await paginate(session, stmt, NEWEST_FIRST, page)
+
+
+EMPLOYER_NEWEST = Ordering("jobs:employer", (SortKey(Job.id, int),))
+
+
+async def list_employer_jobs(
+    session: AsyncSession, user: User, page: PageParams
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """The caller's jobs in every state but deleted, each with its application counts."""
+    counts = (
+        select(
+            Application.job_id,
+            func.count().label("total"),
+            func.count().filter(Application.status == ApplicationStatus.SUBMITTED).label("new"),
+        )
+        .group_by(Application.job_id)
+        .subquery()
+    )
+    stmt = (
+        with_company()
+        .outerjoin(counts, counts.c.job_id == Job.id)
+        .add_columns(func.coalesce(counts.c.total, 0), func.coalesce(counts.c.new, 0))
+        .where(Company.owner_id == user.id, Job.deleted_at.is_(None))
+    )
+    return await paginate(session, stmt, EMPLOYER_NEWEST, page)
+
+
+def employer_note(viewer: User, company: Company, change: ApplicationStatusChange) -> str | None:
+    """A status change's note is the employer's: only the job's owner reads it."""
+    return change.note if viewer.id == company.owner_id else None

@@ -1,32 +1,43 @@
-"""Who is calling: the `CurrentUser` family of dependencies every domain uses."""
+"""Who is calling (the `CurrentUser` family every domain uses, defined in app.users.deps) and
+what the auth routes need around it."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
 
 from app.auth.service import AuthContext
-from app.core.config import Settings
-from app.core.db import SessionDep
-from app.core.errors import Forbidden, Unauthorized
-from app.core.security import TokenError, decode_access_token
-from app.users.models import Role, User
+from app.users.deps import (
+    AdminUser,
+    CurrentUser,
+    EmployerUser,
+    JobSeekerUser,
+    OptionalUser,
+    SettingsDep,
+    TokenClaims,
+    get_current_user,
+    get_token_claims,
+    oauth2_scheme,
+    require_role,
+    session_id,
+)
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
-
-_INVALID = "The access token is invalid or has expired."
-
-
-# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
-# thread pool, a hop that costs more than the dependency itself (bench/: several per request).
-async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+__all__ = [
+    "AdminUser",
+    "AuthContextDep",
+    "CurrentUser",
+    "EmployerUser",
+    "JobSeekerUser",
+    "OptionalUser",
+    "SettingsDep",
+    "TokenClaims",
+    "get_current_user",
+    "get_token_claims",
+    "oauth2_scheme",
+    "require_role",
+    "session_id",
+]
 
 
 async def get_auth_context(request: Request) -> AuthContext:
@@ -41,59 +52,3 @@ async def get_auth_context(request: Request) -> AuthContext:
 
 
 AuthContextDep = Annotated[AuthContext, Depends(get_auth_context)]
-
-
-async def get_token_claims(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> dict[str, Any]:
-    """The verified claims of the bearer access token (signature, expiry, issuer, audience)."""
-    if not token:
-        raise Unauthorized()
-    try:
-        return decode_access_token(settings, token)
-    except TokenError:
-        raise Unauthorized(_INVALID) from None
-
-
-TokenClaims = Annotated[dict[str, Any], Depends(get_token_claims)]
-
-
-def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
-    """The login family an access token was issued to, if it says."""
-    try:
-        return uuid.UUID(hex=claims["sid"]) if claims.get("sid") else None
-    except (TypeError, ValueError):
-        return None
-
-
-async def get_current_user(session: SessionDep, claims: TokenClaims) -> User:
-    """The account behind the access token, provided it still exists, is active, and has not
-    ended its sessions since the token was issued (logout-all, password change, deletion)."""
-    user = await session.get(User, claims["sub"])
-    if (
-        user is None
-        or not user.is_active
-        or user.deleted_at is not None
-        or user.token_version != claims["ver"]
-    ):
-        raise Unauthorized(_INVALID)
-    return user
-
-
-CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-def require_role(*roles: Role):
-    allowed = {r.value for r in roles}
-
-    async def dependency(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden(f"This requires a {' or '.join(sorted(allowed))} account.")
-        return user
-
-    return dependency
-
-
-EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
-JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
-AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]

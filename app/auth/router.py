@@ -1,4 +1,5 @@
-"""/api/auth: registration, sign-in, token refresh, sign-out, password change."""
+"""/api/auth: registration, sign-in, token refresh, sign-out, password change; and deleting the
+account (DELETE /api/users/me, `account_router`)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,21 @@ from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims,
 from app.auth.schemas import (
     ChangePasswordRequest,
     LoginRequest,
+    PasswordConfirmation,
     RefreshRequest,
     RegisterRequest,
     TokenPair,
 )
+from app.auth.service import WrongPassword
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
+from app.files.deps import StorageDep
 from app.users.schemas import UserPrivate
 
 router = APIRouter(tags=["auth"])
+# Mounted at /api/users: deleting the account is a credential and session matter.
+account_router = APIRouter(tags=["users"])
 
 REFRESH_COOKIE = "refresh_token"
 COOKIE_PATH = "/api/auth"
@@ -190,3 +196,23 @@ async def change_password(
     await service.change_password(
         session, ctx, user, body.current_password, body.new_password, session_id(claims)
     )
+
+
+@account_router.delete(
+    "/me",
+    summary="Delete my account",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(Unauthorized, WrongPassword, RateLimited),
+)
+async def delete_me(
+    body: PasswordConfirmation,
+    user: CurrentUser,
+    session: SessionDep,
+    ctx: AuthContextDep,
+    storage: StorageDep,
+    response: Response,
+) -> None:
+    """Delete the account (password required). Every session ends at once and the profile is
+    anonymised; what the account did elsewhere stays, attributed to "Deleted user"."""
+    await service.delete_account(session, storage, ctx, user, body.password)
+    clear_refresh_cookie(response, ctx.settings)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -17,15 +16,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.users.schemas import FullName, UserPrivate
+from app.users.schemas import FullName, UserPrivate, normalize_email
 
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (and bcrypt 5 refuses) anything past 72 bytes
 MIN_PASSWORD_LENGTH = 8
-
-
-def normalize_email(email: str) -> str:
-    """One spelling per account: trimmed, NFC, lower case (also for non-ASCII letters)."""
-    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def _check_password(password: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import RefreshToken
-from app.auth.schemas import RegisterRequest, normalize_email
+from app.auth.schemas import RegisterRequest
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, Unauthorized, UnprocessableEntity
 from app.core.ratelimit import RateLimiter
@@ -26,7 +26,10 @@ from app.core.security import (
     hash_refresh_token,
     new_refresh_token,
 )
+from app.files.storage import Storage
 from app.users.models import User
+from app.users.schemas import normalize_email
+from app.users.service import anonymise
 
 logger = logging.getLogger("app.auth")
 
@@ -294,3 +297,12 @@ async def change_password(
         raise UnprocessableEntity("The new password must differ from the current one.")
     user.password_hash = await ctx.hasher.hash(new_password)
     await end_sessions(session, user, keep_family)
+
+
+async def delete_account(
+    session: AsyncSession, storage: Storage, ctx: AuthContext, user: User, password: str
+) -> None:
+    """Soft delete, password required: every session ends and the account is anonymised."""
+    await confirm_password(session, ctx, user, password)
+    await end_sessions(session, user)
+    await anonymise(session, storage, user)

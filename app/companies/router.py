@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from app.auth.deps import CurrentUser, EmployerUser
 from app.companies import service
@@ -14,11 +15,17 @@ from app.core.bahamas import Island
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
+from app.core.http_cache import public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.files.deps import StorageDep
 
 router = APIRouter(tags=["companies"])
+
+# Public pages are sent as the bytes their declared response model serialises to, so that
+# their ETag is computed over exactly what is sent.
+_COMPANY = TypeAdapter(CompanyRead)
+_COMPANY_PAGE = TypeAdapter(Page[CompanyRead])
 
 
 @router.post(
@@ -34,34 +41,37 @@ async def create_company(
     return await service.create_company(session, storage, user, body)
 
 
-@router.get(
+@public_get(
+    router,
     "",
-    summary="Companies, newest first",
     response_model=Page[CompanyRead],
     responses=error_responses(),
+    summary="List companies",
 )
 async def list_companies(
+    request: Request,
     page: PageDep,
     session: SessionDep,
     island: Annotated[Island | None, Query()] = None,
     industry: Annotated[Industry | None, Query()] = None,
-):
+) -> Response:
     rows, cursor = await service.list_companies(
         session, page, {"island": island, "industry": industry}
     )
-    return Page[CompanyRead](
-        items=[CompanyRead.model_validate(row[0]) for row in rows], next_cursor=cursor
-    )
+    items = [CompanyRead.model_validate(row[0]) for row in rows]
+    return public_json(request, _COMPANY_PAGE.dump_json(Page(items=items, next_cursor=cursor)))
 
 
-@router.get(
+@public_get(
+    router,
     "/{company_id}",
-    summary="One company",
     response_model=CompanyRead,
     responses=error_responses(NotFound),
+    summary="A company's page",
 )
-async def get_company(company_id: IdPath, session: SessionDep):
-    return await service.get_company(session, company_id)
+async def get_company(request: Request, company_id: IdPath, session: SessionDep) -> Response:
+    company = CompanyRead.model_validate(await service.get_company(session, company_id))
+    return public_json(request, _COMPANY.dump_json(company))
 
 
 @router.patch(

@@ -13,13 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.companies.models import Company
 from app.companies.schemas import CompanyCreate, CompanyUpdate
-from app.core.cache import Cache
+from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
 from app.files import service as files
 from app.files.models import Purpose
 from app.files.storage import Storage
-from app.jobs.cache import JOBS_CACHE_NAMESPACE
 from app.users.models import Role, User
 
 NEWEST_FIRST = Ordering("companies:newest", (SortKey(Company.id, int),))

@@ -15,9 +15,12 @@ answers again, and every entry has a short TTL that bounds staleness across inst
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -27,7 +30,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
+from app.core.json import json_bytes
 from app.core.redis import REDIS_ERRORS, RedisState
+
+# What the public listings show (the job list and pages, the stats) lives in one namespace that
+# every write changing them invalidates (publish, close, edit, delete, a company's new name or
+# logo). Expiry needs no write, so an entry never outlives the soonest `expires_at` among the
+# jobs it holds. Here rather than in a domain: jobs and companies both invalidate it.
+JOBS_CACHE_NAMESPACE = "jobs"
+JOBS_CACHE_TTL_SECONDS = 30.0
 
 _PENDING_KEY = "cache_invalidations"
 _LISTENING_KEY = "cache_listening"
@@ -59,12 +70,16 @@ class Cache:
         return f"{self._prefix}:{namespace}:entry:{key}"
 
     async def _flush_unsent(self, client: Redis) -> None:
+        """Bump in Redis every namespace invalidated while it was unreachable. They stay queued
+        until Redis has them, however many attempts fail first (a bump sent twice only costs
+        one more miss)."""
         if self._unsent:
-            namespaces, self._unsent = self._unsent, set()
+            namespaces = set(self._unsent)
             async with client.pipeline(transaction=False) as pipe:
                 for namespace in namespaces:
                     pipe.incr(self._generation_key(namespace))
                 await pipe.execute()
+            self._unsent -= namespaces
 
     async def lookup(self, namespace: str, key: str) -> Lookup:
         client = self._redis.client()
@@ -132,7 +147,6 @@ class Cache:
         try:
             await self._flush_unsent(client)
         except REDIS_ERRORS as exc:
-            self._unsent.update(namespaces)
             self._redis.mark_failed(exc)
         else:
             self._redis.mark_ok()
@@ -168,3 +182,15 @@ async def get_cache(request: Request) -> Cache:  # async: no thread-pool hop
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]
+
+
+def cache_key(*parts: object) -> str:
+    return hashlib.sha256(json_bytes(parts)).hexdigest()
+
+
+def ttl_until(expiries: Iterable[datetime | None], limit: float = JOBS_CACHE_TTL_SECONDS) -> float:
+    """Seconds an entry may live: `limit`, or less if one of its jobs expires sooner."""
+    soonest = min((e for e in expiries if e is not None), default=None)
+    if soonest is None:
+        return limit
+    return min(limit, (soonest - datetime.now(UTC)).total_seconds())

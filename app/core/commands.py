@@ -11,8 +11,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import ConfigError, Settings, load_settings
-from app.core.db import Database
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 
 T = TypeVar("T")
 

@@ -42,12 +42,15 @@ class Settings(BaseSettings):
     database_url: str | None = None
     migration_database_url: str | None = None
     db_pgbouncer: bool = False
-    db_pool_size: int = Field(5, ge=1, le=100)
-    db_max_overflow: int = Field(5, ge=0, le=100)
-    db_read_pool_size: int = Field(5, ge=1, le=100)
+    # One worker's load rarely needs more than ten connections at once; an overflow connection
+    # is closed as soon as it comes back to a pool holding DB_POOL_SIZE idle ones, so sustained
+    # load above the pool size reconnects over and over: keep them all, overflow none.
+    db_pool_size: int = Field(10, ge=1, le=100)
+    db_max_overflow: int = Field(0, ge=0, le=100)
     db_pool_timeout: float = Field(30, gt=0)
     db_pool_recycle: int = Field(300, ge=-1)
     db_connect_timeout: float = Field(5, gt=0)
+    db_ping_timeout: float = Field(2, gt=0)
     db_command_timeout: float = Field(30, gt=0)
 
     redis_url: str | None = None

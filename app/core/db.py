@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -19,18 +19,18 @@ import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 
 from app.core.config import Settings
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, DatabaseUnavailable
-from app.core.reads import DROPPED_WHILE_IDLE, Query, ReadPool
+from app.core.errors import DatabaseUnavailable
 
 logger = logging.getLogger("app.db")
 
@@ -54,6 +54,55 @@ _SSL_ALIASES = {
 # Query keys asyncpg takes as connect arguments; libpq-only ones (channel_binding, options,
 # application_name, ...) are dropped because asyncpg or PgBouncer would reject them.
 _KEPT_QUERY_KEYS = {"host", "port"}
+
+
+class DatabaseUnreachable(Exception):
+    """The way to the database failed: refused, reset, unknown host, or no answer within a
+    deadline. asyncpg raises these as plain OSErrors (TimeoutError included), which could come
+    from anything; the engine's own hooks (`_classify_driver_errors`) turn the ones that come
+    from the database connection into this, so that only they count as an outage.
+
+    `connection_lost`: one established connection was found dropped (the server ended it, a
+    proxy cut it). The request that found it gets a 503, the pool replaces its connections, and
+    the database is not marked down: the next request connects afresh."""
+
+    def __init__(self, reason: str, *, connection_lost: bool = False) -> None:
+        super().__init__(reason)
+        self.connection_lost = connection_lost
+
+
+# What the first statement on a pooled connection raises when the server dropped it while it
+# sat idle and asyncpg has not taken in the news yet (the server's goodbye, still unread, is an
+# error the connection did not expect): the connection is gone, the database may well be fine.
+DROPPED_CONNECTION = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
+# Failures that mean "the database cannot be reached right now", as opposed to a bug in a
+# query: 503 DATABASE_UNAVAILABLE and the fail-fast window. Nothing here is a bare OSError: a
+# Redis or SMTP failure inside a route is that route's error, not a database outage.
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    DatabaseUnreachable,
+)
+
+# A pooled connection that sat idle for longer than this is pinged (SELECT 1, DB_PING_TIMEOUT)
+# before use; one handed back and forth under load never is. Under load a connection is idle
+# for microseconds between requests, and a ping would be a round trip in every request; after a
+# quiet spell (Neon suspends idle computes, a restart, a proxy's idle cut) the ping finds the
+# dead ones before a request does.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED_AT = "hmb_returned_at"
 
 
 class DatabaseURLError(ValueError):
@@ -124,25 +173,89 @@ def parse_database_url(raw: str | None, *, pgbouncer: bool = False) -> DatabaseT
     return DatabaseTarget(url, connect_args, uses_pooler, dropped)
 
 
-def _ping_on_checkout(engine: AsyncEngine, timeout: float) -> None:
-    """pool_pre_ping with a deadline. SQLAlchemy's own pre-ping waits as long as any query
-    (DB_COMMAND_TIMEOUT), so a database that stops answering would hold every request that
-    long. A pooled connection that does not answer a simple-protocol SELECT 1 (no prepared
-    statement: PgBouncer-safe) within `timeout` is discarded and the pool connects afresh."""
+def _guard_connections(engine: AsyncEngine, ping_timeout: float) -> None:
+    """Checkout checks without a round trip where they can: a connection asyncpg already knows
+    is closed is replaced; one idle for PING_AFTER_IDLE_SECONDS or more must answer a
+    simple-protocol SELECT 1 (no prepared statement: PgBouncer-safe) within `ping_timeout`,
+    or it is replaced too. SQLAlchemy's own pool_pre_ping pings on every checkout, and with the
+    statement deadline (DB_COMMAND_TIMEOUT) rather than a short one of its own."""
+    pool = engine.sync_engine.pool
 
-    @event.listens_for(engine.sync_engine.pool, "checkout")
-    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        if driver.is_closed():
+            raise sa_exc.DisconnectionError("the server closed the connection")
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
         try:
-            await_(dbapi_connection.driver_connection.execute("SELECT 1", timeout=timeout))
-        except (*DATABASE_UNAVAILABLE_ERRORS, *DROPPED_WHILE_IDLE) as exc:
+            await_(driver.execute("SELECT 1", timeout=ping_timeout))
+        except (*DROPPED_CONNECTION, OSError) as exc:
             raise sa_exc.DisconnectionError(f"pre-ping failed: {type(exc).__name__}") from exc
 
 
-def migration_url(settings: Settings) -> str:
-    """The URL Alembic uses: MIGRATION_DATABASE_URL (Neon's direct endpoint) wins."""
+def _describe(exc: BaseException) -> str:
+    # asyncpg's timeouts say nothing
+    return f"{type(exc).__name__}: {str(exc) or 'no answer within the timeout'}"
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg.connect, with its network failures (refused, unknown host, DB_CONNECT_TIMEOUT)
+    marked as the database's."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as exc:
+        raise DatabaseUnreachable(_describe(exc)) from exc
+
+
+def _classify_driver_errors(engine: AsyncEngine) -> None:
+    """Errors raised while a statement, BEGIN or COMMIT runs on a connection: a plain OSError
+    there (a reset, a DB_COMMAND_TIMEOUT deadline) and a connection dropped under asyncpg's feet
+    are the database's; the connection is discarded. A timeout discards only that connection;
+    a reset or a drop makes the pool replace every connection it holds (they likely share the
+    cause), as SQLAlchemy does for the disconnects it recognises itself."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def classify(context: ExceptionContext) -> BaseException | None:
+        original = context.original_exception
+        driver_error = original.__cause__ or original  # the adapter's error wraps asyncpg's
+        lost = isinstance(driver_error, DROPPED_CONNECTION)
+        if isinstance(original, TimeoutError):
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False
+        elif lost or isinstance(driver_error, OSError) or context.is_disconnect:
+            context.is_disconnect = True
+        else:
+            return None
+        return DatabaseUnreachable(_describe(driver_error), connection_lost=lost)
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        cparams["async_creator_fn"] = _connect
+
+
+class _ReadOnlySession(Session):
+    """The session of a GET or HEAD request: its connection is in autocommit, so a write
+    would not be atomic; flushing one is a bug, refused before it reaches the database."""
+
+
+@event.listens_for(_ReadOnlySession, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    raise RuntimeError("a GET or HEAD request must not write (its session is read-only)")
+
+
+def migration_target(settings: Settings) -> DatabaseTarget:
+    """What Alembic connects to: MIGRATION_DATABASE_URL (Neon's direct endpoint) wins, parsed
+    once, so its connect arguments (`sslmode` as asyncpg's `ssl`) reach the DDL connection. A
+    URL rendered back to text has lost them: sslmode=verify-full would silently become
+    asyncpg's default, `prefer`."""
     raw = settings.migration_database_url or settings.database_url
-    target = parse_database_url(raw, pgbouncer=settings.db_pgbouncer)
-    return target.url.render_as_string(hide_password=False)
+    return parse_database_url(raw, pgbouncer=settings.db_pgbouncer)
 
 
 class Database:
@@ -157,10 +270,10 @@ class Database:
         self._lock = threading.Lock()
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._down_since: float | None = None
         self._last_failure: float = 0.0
         self.engines_created = 0
-        self._reads: ReadPool | None = None
         self.target: DatabaseTarget | None = None
         self.config_error: str | None = None
         try:
@@ -169,11 +282,6 @@ class Database:
             self.config_error = str(exc)
             logger.error("%s; database-backed routes will answer 503", exc)
         else:
-            self._reads = ReadPool(
-                self.target.url.set(drivername="postgresql").render_as_string(hide_password=False),
-                self.target.connect_args,
-                settings,
-            )
             if self.target.dropped_params:
                 logger.warning(
                     "DATABASE_URL parameters ignored (asyncpg does not accept them): %s",
@@ -209,8 +317,16 @@ class Database:
             pool_recycle=s.db_pool_recycle,
             connect_args=connect_args,
         )
-        _ping_on_checkout(engine, s.db_connect_timeout)
+        _guard_connections(engine, s.db_ping_timeout)
+        _classify_driver_errors(engine)
         self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        # GET and HEAD: the same pool, its connections in autocommit: no BEGIN and no COMMIT
+        # round trip around their SELECTs; a write attempted on one is refused.
+        self._read_sessionmaker = async_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            sync_session_class=_ReadOnlySession,
+        )
         self.engines_created += 1
         logger.info(
             "database engine created for %s (pgbouncer=%s)",
@@ -219,10 +335,11 @@ class Database:
         )
         return engine
 
-    def sessionmaker(self) -> async_sessionmaker[AsyncSession]:
-        self.engine  # noqa: B018 - creates the engine and sessionmaker on first use
-        assert self._sessionmaker is not None
-        return self._sessionmaker
+    def sessionmaker(self, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+        self.engine  # noqa: B018 - creates the engine and sessionmakers on first use
+        maker = self._read_sessionmaker if read_only else self._sessionmaker
+        assert maker is not None
+        return maker
 
     def check_available(self) -> None:
         """Fail fast while a recent connection attempt failed."""
@@ -239,8 +356,8 @@ class Database:
         self._last_failure = time.monotonic()
         if self._down_since is None:
             self._down_since = self._last_failure
-            reason = str(exc) or "no answer within the timeout"  # asyncpg's timeouts say nothing
-            logger.error("database unavailable: %s: %s", type(exc).__name__, reason)
+            reason = str(exc) if isinstance(exc, DatabaseUnreachable) else _describe(exc)
+            logger.error("database unavailable: %s", reason)
 
     def report_success(self) -> None:
         if self._down_since is not None:
@@ -254,11 +371,12 @@ class Database:
         return self._down_since is not None
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
         """One session, one transaction: committed on success, rolled back on error; an
-        unreachable database is reported and raised as DatabaseUnavailable."""
+        unreachable database is reported and raised as DatabaseUnavailable. A `read_only`
+        session (GET, HEAD) runs its SELECTs in autocommit: no BEGIN, no COMMIT."""
         self.check_available()
-        async with self.sessionmaker()() as session:
+        async with self.sessionmaker(read_only=read_only)() as session:
             try:
                 yield session
                 # A request that never touched the database (a cache hit) skips the commit's
@@ -266,27 +384,14 @@ class Database:
                 if session.in_transaction() or session.new or session.dirty or session.deleted:
                     await session.commit()
             except DATABASE_UNAVAILABLE_ERRORS as exc:
-                self.report_failure(exc)
+                if not getattr(exc, "connection_lost", False):
+                    self.report_failure(exc)
                 raise DatabaseUnavailable() from exc
             except BaseException:
                 if session.in_transaction():
                     await session.rollback()
                 raise
             self.report_success()
-
-    async def fetch(self, query: Query, params: Mapping[str, Any]) -> list[asyncpg.Record]:
-        """Run a read-only `query` on the read pool (`app.core.reads`), outside any
-        transaction. Outages are reported and raised exactly as through `session()`."""
-        arguments = query.arguments(params)
-        self.check_available()
-        assert self._reads is not None  # check_available: the URL is usable
-        try:
-            rows = await self._reads.fetch(query.sql, arguments)
-        except DATABASE_UNAVAILABLE_ERRORS as exc:
-            self.report_failure(exc)
-            raise DatabaseUnavailable() from exc
-        self.report_success()
-        return rows
 
     async def ping(self) -> float:
         """Run SELECT 1; return the round trip in milliseconds."""
@@ -312,25 +417,25 @@ class Database:
             "checked_in": pool.checkedin(),
         }
 
-    def read_pool_status(self) -> dict[str, int] | None:
-        return self._reads.status() if self._reads is not None else None
-
     async def dispose(self) -> None:
-        if self._reads is not None:
-            await self._reads.close()
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
-            self._sessionmaker = None
+            self._sessionmaker = self._read_sessionmaker = None
 
 
 async def get_database(request: Request) -> Database:  # async: no thread-pool hop
     return request.app.state.database
 
 
+_SAFE_METHODS = frozenset(("GET", "HEAD"))
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One request, one session, one transaction (`Database.session`)."""
-    async with request.app.state.database.session() as session:
+    """One request, one session, one transaction (`Database.session`); GET and HEAD, which
+    must not write (HTTP's safe methods), get a read-only one."""
+    read_only = request.scope["method"] in _SAFE_METHODS
+    async with request.app.state.database.session(read_only=read_only) as session:
         yield session
 
 

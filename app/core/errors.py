@@ -10,8 +10,7 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -120,38 +119,6 @@ class DatabaseUnavailable(AppError):
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message, headers={"Retry-After": "5"})
-
-
-if TYPE_CHECKING:
-    DATABASE_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...]
-
-
-@cache
-def _database_unavailable_errors() -> tuple[type[BaseException], ...]:
-    """Failures that mean "the database cannot be reached right now", as opposed to a bug in a
-    query. OSError covers refused connections, unknown hosts and connect timeouts, which asyncpg
-    raises unwrapped; the service does no other network or disk I/O inside a request."""
-    import asyncpg
-    from sqlalchemy import exc as sa_exc
-
-    return (
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
-        sa_exc.TimeoutError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.TooManyConnectionsError,
-        asyncpg.InterfaceError,
-        OSError,
-    )
-
-
-def __getattr__(name: str) -> Any:
-    # DATABASE_UNAVAILABLE_ERRORS is built on first use: the error shape is needed by the probes
-    # a worker answers before SQLAlchemy and asyncpg are imported (app/boot.py).
-    if name != "DATABASE_UNAVAILABLE_ERRORS":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return _database_unavailable_errors()
 
 
 _STATUS_CODES = {
@@ -280,11 +247,13 @@ async def _database_unavailable(_: Request, exc: Exception) -> Response:
     return error_response(err.status_code, err.error_code, err.message, headers=err.headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, database_errors: tuple[type[BaseException], ...]) -> None:
+    """`database_errors`: what means the database is unreachable (app.core.db), answered 503
+    even when raised outside a request's session."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for exc_type in _database_unavailable_errors():
+    for exc_type in database_errors:
         app.add_exception_handler(exc_type, _database_unavailable)
 
 

@@ -22,18 +22,18 @@ PoolStatus = Callable[[], dict[str, int] | None]
 class _PoolCollector(Collector):
     """Connection counts by state, read from the pools at scrape time."""
 
-    def __init__(self, sessions: PoolStatus, reads: PoolStatus) -> None:
-        self._families = (
-            ("db_pool_connections", "Session pool (SQLAlchemy) connections by state", sessions),
-            ("db_read_pool_connections", "Read pool (asyncpg) connections by state", reads),
-        )
+    def __init__(self, pool: PoolStatus) -> None:
+        self._pool = pool
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        for name, documentation, status in self._families:
-            family = GaugeMetricFamily(name, documentation, labels=["state"])
-            for state, value in (status() or {}).items():
-                family.add_metric([state], value)
-            yield family
+        family = GaugeMetricFamily(
+            "db_pool_connections",
+            "Database pool (SQLAlchemy) connections by state",
+            labels=["state"],
+        )
+        for state, value in (self._pool() or {}).items():
+            family.add_metric([state], value)
+        yield family
 
 
 class _Latency:
@@ -85,7 +85,7 @@ class _RequestCollector(Collector):
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
-    def __init__(self, session_pool: PoolStatus, read_pool: PoolStatus) -> None:
+    def __init__(self, pool: PoolStatus) -> None:
         self.registry = CollectorRegistry()
         requests = _RequestCollector()
         self.registry.register(requests)
@@ -95,4 +95,4 @@ class Metrics:
         Gauge(
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         ).set_function(lambda: self.in_flight)
-        self.registry.register(_PoolCollector(session_pool, read_pool))
+        self.registry.register(_PoolCollector(pool))

@@ -1,7 +1,7 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request).
 
-Outermost first: RequestContext (request id, client address, security headers, access log,
-metrics) -> ProbeLane (answers the health probes there: app/core/routing.py) -> CORS -> GZip ->
+Outermost first: RequestContext (request id, client address, security headers, `no-store`
+unless the route allows caching, access log, metrics) -> CORS -> GZip ->
 UnhandledError (500 in the error shape, inside CORS so browsers can read it) -> BodySizeLimit
 (413) -> FastAPI.
 """
@@ -37,6 +37,7 @@ _BASE_SECURITY_HEADERS = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 ]
+_NO_STORE = (b"cache-control", b"no-store")
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -124,7 +125,12 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                headers = message.get("headers", [])
+                # Personal and token-bearing by default: only a route that says so is cacheable
+                # (app/core/http_cache.py), so a CDN rule can never store a login.
+                if not any(key == b"cache-control" for key, _ in headers):
+                    headers = [*headers, _NO_STORE]
+                message["headers"] = [*headers, *extra_headers]
             await send(message)
 
         metrics = self.metrics

@@ -24,7 +24,6 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.convertors import Convertor, register_url_convertor
 
 from app.core.errors import UnprocessableEntity
 from app.core.ids import MAX_ID
@@ -34,23 +33,6 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
 
 SortValue = int | float | Decimal | datetime | str
-
-
-class IdConvertor(Convertor[int]):
-    """`{name:id}` in a Starlette route's path: an id IdPath accepts, written plainly (no sign,
-    no leading zero, at most 18 digits, so always within MAX_ID). Other spellings do not match,
-    so they go on to the FastAPI route at the same path, which validates them."""
-
-    regex = "[1-9][0-9]{0,17}"
-
-    def convert(self, value: str) -> int:
-        return int(value)
-
-    def to_string(self, value: int) -> str:
-        return str(value)
-
-
-register_url_convertor("id", IdConvertor())
 
 
 T = TypeVar("T")

@@ -1,8 +1,6 @@
-"""The probes that do no I/O of any kind: /health, /live and /ready.
-
-They import nothing but the routing core, so the worker can answer them before the rest of the
-app is imported (app/boot.py).
-"""
+"""The probes that do no I/O of any kind: /health, /live and /ready, and the paths the old
+monitors still poll for the last two (`/health/live`, `/health/liveness`, `/health/ready`,
+`/health/readiness`): each path is one route of the app's router calling the same handler."""
 
 from __future__ import annotations
 
@@ -21,7 +19,13 @@ def ready() -> dict[str, str]:
     return {"status": "ready"}
 
 
-health_route = InlineJSONRoute("/health", health, name="health")
-live_route = InlineJSONRoute("/live", live, name="live")
-ready_route = InlineJSONRoute("/ready", ready, name="ready")
-probe_routes = [health_route, live_route, ready_route]
+probe_routes = [
+    InlineJSONRoute("/health", health, name="health"),
+    InlineJSONRoute("/live", live, name="live"),
+    InlineJSONRoute("/ready", ready, name="ready"),
+    *(InlineJSONRoute(path, live, name="live") for path in ("/health/live", "/health/liveness")),
+    *(
+        InlineJSONRoute(path, ready, name="ready")
+        for path in ("/health/ready", "/health/readiness")
+    ),
+]

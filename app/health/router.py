@@ -1,6 +1,7 @@
 """The probes that look at dependencies: /ready/db, /health/detailed, and /metrics.
 
-/health, /live and /ready, which do no I/O, are in app/health/probes.py.
+/health, /live and /ready, which do no I/O, are in app/health/probes.py. `/health/metrics` is
+the path the old monitors scrape: the same handler as `/metrics`.
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ async def health_detailed(request: Request) -> dict[str, Any]:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/health/metrics",
+    summary="Prometheus metrics (the old monitors' path)",
+    response_class=Response,
+    operation_id="metrics_old_path",
+)
 def metrics(request: Request) -> Response:
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST

@@ -1,4 +1,4 @@
-"""/api/jobs, /api/employer/jobs and /api/users/me/saved-jobs."""
+"""/api/jobs and /api/users/me/saved-jobs."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import TypeAdapter
-from starlette.datastructures import State
 
-from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
+from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser
 from app.core.cache import CacheDep
-from app.core.db import Database, DatabaseDep, SessionDep
+from app.core.db import SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -19,13 +17,11 @@ from app.core.errors import (
     Unauthorized,
     error_responses,
 )
+from app.core.http_cache import private_json, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.jobs import service
-from app.jobs.cache import JOBS_CACHE_NAMESPACE, cache_key, ttl_until
-from app.jobs.deps import BEARER_SECURITY, optional_user
 from app.jobs.schemas import (
-    EmployerJob,
     JobCreate,
     JobRead,
     JobSearch,
@@ -33,42 +29,30 @@ from app.jobs.schemas import (
     JobUpdate,
     SavedJobRead,
 )
-from app.users.models import User
-
-# The replies these routes build themselves are validated and serialised by the declared
-# response model, so they are the bytes FastAPI would send.
-_JOB_PAGE = TypeAdapter(Page[JobSummary])
-_JOB = TypeAdapter(JobRead)
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
-employer_router = APIRouter(prefix="/employer", tags=["jobs"])
 saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
 
 _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
 
-@router.get("", response_model=Page[JobSummary], responses=error_responses())
+@public_get(
+    router,
+    "",
+    response_model=Page[JobSummary],
+    responses=error_responses(),
+    summary="Search live published jobs",
+)
 async def search_jobs(
-    search: Annotated[JobSearch, Query()], page: PageDep, database: DatabaseDep, cache: CacheDep
+    request: Request,
+    search: Annotated[JobSearch, Query()],
+    page: PageDep,
+    session: SessionDep,
+    cache: CacheDep,
 ) -> Response:
-    """Live published jobs. Cached for everyone alike (the list does not depend on who asks)."""
-    key = cache_key(search.model_dump(mode="json", exclude_none=True), page.limit, page.cursor)
-    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
-    if hit.value is not None:
-        return Response(hit.value, media_type="application/json")
-    rows, cursor = await service.search_jobs(database, search, page)
-    now = datetime.now(UTC)
-    items = [JobSummary.row_fields(row, now) for row in rows]
-    payload = _JOB_PAGE.validate_python({"items": items, "next_cursor": cursor})
-    body = _JOB_PAGE.dump_json(payload)
-    await cache.store(
-        JOBS_CACHE_NAMESPACE,
-        key,
-        body,
-        generation=hit.generation,
-        ttl=ttl_until(row["expires_at"] for row in rows),
-    )
-    return Response(body, media_type="application/json")
+    """Live published jobs. Cached for everyone alike (the list does not depend on who asks),
+    and by CDNs and browsers (ETag, `If-None-Match` answered with 304)."""
+    return public_json(request, await service.search_jobs(session, cache, search, page))
 
 
 @router.post(
@@ -83,28 +67,20 @@ async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, ca
     return JobRead.of(job, datetime.now(UTC))
 
 
-@router.get(
+@public_get(
+    router,
     "/{job_id}",
     response_model=JobRead,
     responses=error_responses(NotFound),
-    openapi_extra=BEARER_SECURITY,
+    summary="A job's page",
 )
-async def get_job(job_id: IdPath, request: Request) -> Response:
-    """A draft or deleted job is a 404 to everyone but those who manage it."""
-    user = await optional_user(request)
-    body = await job_page(request.app.state.database, job_id, user)
-    return Response(body, media_type="application/json")
-
-
-async def job_page(database: Database, job_id: int, user: User | None) -> bytes:
-    row = await service.read_visible_job(database, job_id, user)
-    return _JOB.dump_json(_JOB.validate_python(JobRead.row_fields(row, datetime.now(UTC))))
-
-
-async def anonymous_job_page(state: State, job_id: int) -> bytes:
-    """GET /api/jobs/{job_id} without signing in, as nearly every reader does: app/routers.py
-    serves it without FastAPI's per-request machinery."""
-    return await job_page(state.database, job_id, None)
+async def get_job(
+    request: Request, job_id: IdPath, user: OptionalUser, session: SessionDep, cache: CacheDep
+) -> Response:
+    """A draft or deleted job is a 404 to everyone but those who manage them. Anonymous
+    readers get the cached, publicly cacheable page; a signed-in reader's is private."""
+    body = await service.job_page(session, cache, job_id, user)
+    return public_json(request, body) if user is None else private_json(body)
 
 
 @router.patch(
@@ -167,24 +143,6 @@ async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
 )
 async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
     await service.unsave_job(session, user, job_id)
-
-
-@employer_router.get(
-    "/jobs",
-    summary="Your jobs in every state, with application counts",
-    response_model=Page[EmployerJob],
-    responses=error_responses(Unauthorized, Forbidden),
-)
-async def list_employer_jobs(page: PageDep, user: EmployerUser, session: SessionDep):
-    rows, cursor = await service.list_employer_jobs(session, user, page)
-    now = datetime.now(UTC)
-    items = [
-        EmployerJob(
-            **JobSummary.of(job, now).model_dump(), application_count=total, unreviewed_count=new
-        )
-        for job, total, new, *_ in rows
-    ]
-    return Page[EmployerJob](items=items, next_cursor=cursor)
 
 
 @saved_router.get(

@@ -234,11 +234,6 @@ class JobRead(JobSummary):
     updated_at: datetime
 
 
-class EmployerJob(JobSummary):
-    application_count: int
-    unreviewed_count: int
-
-
 class SavedJobRead(BaseModel):
     saved_at: datetime
     job: JobSummary

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import cache, lru_cache
 from typing import Any
 
-import asyncpg
+from pydantic import TypeAdapter
 from sqlalchemy import (
     ColumnElement,
     Interval,
@@ -17,9 +16,9 @@ from sqlalchemy import (
     Select,
     String,
     and_,
-    bindparam,
     delete,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -28,27 +27,12 @@ from sqlalchemy.dialects.postgresql import REAL, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from app.applications.models import Application, ApplicationStatus
-from app.companies.models import Company
 from app.companies.service import can_manage, get_company
-from app.core.cache import Cache
-from app.core.db import Database
+from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, cache_key, ttl_until
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from app.core.pagination import (
-    Ordering,
-    PageParams,
-    SortKey,
-    keyset_page,
-    keyset_params,
-    keyset_statement,
-    paginate,
-)
-from app.core.reads import Query
-from app.jobs.cache import JOBS_CACHE_NAMESPACE
+from app.core.pagination import Ordering, Page, PageParams, SortKey, paginate
 from app.jobs.models import Job, JobStatus, SavedJob
 from app.jobs.schemas import (
-    COMPANY_LABEL,
-    CompanyBrief,
     JobCreate,
     JobRead,
     JobSearch,
@@ -57,13 +41,16 @@ from app.jobs.schemas import (
 )
 from app.users.models import User
 
+# The replies cached here are the bytes the declared response models serialise to.
+_JOB_PAGE = TypeAdapter(Page[JobSummary])
+_JOB = TypeAdapter(JobRead)
+
 _NO_SALARY = literal_column("-1")
 # Matches the ix_jobs_listed_salary index expression, so the salary sort can use it.
 SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
 
 NEWEST = Ordering("jobs:newest", (SortKey(Job.published_at, datetime), SortKey(Job.id, int)))
 SALARY = Ordering("jobs:salary", (SortKey(SALARY_KEY, Decimal), SortKey(Job.id, int)))
-EMPLOYER_NEWEST = Ordering("jobs:employer", (SortKey(Job.id, int),))
 SAVED_NEWEST = Ordering(
     "jobs:saved", (SortKey(SavedJob.created_at, datetime), SortKey(SavedJob.job_id, int))
 )
@@ -78,7 +65,7 @@ def live_clause() -> ColumnElement[bool]:
     )
 
 
-def _with_company() -> Select[Any]:
+def with_company() -> Select[Any]:
     return select(Job).join(Job.company).options(contains_eager(Job.company))
 
 
@@ -90,8 +77,10 @@ def is_live(job: Job, now: datetime) -> bool:
     )
 
 
-def _invalidate_if_listed(cache: Cache, session: AsyncSession, *jobs_were_listed: bool) -> None:
-    if any(jobs_were_listed):
+def _invalidate_if_public(cache: Cache, session: AsyncSession, job: Job) -> None:
+    """Call before changing `job`: if anyone can see it (listed, or its page: published or
+    closed, not deleted), the cached list, pages and stats are invalidated on commit."""
+    if job.status != JobStatus.DRAFT and job.deleted_at is None:
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
 
 
@@ -111,7 +100,7 @@ async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobC
 
 
 async def _reload(session: AsyncSession, job_id: int) -> Job:
-    stmt = _with_company().where(Job.id == job_id).execution_options(populate_existing=True)
+    stmt = with_company().where(Job.id == job_id).execution_options(populate_existing=True)
     return (await session.scalars(stmt)).one()
 
 
@@ -119,7 +108,7 @@ async def get_visible_job(
     session: AsyncSession, job_id: int, user: User | None, *, for_update: bool = False
 ) -> Job:
     """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
-    stmt = _with_company().where(Job.id == job_id)
+    stmt = with_company().where(Job.id == job_id)
     if for_update:
         stmt = stmt.with_for_update(of=Job)
     job = (await session.scalars(stmt)).one_or_none()
@@ -134,35 +123,26 @@ def _visible(status: str, deleted_at: datetime | None, owner_id: int, user: User
     return not hidden or (user is not None and can_manage(user, owner_id))
 
 
-def _shown_columns(model: type[JobSummary]) -> list[ColumnElement[Any]]:
-    """What a job schema shows, read straight from the tables for `JobSummary.row_fields`:
-    the job's columns it names, `deleted_at` (its displayed status depends on it), and its
-    company's, labelled `company.<name>`."""
-    job, company = Job.__table__.c, Company.__table__.c
-    return [
-        *(job[name] for name in model.model_fields if name in job),
-        job.deleted_at,
-        *(company[name].label(COMPANY_LABEL + name) for name in CompanyBrief.model_fields),
-    ]
+def job_page_key(job_id: int) -> str:
+    return cache_key("job", job_id)
 
 
-@cache
-def _job_page_query() -> Query:
-    owner = Company.owner_id.label(COMPANY_LABEL + "owner_id")
-    stmt = select(*_shown_columns(JobRead), owner).select_from(Job).join(Job.company)
-    return Query.compile(stmt.where(Job.id == bindparam("job_id")))
-
-
-async def read_visible_job(database: Database, job_id: int, user: User | None) -> asyncpg.Record:
-    """`get_visible_job` for the public job page: the same rule, as one row of the columns
-    JobRead shows (no session, no ORM entities)."""
-    rows = await database.fetch(_job_page_query(), {"job_id": job_id})
-    if not rows:
-        raise NotFound("No such job.")
-    row = rows[0]
-    if not _visible(row["status"], row["deleted_at"], row[COMPANY_LABEL + "owner_id"], user):
-        raise NotFound("No such job.")
-    return row
+async def job_page(session: AsyncSession, cache: Cache, job_id: int, user: User | None) -> bytes:
+    """GET /api/jobs/{id} as the bytes of its JobRead. What an anonymous reader sees is the
+    same for everyone, so it is kept in the jobs cache (invalidated by every write that
+    changes a listed job); those who manage the job may see more (its draft) and are served
+    from the database."""
+    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, job_page_key(job_id)) if user is None else None
+    if hit is not None and hit.value is not None:
+        return hit.value
+    job = await get_visible_job(session, job_id, user)
+    body = _JOB.dump_json(JobRead.of(job, datetime.now(UTC)))
+    if hit is not None:  # an anonymous reader: what everyone is shown
+        ttl = ttl_until([job.expires_at])
+        await cache.store(
+            JOBS_CACHE_NAMESPACE, job_page_key(job_id), body, generation=hit.generation, ttl=ttl
+        )
+    return body
 
 
 async def _managed_job(session: AsyncSession, job_id: int, user: User) -> Job:
@@ -208,10 +188,9 @@ async def update_job(
     high = changes.get("salary_max", job.salary_max)
     if low is not None and high is not None and low > high:
         raise UnprocessableEntity("salary_min must not exceed salary_max.")
-    was_listed = job.status == JobStatus.PUBLISHED
+    _invalidate_if_public(cache, session, job)
     for column, value in changes.items():
         setattr(job, column, value)
-    _invalidate_if_listed(cache, session, was_listed)
     await session.flush()
     return await _reload(session, job.id)
 
@@ -222,99 +201,64 @@ async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: in
     if not can_manage(user, job.company.owner_id):
         raise Forbidden("Only the company's owner can delete its jobs.")
     if job.deleted_at is None:
+        _invalidate_if_public(cache, session, job)
         job.deleted_at = datetime.now(UTC)
-        _invalidate_if_listed(cache, session, job.status == JobStatus.PUBLISHED)
         await session.flush()
 
 
 _EQUAL_FILTERS = ("island", "category", "employment_type", "work_mode", "company_id")
 
 
-def _search_params(search: JobSearch) -> dict[str, Any]:
-    """The filters `search` sets, as bind values: their names are the statement's shape."""
-    params: dict[str, Any] = {}
+def _search_statement(search: JobSearch) -> tuple[Select[Any], Ordering]:
+    """Live jobs matching `search`, with their company, and the order they are listed in."""
+    stmt = with_company().where(live_clause())
     if search.location:
         pattern = search.location.lower().replace("\\", "\\\\").replace("%", r"\%")
-        params["location"] = pattern.replace("_", r"\_") + "%"
+        pattern = pattern.replace("_", r"\_") + "%"
+        stmt = stmt.where(func.lower(Job.location).like(pattern, escape="\\"))
     for column in _EQUAL_FILTERS:
         value = getattr(search, column)
         if value is not None:
-            params[column] = value
+            stmt = stmt.where(getattr(Job, column) == value)
     if search.salary_min is not None:
-        params["salary_min"] = search.salary_min
+        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= search.salary_min)
     if search.salary_max is not None:
-        params["salary_max"] = search.salary_max
+        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= search.salary_max)
     if search.posted_within_days is not None:
-        params["posted_within"] = timedelta(days=search.posted_within_days)
-    if search.q:
-        params["q"] = search.q
-    return params
-
-
-# Bounded: the shapes are finite (filters x sorts x first/later page) but many.
-@lru_cache(maxsize=256)
-def _search_query(shape: frozenset[str], sort: str, after: bool) -> tuple[Query, Ordering]:
-    """The search statement for one shape (which filters are set, the sort, whether a cursor
-    is given), compiled once; every value is a bind parameter named as in _search_params."""
-    stmt = (
-        select(*_shown_columns(JobSummary)).select_from(Job).join(Job.company).where(live_clause())
-    )
-    if "location" in shape:
-        stmt = stmt.where(func.lower(Job.location).like(bindparam("location"), escape="\\"))
-    for column in _EQUAL_FILTERS:
-        if column in shape:
-            stmt = stmt.where(getattr(Job, column) == bindparam(column))
-    if "salary_min" in shape:
-        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= bindparam("salary_min"))
-    if "salary_max" in shape:
-        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= bindparam("salary_max"))
-    if "posted_within" in shape:
-        since = func.now() - bindparam("posted_within", type_=Interval)
+        since = func.now() - literal(timedelta(days=search.posted_within_days), Interval)
         stmt = stmt.where(Job.published_at >= since)
+    sort = search.effective_sort
     ordering = SALARY if sort == "salary" else NEWEST
-    if "q" in shape:
+    if search.q:
         query = func.websearch_to_tsquery(
-            literal_column("'english'::regconfig"), bindparam("q", type_=String)
+            literal_column("'english'::regconfig"), literal(search.q, String)
         )
         stmt = stmt.where(Job.search_vector.bool_op("@@")(query))
         if sort == "relevance":
             rank = func.ts_rank(Job.search_vector, query, type_=REAL)
             ordering = Ordering("jobs:relevance", (SortKey(rank, float), *NEWEST.keys))
-    return Query.compile(keyset_statement(stmt, ordering, after=after)), ordering
+    return stmt, ordering
 
 
 async def search_jobs(
-    database: Database, search: JobSearch, page: PageParams
-) -> tuple[Sequence[asyncpg.Record], str | None]:
-    """One page of live jobs matching `search`, as rows of the columns JobSummary shows."""
-    params = _search_params(search)
-    query, ordering = _search_query(
-        frozenset(params), search.effective_sort, page.after is not None
+    session: AsyncSession, cache: Cache, search: JobSearch, page: PageParams
+) -> bytes:
+    """One page of live jobs matching `search`, as the bytes of its Page[JobSummary]. The same
+    for everyone who asks, so kept in the jobs cache."""
+    key = cache_key(search.model_dump(mode="json", exclude_none=True), page.limit, page.cursor)
+    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
+    if hit.value is not None:
+        return hit.value
+    stmt, ordering = _search_statement(search)
+    rows, cursor = await paginate(session, stmt, ordering, page)
+    now = datetime.now(UTC)
+    jobs = [row[0] for row in rows]
+    body = _JOB_PAGE.dump_json(
+        Page[JobSummary](items=[JobSummary.of(job, now) for job in jobs], next_cursor=cursor)
     )
-    params.update(keyset_params(ordering, page))
-    return keyset_page(await database.fetch(query, params), ordering, page)
-
-
-async def list_employer_jobs(
-    session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
-    """The caller's jobs in every state but deleted, each with its application counts."""
-    counts = (
-        select(
-            Application.job_id,
-            func.count().label("total"),
-            func.count().filter(Application.status == ApplicationStatus.SUBMITTED).label("new"),
-        )
-        .group_by(Application.job_id)
-        .subquery()
-    )
-    stmt = (
-        _with_company()
-        .outerjoin(counts, counts.c.job_id == Job.id)
-        .add_columns(func.coalesce(counts.c.total, 0), func.coalesce(counts.c.new, 0))
-        .where(Company.owner_id == user.id, Job.deleted_at.is_(None))
-    )
-    return await paginate(session, stmt, EMPLOYER_NEWEST, page)
+    ttl = ttl_until(job.expires_at for job in jobs)
+    await cache.store(JOBS_CACHE_NAMESPACE, key, body, generation=hit.generation, ttl=ttl)
+    return body
 
 
 async def save_job(session: AsyncSession, user: User, job_id: int) -> None:
@@ -335,7 +279,7 @@ async def list_saved_jobs(
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """Newest first; jobs closed, expired or deleted since stay listed with that status."""
     stmt = (
-        _with_company()
+        with_company()
         .join(SavedJob, SavedJob.job_id == Job.id)
         .add_columns(SavedJob.created_at)
         .where(SavedJob.user_id == user.id)

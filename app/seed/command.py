@@ -9,13 +9,11 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from app.core.cache import Cache
+from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
 from app.core.config import ConfigError, load_settings
-from app.core.db import Database
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
-from app.jobs.cache import JOBS_CACHE_NAMESPACE
 from app.seed import generate as g
 
 logger = logging.getLogger("app.seed")

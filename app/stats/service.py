@@ -1,26 +1,33 @@
-"""The marketplace's headline numbers, computed over live jobs in one query."""
+"""The marketplace's headline numbers, computed over live jobs in one query and cached with the
+job list."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from pydantic import BaseModel
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, ttl_until
 from app.jobs.models import Job
 from app.jobs.service import live_clause
 
+_KEY = "stats"
 
-@dataclass(frozen=True)
-class Stats:
+
+class StatsRead(BaseModel):
     active_jobs: int
     companies_hiring: int
     new_jobs_this_week: int
-    soonest_expiry: datetime | None  # when active_jobs next drops by itself
 
 
-async def compute_stats(session: AsyncSession) -> Stats:
+async def stats_page(session: AsyncSession, cache: Cache) -> bytes:
+    """The stats as the bytes of their StatsRead, from the jobs cache while it holds them; an
+    entry lives until the soonest expiry among the live jobs (when active_jobs next drops)."""
+    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, _KEY)
+    if hit.value is not None:
+        return hit.value
     stmt = select(
         func.count(),
         func.count(distinct(Job.company_id)),
@@ -28,4 +35,11 @@ async def compute_stats(session: AsyncSession) -> Stats:
         func.min(Job.expires_at),
     ).where(live_clause())
     active, companies, new, soonest = (await session.execute(stmt)).one()
-    return Stats(active, companies, new, soonest)
+    body = (
+        StatsRead(active_jobs=active, companies_hiring=companies, new_jobs_this_week=new)
+        .model_dump_json()
+        .encode()
+    )
+    ttl = ttl_until([soonest])
+    await cache.store(JOBS_CACHE_NAMESPACE, _KEY, body, generation=hit.generation, ttl=ttl)
+    return body

@@ -1,20 +1,19 @@
-"""/api/users: the caller's own profile, other people's public profiles, account deletion."""
+"""/api/users: the caller's own profile and other people's public profiles. Deleting the
+account (DELETE /api/users/me) needs the password and ends every session: it is auth's
+(app/auth/router.py, account_router)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter
 
-from app.auth.deps import AuthContextDep, CurrentUser
-from app.auth.router import clear_refresh_cookie
-from app.auth.schemas import PasswordConfirmation
-from app.auth.service import WrongPassword
 from app.core.db import SessionDep
-from app.core.errors import NotFound, RateLimited, Unauthorized, error_responses
+from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.files import service as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
 from app.users import service
+from app.users.deps import CurrentUser
 from app.users.models import User
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
@@ -43,25 +42,6 @@ async def update_me(
     referred to by the id of a completed upload of the caller's."""
     await service.update_profile(session, storage, user, body.changes())
     return await _private(session, storage, user)
-
-
-@router.delete(
-    "/me",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, WrongPassword, RateLimited),
-)
-async def delete_me(
-    body: PasswordConfirmation,
-    user: CurrentUser,
-    session: SessionDep,
-    ctx: AuthContextDep,
-    storage: StorageDep,
-    response: Response,
-) -> None:
-    """Delete the account (password required). Every session ends at once and the profile is
-    anonymised; what the account did elsewhere stays, attributed to "Deleted user"."""
-    await service.delete_account(session, storage, ctx, user, body.password)
-    clear_refresh_cookie(response, ctx.settings)
 
 
 @router.get("/{user_id}", responses=error_responses(Unauthorized, NotFound))

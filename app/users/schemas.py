@@ -3,6 +3,7 @@ so `role`, `is_admin`, `email` or `id` in a profile update is a 422, never obeye
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
@@ -12,6 +13,12 @@ from app.core.bahamas import Island
 from app.core.fields import LongText, WebUrl, line, name, skills
 from app.files.schemas import FileId, FileRead
 from app.users.models import Visibility
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per account: trimmed, NFC, lower case (also for non-ASCII letters)."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
+
 
 FullName = name(120)
 Headline = line(160)

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import service as auth
-from app.auth.schemas import normalize_email
 from app.core.errors import NotFound
 from app.files import service as files
 from app.files.models import Purpose
 from app.files.storage import Storage
 from app.users.models import Role, User, Visibility
+from app.users.schemas import normalize_email
 
 DELETED_NAME = "Deleted user"
 # Profile columns a deletion clears, with the value each is left at.
@@ -69,18 +68,14 @@ async def update_profile(
     return user
 
 
-async def delete_account(
-    session: AsyncSession, storage: Storage, ctx: auth.AuthContext, user: User, password: str
-) -> None:
-    """Soft delete: the account stops working at once and keeps no personal data, while its
-    row stays so that other tables' references to it remain valid.
+async def anonymise(session: AsyncSession, storage: Storage, user: User) -> None:
+    """What deleting an account does to its row: it stops working at once and keeps no
+    personal data, while the row stays so that other tables' references to it remain valid.
 
     The email becomes a unique address under `.invalid` (a reserved, undeliverable domain that
     sign-up refuses), so the real address can register again. Every file the account owns
     goes with it, the bytes too, including résumés sent with applications.
     """
-    await auth.confirm_password(session, ctx, user, password)
-    await auth.end_sessions(session, user)
     user.email = f"deleted-{user.id}-{secrets.token_hex(8)}@deleted.invalid"
     user.full_name = DELETED_NAME
     # Not a bcrypt hash, so no password can ever match it.

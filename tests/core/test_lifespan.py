@@ -11,11 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-from app.boot import DeferredApp, Lifespan
 from app.core.background import StartupTasks
 from app.core.config import Settings
 from app.main import create_app
@@ -135,30 +133,3 @@ async def test_shutdown_closes_redis_and_database_connections(
     assert await _backends(dsn, database) == 0
     assert await _redis_clients(redis, int(redis_db)) == redis_before
     assert not app.state.database.engine_created
-
-
-async def test_the_served_front_runs_the_api_lifespan_and_shuts_it_down(
-    make_settings: Callable[..., Settings], database_url: str
-) -> None:
-    """What Gunicorn serves (app/boot.py): its lifespan returns before the API is built; the
-    API's own lifespan then runs as usual, and the front's shutdown is the API's shutdown."""
-    settings = make_settings(database_url=database_url)
-    built: list[FastAPI] = []
-
-    def build() -> FastAPI:
-        built.append(create_app(settings))
-        return built[0]
-
-    front = DeferredApp(build, settings)
-    lifespan = Lifespan(front, {})
-    await asyncio.wait_for(lifespan.startup(), WAIT)
-    async with make_client(front) as client:
-        detailed = await asyncio.wait_for(client.get("/health/detailed"), WAIT)
-    assert detailed.status_code == 200
-    assert set(detailed.json()["warmup"]) == {"bcrypt_warmup", "redis_connect"}
-    (api,) = built
-    assert api.state.database.engine_created
-
-    await asyncio.wait_for(lifespan.shutdown(), WAIT)
-    assert "running" not in api.state.startup_tasks.status().values()
-    assert not api.state.database.engine_created

@@ -12,6 +12,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
+from app.core.cache import Cache
 from app.core.config import Settings
 from app.core.redis import REDIS_ERRORS, RedisState
 from tests.helpers import make_client
@@ -117,3 +118,31 @@ async def test_connects_in_the_background_when_redis_is_up(
     await client.set("hmb:lifespan", "1")
     assert await redis.get("hmb:lifespan") == b"1"
     assert (await _detailed(app))["redis"]["state"] == "ok"
+
+
+async def test_invalidations_made_while_redis_is_down_survive_a_failed_retry(
+    redis: Redis, redis_url: str
+) -> None:
+    """A write's invalidation that could not reach Redis is kept until Redis has it, however
+    many attempts fail first; then every instance stops serving the stale entries."""
+    real = make_url(redis_url)
+    with TcpFault((real.host or "127.0.0.1", real.port or 6379)) as proxy:
+        state = RedisState(f"redis://127.0.0.1:{proxy.port}/{real.database or 0}", timeout=1.0)
+        state.RETRY_SECONDS = 0  # retry on every use: the test decides when Redis is back
+        cache = Cache(state, prefix="hmb-test")
+        generation = "hmb-test:jobs:generation"
+        await cache.store("jobs", "list", b"old", generation=0, ttl=60)
+        assert (await cache.lookup("jobs", "list")).value == b"old"
+
+        proxy.refuse()
+        await cache.invalidate("jobs")  # a write committed while Redis is down
+        assert (await cache.lookup("jobs", "list")).value is None  # this instance knows
+        proxy.forward()
+        assert await redis.get(generation) is None  # Redis never got it
+
+        proxy.refuse()
+        await cache.lookup("jobs", "list")  # a retry that fails as well
+        proxy.forward()
+        assert (await cache.lookup("jobs", "list")).value is None
+        assert await redis.get(generation) == b"1"
+        await state.close()

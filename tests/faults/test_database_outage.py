@@ -25,8 +25,8 @@ from tests.tcp_fault import TcpFault
 
 PROBE_APP = ("tests.server.probe_app:app",)
 CONNECT_TIMEOUT = 2
-# Generous bound on one request: several times the connect timeout, far below the command and
-# pool timeouts (30 s) that a request stuck on a dead connection would wait for.
+# Generous bound on one request: several times the connect and statement deadlines, far below
+# the pool timeout (30 s) that a request stuck behind dead connections would wait for.
 REQUEST_BOUND = 5 * CONNECT_TIMEOUT
 RECOVERY_BOUND = 30.0
 DB_ROUTE = "/test/db-sleep"
@@ -47,8 +47,8 @@ def _login(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
 
 
 async def _burst(client: httpx.AsyncClient) -> list[httpx.Response]:
-    """Database-backed requests at once: the probe route, a list, a job page (the read pool), a
-    sign-in; and the status each answers while the database is up."""
+    """Database-backed requests at once: the probe route, a list, a job page, a sign-in; and the
+    status each answers while the database is up."""
     return list(
         await asyncio.gather(
             client.get(DB_ROUTE),
@@ -93,6 +93,9 @@ async def test_database_dies_mid_run_and_returns(
         {
             "DATABASE_URL": proxied_database_url,
             "DB_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
+            # A pooled connection used a moment ago is not pinged: when it goes silent, the
+            # statement's own deadline is what ends the request.
+            "DB_COMMAND_TIMEOUT": str(CONNECT_TIMEOUT),
             "REDIS_URL": None,
         },
         args=PROBE_APP,

@@ -16,6 +16,11 @@ from tests.helpers import assert_error
         ("/health", {"status": "ok"}),
         ("/live", {"status": "alive"}),
         ("/ready", {"status": "ready"}),
+        # The paths the old monitors poll answer exactly as the probes they stand for.
+        ("/health/live", {"status": "alive"}),
+        ("/health/liveness", {"status": "alive"}),
+        ("/health/ready", {"status": "ready"}),
+        ("/health/readiness", {"status": "ready"}),
     ],
 )
 async def test_probe_answers_get_and_head(client: httpx.AsyncClient, path: str, body: dict) -> None:
@@ -24,6 +29,7 @@ async def test_probe_answers_get_and_head(client: httpx.AsyncClient, path: str, 
     assert response.json() == body
     assert response.headers["x-request-id"]
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
 
     head = await client.head(path)
     assert head.status_code == 200
@@ -31,8 +37,7 @@ async def test_probe_answers_get_and_head(client: httpx.AsyncClient, path: str, 
 
 
 async def test_browser_probe_gets_cors_headers(client: httpx.AsyncClient) -> None:
-    # Probes without an Origin skip the CORS layer (app/core/routing.py ProbeLane); a browser's
-    # status page calling /health must still be allowed to read the answer.
+    # A browser's status page calling /health must be allowed to read the answer.
     response = await client.get("/health", headers={"Origin": "https://hiremebahamas.com"})
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -90,11 +95,12 @@ async def test_metrics_histogram_counts_every_request_in_cumulative_buckets(
     assert [le for le, _ in buckets][-3:] == ["5.0", "10.0", "+Inf"]
     counts = [float(n) for _, n in buckets]
     assert counts == sorted(counts) and counts[-1] == 3.0
-    assert f"http_request_duration_seconds_sum{series} 0.0" not in text
+    total = re.search(rf"^http_request_duration_seconds_sum{re.escape(series)} (\S+)$", text, re.M)
+    assert total is not None and float(total.group(1)) > 0
 
 
 def test_latency_buckets_are_inclusive_upper_bounds() -> None:
-    metrics = Metrics(lambda: None, lambda: None)
+    metrics = Metrics(lambda: None)
     for seconds in (0.0004, 0.001, 0.0011, 20.0):
         metrics.observe("GET", "/health", 200, seconds)
     text = generate_latest(metrics.registry).decode()
@@ -105,11 +111,18 @@ def test_latency_buckets_are_inclusive_upper_bounds() -> None:
     assert 'http_requests_total{method="GET",route="/health",status="200"} 4.0' in text
 
 
-async def test_metrics_show_the_read_pools_connections(client: httpx.AsyncClient) -> None:
-    assert 'db_read_pool_connections{state="idle"} 0.0' in (await client.get("/metrics")).text
-    assert (await client.get("/api/jobs/2147483647")).status_code == 404  # a read-pool read
+async def test_metrics_show_the_pools_connections(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/jobs/2147483647")).status_code == 404  # a database read
     text = (await client.get("/metrics")).text
-    assert 'db_read_pool_connections{state="idle"} 1.0' in text
-    # Anonymous job pages take a route of their own (app/routers.py) but count as the same one.
+    assert 'db_pool_connections{state="checked_in"} 1.0' in text
+    assert 'db_pool_connections{state="checked_out"} 0.0' in text
     assert 'http_requests_total{method="GET",route="/api/jobs/{job_id}",status="404"} 1.0' in text
-    assert 'db_read_pool_connections{state="in_use"} 0.0' in text
+
+
+async def test_the_old_monitors_metrics_path_is_the_metrics(client: httpx.AsyncClient) -> None:
+    for _ in range(2):
+        assert (await client.get("/health")).status_code == 200
+    old = await client.get("/health/metrics")
+    assert old.status_code == 200
+    assert old.headers["content-type"] == (await client.get("/metrics")).headers["content-type"]
+    assert 'http_requests_total{method="GET",route="/health",status="200"} 2.0' in old.text

@@ -1,8 +1,7 @@
 """The production app plus a few routes that misbehave on request, for server tests.
 
-Server tests boot Gunicorn on `tests.server.probe_app:app`: the same deferred boot
-(app/boot.py), create_app(), middleware, lifespan, worker and gunicorn.conf.py as production,
-plus:
+Server tests boot Gunicorn on `tests.server.probe_app:app`: the same create_app(), middleware,
+lifespan, worker and gunicorn.conf.py as production, plus:
 
 - GET /test/db-sleep?seconds=: opens a request session (SessionDep: one transaction, committed
   by the dependency) and runs `pg_sleep`: a slow request that really waits on PostgreSQL, and a
@@ -21,7 +20,6 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Query
 from sqlalchemy import text
 
-from app.boot import DeferredApp
 from app.core.config import get_settings
 from app.core.db import SessionDep
 from app.main import create_app
@@ -58,4 +56,4 @@ def build() -> FastAPI:
     return api
 
 
-app = DeferredApp(build, get_settings())
+app = build()

@@ -9,10 +9,12 @@ import time
 
 import httpx
 import pytest
+from gunicorn.arbiter import Arbiter
 
 from tests.server_process import StartServer
 
 PROBE_APP = ("tests.server.probe_app:app",)
+BROKEN_APP = ("tests.server.broken_app:app",)
 
 
 def test_boots_one_uvicorn_worker_and_answers_health(
@@ -20,9 +22,6 @@ def test_boots_one_uvicorn_worker_and_answers_health(
 ) -> None:
     server = server_factory({"DATABASE_URL": database_url})
     server.wait_healthy()
-    # The API's own lifespan runs once it is built, which may be just after /health answers.
-    server.wait_for_log("Application startup complete (lifespan took")
-
     log = server.log()
     assert "Using worker: app.worker.UvicornWorker" in log
     assert "Booting worker with pid" in log
@@ -124,3 +123,15 @@ def test_production_refuses_insecure_settings_in_one_line(
     assert message in refusals[0]
     assert "Traceback" not in log
     assert "Booting worker" not in log
+
+
+def test_routers_that_fail_to_import_stop_the_server_with_the_traceback(
+    server_factory: StartServer,
+) -> None:
+    """Never a server that answers /health without some of its routes."""
+    server = server_factory(args=BROKEN_APP)
+    assert server.wait_exit() == Arbiter.WORKER_BOOT_ERROR, server.log()
+    log = server.log()
+    assert "Traceback (most recent call last)" in log
+    assert "ImportError: cannot import name 'no_such_router'" in log
+    assert "Worker failed to boot." in log

@@ -1,0 +1,101 @@
+"""Who is calling: the `CurrentUser` family of dependencies every domain uses (imported by
+them from app.auth.deps). Here, in the users domain, because it needs only the User model and
+the token check in app.core.security: auth builds on users, never the other way round."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, Unauthorized
+from app.core.security import TokenError, decode_access_token
+from app.users.models import Role, User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+_INVALID = "The access token is invalid or has expired."
+
+
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
+# thread pool, a hop that costs more than the dependency itself (bench/: several per request).
+async def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_token_claims(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> dict[str, Any]:
+    """The verified claims of the bearer access token (signature, expiry, issuer, audience)."""
+    if not token:
+        raise Unauthorized()
+    try:
+        return decode_access_token(settings, token)
+    except TokenError:
+        raise Unauthorized(_INVALID) from None
+
+
+TokenClaims = Annotated[dict[str, Any], Depends(get_token_claims)]
+
+
+def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
+    """The login family an access token was issued to, if it says."""
+    try:
+        return uuid.UUID(hex=claims["sid"]) if claims.get("sid") else None
+    except (TypeError, ValueError):
+        return None
+
+
+async def get_current_user(session: SessionDep, claims: TokenClaims) -> User:
+    """The account behind the access token, provided it still exists, is active, and has not
+    ended its sessions since the token was issued (logout-all, password change, deletion)."""
+    user = await session.get(User, claims["sub"])
+    if (
+        user is None
+        or not user.is_active
+        or user.deleted_at is not None
+        or user.token_version != claims["ver"]
+    ):
+        raise Unauthorized(_INVALID)
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_optional_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User | None:
+    """The caller on public pages that show more to some: None without a bearer token; a token
+    that is sent must be valid (401 otherwise)."""
+    if not token:
+        return None
+    return await get_current_user(session, await get_token_claims(settings, token))
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+def require_role(*roles: Role):
+    allowed = {r.value for r in roles}
+
+    async def dependency(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"This requires a {' or '.join(sorted(allowed))} account.")
+        return user
+
+    return dependency
+
+
+EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
+JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
+AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
