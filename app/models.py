@@ -5,6 +5,7 @@ from app.auth.models import RefreshToken
 from app.companies.models import Company
 from app.core.models import Base
 from app.jobs.models import Job, SavedJob
+from app.messages.models import ConversationRead, Message
 from app.notifications.models import Notification
 from app.users.models import User
 
@@ -13,7 +14,9 @@ __all__ = [
     "ApplicationStatusChange",
     "Base",
     "Company",
+    "ConversationRead",
     "Job",
+    "Message",
     "Notification",
     "RefreshToken",
     "SavedJob",

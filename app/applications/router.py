@@ -20,10 +20,17 @@ from app.applications.schemas import (
     StatusChangeRead,
     StatusChangeRequest,
 )
-from app.auth.deps import CurrentUser, JobSeekerUser
+from app.auth.deps import CurrentUser, JobSeekerUser, WriteAction, write_limit
 from app.companies.models import Company
 from app.core.db import SessionDep
-from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    error_responses,
+)
 from app.core.pagination import IdPath, Page, PageDep
 from app.jobs.models import Job
 from app.users.models import User
@@ -81,7 +88,8 @@ def _detail(viewer: User, detail: service.Detail) -> ApplicationRead:
     "/jobs/{job_id}/applications",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationRead,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, RateLimited),
+    dependencies=[write_limit(WriteAction.APPLICATIONS)],
 )
 async def apply(job_id: IdPath, body: ApplicationCreate, user: JobSeekerUser, session: SessionDep):
     application = await service.apply(session, user, job_id, body)

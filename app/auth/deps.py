@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from limits import RateLimitItem, parse
 
 from app.auth.service import AuthContext
 from app.core.config import Settings
@@ -97,3 +100,35 @@ def require_role(*roles: Role):
 EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
 JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
 AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+
+
+@cache
+def _parsed_limit(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+class WriteAction(StrEnum):
+    """The writes each account may make only so often (RATE_LIMIT_<ACTION> in the settings)."""
+
+    JOB_POSTS = "job_posts"
+    APPLICATIONS = "applications"
+    MESSAGES = "messages"
+    REPORTS = "reports"
+
+
+def write_limit(action: WriteAction) -> Any:
+    """A route dependency counting one `action` against the caller's account, shared by every
+    instance through Redis: past the limit, 429 with Retry-After."""
+
+    async def dependency(request: Request, user: CurrentUser) -> None:
+        state = request.app.state
+        item = _parsed_limit(getattr(state.settings, f"rate_limit_{action.value}"))
+        await state.rate_limiter.hit(
+            item,
+            "write",
+            action.value,
+            str(user.id),
+            message=f"Too many {action.value.replace('_', ' ')} from this account; try later.",
+        )
+
+    return Depends(dependency)

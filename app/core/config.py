@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     health_check_timeout: float = Field(2.0, gt=0)
 
+    # Per-account write limits, in the `limits` library's notation ("30/hour", "5/minute").
+    rate_limit_job_posts: str = "30/hour"
+    rate_limit_applications: str = "30/hour"
+    rate_limit_messages: str = "60/hour"
+    rate_limit_reports: str = "10/hour"
+
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -84,6 +90,22 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return value or None
+
+    @field_validator(
+        "rate_limit_job_posts",
+        "rate_limit_applications",
+        "rate_limit_messages",
+        "rate_limit_reports",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse  # here, not at import: the probes' front loads these settings
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as '30/hour'") from None
+        return value
 
     @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")
     @classmethod

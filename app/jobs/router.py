@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
 from starlette.datastructures import State
 
-from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
+from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser, WriteAction, write_limit
 from app.core.cache import CacheDep
 from app.core.db import Database, DatabaseDep, SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RateLimited,
     Unauthorized,
     error_responses,
 )
@@ -74,7 +75,8 @@ async def search_jobs(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=JobRead,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=error_responses(Unauthorized, Forbidden, NotFound, RateLimited),
+    dependencies=[write_limit(WriteAction.JOB_POSTS)],
 )
 async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep):
     job = await service.create_job(session, cache, user, body)

@@ -39,3 +39,11 @@ def application_withdrawn(job_title: str, applicant_name: str) -> Message:
         f"Application withdrawn for {job_title}",
         f"{applicant_name} withdrew their application for {job_title}.",
     )
+
+
+def new_message(job_title: str, sender_name: str) -> Message:
+    return (
+        NotificationKind.NEW_MESSAGE,
+        f"New message about {job_title}",
+        f"{sender_name} sent you a message about {job_title}.",
+    )

@@ -13,6 +13,7 @@ class NotificationKind(StrEnum):
     APPLICATION_RECEIVED = "application_received"
     APPLICATION_STATUS_CHANGED = "application_status_changed"
     APPLICATION_WITHDRAWN = "application_withdrawn"
+    NEW_MESSAGE = "new_message"
 
 
 class Notification(IdMixin, Base):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
 from app.notifications.messages import Message
-from app.notifications.models import Notification
+from app.notifications.models import Notification, NotificationKind
 
 NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
 
@@ -69,5 +69,33 @@ async def mark_all_read(session: AsyncSession, user_id: int) -> None:
     await session.execute(
         update(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=func.now())
+    )
+
+
+def _unread_about(user_id: int, kind: NotificationKind, application_id: int) -> Any:
+    return (
+        Notification.user_id == user_id,
+        Notification.kind == kind,
+        Notification.application_id == application_id,
+        Notification.read_at.is_(None),
+    )
+
+
+async def has_unread(
+    session: AsyncSession, user_id: int, kind: NotificationKind, application_id: int
+) -> bool:
+    stmt = select(
+        select(Notification.id).where(*_unread_about(user_id, kind, application_id)).exists()
+    )
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def mark_read_about(
+    session: AsyncSession, user_id: int, kind: NotificationKind, application_id: int
+) -> None:
+    await session.execute(
+        update(Notification)
+        .where(*_unread_about(user_id, kind, application_id))
         .values(read_at=func.now())
     )
