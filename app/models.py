@@ -6,12 +6,14 @@ from app.companies.models import Company
 from app.core.models import Base
 from app.jobs.models import Job, SavedJob
 from app.messages.models import ConversationRead, Message
+from app.moderation.models import AuditEntry, Report
 from app.notifications.models import Notification
 from app.users.models import User
 
 __all__ = [
     "Application",
     "ApplicationStatusChange",
+    "AuditEntry",
     "Base",
     "Company",
     "ConversationRead",
@@ -19,6 +21,7 @@ __all__ = [
     "Message",
     "Notification",
     "RefreshToken",
+    "Report",
     "SavedJob",
     "User",
 ]

@@ -12,6 +12,7 @@ from app.jobs.router import employer_router as employer_jobs_router
 from app.jobs.router import router as jobs_router
 from app.jobs.router import saved_router as saved_jobs_router
 from app.messages.router import router as messages_router
+from app.moderation.router import admin_router, reports_router
 from app.notifications.router import router as notifications_router
 from app.stats.router import router as stats_router
 from app.users.router import router as users_router
@@ -29,6 +30,8 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (users_router, "/users"),
     (auth_router, "/auth"),
     (messages_router, ""),
+    (reports_router, ""),
+    (admin_router, ""),
 ]
 
 # Matched before those routers: the anonymous GETs of the busiest public pages, served without

@@ -88,7 +88,10 @@ async def register(
     return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
 
 
-@router.post("/login", responses=error_responses(service.InvalidCredentials, RateLimited))
+@router.post(
+    "/login",
+    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
+)
 async def login(
     body: LoginRequest, session: SessionDep, ctx: AuthContextDep, response: Response
 ) -> TokenPair:
@@ -99,7 +102,7 @@ async def login(
 
 @router.post(
     "/token",
-    responses=error_responses(service.InvalidCredentials, RateLimited),
+    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -54,6 +54,11 @@ class WrongPassword(Forbidden):
     default_message = "The password is incorrect."
 
 
+class AccountSuspended(Forbidden):
+    error_code = "ACCOUNT_SUSPENDED"
+    default_message = "This account is suspended. Contact support if you think this is wrong."
+
+
 class EmailTaken(Conflict):
     error_code = "EMAIL_TAKEN"
     default_message = "An account with this email already exists."
@@ -141,6 +146,9 @@ async def authenticate(session: AsyncSession, ctx: AuthContext, email: str, pass
     user = await _find_by_email(session, email)
     if not await _check_password(ctx, user, email, password) or not user or not user.is_active:
         raise InvalidCredentials()
+    if user.suspended_at is not None:
+        # Said only to someone who knows the password: it reveals nothing to a guesser.
+        raise AccountSuspended()
     user.last_login_at = datetime.now(UTC)
     return user
 
@@ -234,7 +242,7 @@ async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTok
     if token.expires_at <= now:
         raise InvalidRefreshToken()
     user = await session.get(User, token.user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
+    if user is None or not user.is_active or user.deleted_at is not None or user.suspended_at:
         raise InvalidRefreshToken()
     token.used_at = now
     return await issue_tokens(session, ctx, user, token.family_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IdMixin, TimestampMixin
@@ -53,3 +53,7 @@ class Company(IdMixin, TimestampMixin, Base):
     location: Mapped[str | None] = mapped_column(String(120))
     island: Mapped[str | None] = mapped_column(String(40))
     logo_url: Mapped[str | None] = mapped_column(String(500))
+    # Set by an admin (POST /api/admin/companies/{id}/verify): a badge on it and its jobs.
+    verified: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
+    )

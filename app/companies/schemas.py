@@ -69,5 +69,6 @@ class CompanyRead(BaseModel):
     location: str | None
     island: Island | None
     logo_url: str | None
+    verified: bool
     created_at: datetime
     updated_at: datetime
