@@ -4,6 +4,7 @@ from app.applications.models import Application, ApplicationStatusChange
 from app.auth.models import RefreshToken
 from app.companies.models import Company
 from app.core.models import Base
+from app.events.models import Event
 from app.jobs.models import Job, SavedJob
 from app.messages.models import ConversationRead, Message
 from app.moderation.models import AuditEntry, Report
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "Company",
     "ConversationRead",
+    "Event",
     "Job",
     "Message",
     "Notification",

@@ -1,5 +1,6 @@
-"""messages and moderation: one thread per application with each participant's read marker;
-reports, jobs taken down, suspended accounts, verified companies, and the append-only audit log
+"""messages, live events and moderation: one thread per application with each participant's
+read marker; the events table live streams replay from; reports, jobs taken down, suspended
+accounts, verified companies, and the append-only audit log
 
 Revision ID: 0005
 Revises: 0002
@@ -9,6 +10,7 @@ Create Date: 2026-12-01 16:50:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from alembic import op
 
@@ -33,6 +35,24 @@ _AUDIT_APPEND_ONLY = (
     CREATE TRIGGER audit_log_append_only
     BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
+    """,
+)
+# Each event is announced on commit to every instance's listener (app/events/hub.py) with its
+# recipient's id; PostgreSQL folds identical notifications of one transaction into one.
+_EVENTS_NOTIFY = (
+    """
+    CREATE FUNCTION events_notify() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('hmb_events', NEW.user_id::text);
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER events_notify
+    AFTER INSERT ON events
+    FOR EACH ROW EXECUTE FUNCTION events_notify()
     """,
 )
 _JOB_STATUSES = "status IN ('draft', 'published', 'closed')"
@@ -187,9 +207,33 @@ def upgrade() -> None:
     )
     for statement in _AUDIT_APPEND_ONLY:
         op.execute(statement)
+    op.create_table(
+        "events",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_events_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+    )
+    op.create_index("ix_events_user_id_id", "events", ["user_id", "id"], unique=False)
+    for statement in _EVENTS_NOTIFY:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER events_notify ON events")
+    op.execute("DROP FUNCTION events_notify()")
+    op.drop_index("ix_events_user_id_id", table_name="events")
+    op.drop_table("events")
     op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION audit_log_append_only()")
     op.drop_table("audit_log")

@@ -26,6 +26,8 @@ from app.core.security import (
     hash_refresh_token,
     new_refresh_token,
 )
+from app.events.models import EventKind
+from app.events.service import record
 from app.users.models import User
 
 logger = logging.getLogger("app.auth")
@@ -281,6 +283,8 @@ async def end_sessions(
         execution_options={"synchronize_session": False},
     )
     set_committed_value(user, "token_version", version)
+    # Open live streams of the account end too, on every instance (app/events).
+    record(session, user.id, EventKind.SESSION_ENDED, {})
     where = [RefreshToken.user_id == user.id]
     if keep_family is not None:
         where.append(RefreshToken.family_id != keep_family)

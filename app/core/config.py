@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     rate_limit_messages: str = "60/hour"
     rate_limit_reports: str = "10/hour"
 
+    # Live events (GET /api/events).
+    events_heartbeat_seconds: float = Field(15, gt=0, le=300)
+    events_stream_max_seconds: float = Field(3600, gt=0)
+    events_max_streams: int = Field(1000, ge=1)
+    events_max_streams_per_user: int = Field(5, ge=1)
+
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:

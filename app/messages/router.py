@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.applications.models import Application
 from app.auth.deps import CurrentUser, WriteAction, write_limit
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.pagination import IdPath, Page, PageDep
 from app.messages import service
-from app.messages.models import Message
 from app.messages.schemas import (
     ConversationJob,
     ConversationPage,
@@ -24,17 +22,6 @@ from app.messages.schemas import (
 router = APIRouter(tags=["messages"])
 
 
-def _read(message: Message, application: Application) -> MessageRead:
-    return MessageRead(
-        id=message.id,
-        application_id=message.application_id,
-        sender_id=message.sender_id,
-        sender="applicant" if message.sender_id == application.applicant_id else "employer",
-        body=message.body,
-        created_at=message.created_at,
-    )
-
-
 @router.get(
     "/applications/{application_id}/messages",
     summary="An application's messages, newest first",
@@ -45,7 +32,10 @@ async def list_messages(
     application_id: IdPath, user: CurrentUser, page: PageDep, session: SessionDep
 ):
     application, rows, cursor = await service.list_messages(session, user, application_id, page)
-    return Page[MessageRead](items=[_read(row[0], application) for row in rows], next_cursor=cursor)
+    return Page[MessageRead](
+        items=[MessageRead.of(row[0], application.applicant_id) for row in rows],
+        next_cursor=cursor,
+    )
 
 
 @router.post(
@@ -60,7 +50,7 @@ async def post_message(
     application_id: IdPath, body: MessageCreate, user: CurrentUser, session: SessionDep
 ):
     message, application = await service.post_message(session, user, application_id, body)
-    return _read(message, application)
+    return MessageRead.of(message, application.applicant_id)
 
 
 @router.get(
@@ -79,7 +69,7 @@ async def list_conversations(user: CurrentUser, page: PageDep, session: SessionD
                 id=job.id, title=job.title, company_id=company.id, company_name=company.name
             ),
             other_party=ConversationParty(id=other.id, full_name=other.full_name),
-            last_message=_read(last, application),
+            last_message=MessageRead.of(last, application.applicant_id),
             unread=unread,
         )
         for application, job, company, other, last, unread, *_ in rows

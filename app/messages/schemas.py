@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from app.applications.models import ApplicationStatus
 from app.core.fields import text
 from app.core.pagination import Page
-from app.messages.models import MAX_BODY_LENGTH
+from app.messages.models import MAX_BODY_LENGTH, Message
 
 MessageBody = text(MAX_BODY_LENGTH, min_length=1)
 
@@ -34,6 +34,17 @@ class MessageRead(BaseModel):
     sender: Literal["applicant", "employer"]
     body: str
     created_at: datetime
+
+    @classmethod
+    def of(cls, message: Message, applicant_id: int) -> MessageRead:
+        return cls(
+            id=message.id,
+            application_id=message.application_id,
+            sender_id=message.sender_id,
+            sender="applicant" if message.sender_id == applicant_id else "employer",
+            body=message.body,
+            created_at=message.created_at,
+        )
 
 
 class ConversationJob(BaseModel):

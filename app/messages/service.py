@@ -19,12 +19,14 @@ from app.applications.service import load_for_participant
 from app.companies.models import Company
 from app.core.errors import Conflict
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.events.models import EventKind
+from app.events.service import record
 from app.jobs.models import Job
 from app.messages.models import ConversationRead, Message
-from app.messages.schemas import MessageCreate
+from app.messages.schemas import MessageCreate, MessageRead
 from app.notifications import messages as words
 from app.notifications.models import NotificationKind
-from app.notifications.service import has_unread, mark_read_about, notify
+from app.notifications.service import has_unread, mark_read_about, notify, unread_count
 from app.users.models import User
 
 NEWEST_FIRST = Ordering("messages:newest", (SortKey(Message.id, int),))
@@ -52,6 +54,10 @@ async def post_message(
         )
     await session.flush()
     await session.refresh(message, ["created_at"])
+    payload = MessageRead.of(message, applicant.id).model_dump(mode="json")
+    for participant in (applicant.id, company.owner_id):
+        record(session, participant, EventKind.MESSAGE, payload)
+    await _record_unread(session, recipient)
     return message, application
 
 
@@ -153,3 +159,13 @@ async def mark_read(session: AsyncSession, user: User, application_id: int) -> N
     )
     await session.execute(stmt)
     await mark_read_about(session, user.id, NotificationKind.NEW_MESSAGE, application.id)
+    await _record_unread(session, user.id)
+
+
+async def _record_unread(session: AsyncSession, user_id: int) -> None:
+    """Tell the user's streams their unread counts (after this transaction's changes)."""
+    counts = {
+        "messages": await total_unread(session, user_id),
+        "notifications": await unread_count(session, user_id),
+    }
+    record(session, user_id, EventKind.UNREAD, counts)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.events.models import EventKind
+from app.events.service import record
 from app.notifications.messages import Message
 from app.notifications.models import Notification, NotificationKind
 
@@ -27,16 +29,15 @@ def notify(
     application_id: int | None = None,
 ) -> None:
     kind, title, body = message
-    session.add(
-        Notification(
-            user_id=user_id,
-            kind=kind,
-            title=title,
-            body=body,
-            job_id=job_id,
-            application_id=application_id,
-        )
-    )
+    fields = {
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "job_id": job_id,
+        "application_id": application_id,
+    }
+    session.add(Notification(user_id=user_id, **fields))
+    record(session, user_id, EventKind.NOTIFICATION, fields)
 
 
 async def list_notifications(
@@ -62,7 +63,13 @@ async def mark_read(session: AsyncSession, user_id: int, notification_id: int) -
     if notification.read_at is None:
         notification.read_at = datetime.now(UTC)
         await session.flush()
+        await _record_unread(session, user_id)
     return notification
+
+
+async def _record_unread(session: AsyncSession, user_id: int) -> None:
+    counts = {"notifications": await unread_count(session, user_id)}
+    record(session, user_id, EventKind.UNREAD, counts)
 
 
 async def mark_all_read(session: AsyncSession, user_id: int) -> None:
@@ -71,6 +78,7 @@ async def mark_all_read(session: AsyncSession, user_id: int) -> None:
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .values(read_at=func.now())
     )
+    await _record_unread(session, user_id)
 
 
 def _unread_about(user_id: int, kind: NotificationKind, application_id: int) -> Any:
