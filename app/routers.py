@@ -7,6 +7,7 @@ from app.applications.router import router as applications_router
 from app.auth.router import router as auth_router
 from app.companies.router import router as companies_router
 from app.core.routing import AnonymousGetRoute
+from app.events.router import router as events_router
 from app.jobs.router import anonymous_job_page
 from app.jobs.router import employer_router as employer_jobs_router
 from app.jobs.router import router as jobs_router
@@ -32,6 +33,7 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (messages_router, ""),
     (reports_router, ""),
     (admin_router, ""),
+    (events_router, ""),
 ]
 
 # Matched before those routers: the anonymous GETs of the busiest public pages, served without
