@@ -108,9 +108,11 @@ class Settings(BaseSettings):
         from limits import parse  # here, not at import: the probes' front loads these settings
 
         try:
-            parse(value)
+            allowed = parse(value).amount
         except ValueError:
-            raise ValueError(f"{value!r} is not a rate limit such as '30/hour'") from None
+            allowed = 0
+        if allowed < 1:
+            raise ValueError(f"{value!r} is not a rate limit such as '30/hour'")
         return value
 
     @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")
