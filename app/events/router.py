@@ -105,7 +105,7 @@ async def _stream(
         **error_responses(Unauthorized, StreamLimit),
     },
 )
-async def events(
+async def event_stream(
     request: Request,
     user: CurrentUser,
     claims: TokenClaims,

@@ -87,7 +87,7 @@ async def list_conversations(user: CurrentUser, page: PageDep, session: SessionD
     response_model=ReadMarker,
     responses=error_responses(Unauthorized, NotFound),
 )
-async def mark_read(conversation_id: IdPath, user: CurrentUser, session: SessionDep):
+async def mark_conversation_read(conversation_id: IdPath, user: CurrentUser, session: SessionDep):
     await service.mark_read(session, user, conversation_id)
     return ReadMarker(
         id=conversation_id, unread=0, total_unread=await service.total_unread(session, user.id)
