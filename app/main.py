@@ -28,6 +28,7 @@ from app.core.openapi import operation_id
 from app.core.ratelimit import RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
+from app.events.hub import EventHub
 from app.files.router import UPLOAD_CONTENT_PATH
 from app.health.probes import probe_routes
 from app.health.router import router as health_router
@@ -50,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await state.startup_tasks.cancel_all()
+        await state.events.aclose()
         await state.redis.close()
         await state.database.dispose()
         logger.info("Application shutdown complete")
@@ -80,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = Database(settings)
     app.state.redis = RedisState(settings.redis_url, settings.redis_timeout)
     app.state.rate_limiter = RateLimiter(app.state.redis)
+    app.state.events = EventHub.from_settings(settings)
     app.state.password_hasher = PasswordHasher(settings.bcrypt_rounds)
     app.state.startup_tasks = StartupTasks()
     app.state.metrics = Metrics(app.state.database.pool_status)

@@ -5,20 +5,28 @@ from app.auth.models import RefreshToken
 from app.candidates.models import Invitation
 from app.companies.models import Company
 from app.core.models import Base
+from app.events.models import Event
 from app.files.models import StoredFile
 from app.jobs.models import Job, SavedJob
+from app.messages.models import ConversationRead, Message
+from app.moderation.models import AuditEntry, Report
 from app.notifications.models import Notification
 from app.users.models import User
 
 __all__ = [
     "Application",
     "ApplicationStatusChange",
+    "AuditEntry",
     "Base",
     "Company",
+    "ConversationRead",
+    "Event",
     "Invitation",
     "Job",
+    "Message",
     "Notification",
     "RefreshToken",
+    "Report",
     "SavedJob",
     "StoredFile",
     "User",

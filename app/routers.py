@@ -8,9 +8,12 @@ from app.auth.router import account_router
 from app.auth.router import router as auth_router
 from app.candidates.router import router as candidates_router
 from app.companies.router import router as companies_router
+from app.events.router import router as events_router
 from app.files.router import router as files_router
 from app.jobs.router import router as jobs_router
 from app.jobs.router import saved_router as saved_jobs_router
+from app.messages.router import router as messages_router
+from app.moderation.router import admin_router, reports_router
 from app.notifications.router import router as notifications_router
 from app.stats.router import router as stats_router
 from app.users.router import router as users_router
@@ -29,4 +32,8 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (auth_router, "/auth"),
     (files_router, ""),
     (candidates_router, "/candidates"),
+    (messages_router, ""),
+    (reports_router, ""),
+    (admin_router, ""),
+    (events_router, ""),
 ]

@@ -14,6 +14,11 @@ from uvicorn_worker import UvicornWorker as _UvicornWorker
 class _Server(Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
+        # Open live streams end now, so the graceful shutdown never waits on them (they would
+        # otherwise hold it until GUNICORN_GRACEFUL_TIMEOUT). Only if the API loaded them.
+        events = sys.modules.get("app.events.hub")
+        if events is not None:
+            events.shutdown_signal_received()
         # Uvicorn re-raises the captured signal after its graceful shutdown, so the worker dies
         # of SIGTERM and Gunicorn logs "Worker was sent SIGTERM!". The shutdown was clean: forget
         # the signal and let the worker exit 0 on its own.

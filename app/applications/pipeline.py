@@ -26,3 +26,7 @@ WITHDRAWABLE: frozenset[S] = OPEN
 
 def employer_may_move(current: S, target: S) -> bool:
     return target in EMPLOYER_TRANSITIONS.get(current, frozenset())
+
+
+# The thread between applicant and employer stays readable, but nobody writes to it any more.
+MESSAGING_CLOSED: frozenset[S] = frozenset({S.WITHDRAWN, S.REJECTED})

@@ -22,10 +22,17 @@ from app.applications.schemas import (
     StatusChangeRead,
     StatusChangeRequest,
 )
-from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser
+from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser, WriteAction, write_limit
 from app.companies.models import Company
 from app.core.db import SessionDep
-from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    error_responses,
+)
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.files import service as files
@@ -95,7 +102,8 @@ async def _detail(
     summary="Apply to a live job",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationRead,
-    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict),
+    responses=error_responses(Unauthorized, Forbidden, NotFound, Conflict, RateLimited),
+    dependencies=[write_limit(WriteAction.APPLICATIONS)],
 )
 async def apply(
     job_id: IdPath,

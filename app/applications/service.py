@@ -104,6 +104,17 @@ def _is_reader(user: User, application: Application, company: Company) -> bool:
     return user.id in (application.applicant_id, company.owner_id)
 
 
+async def load_for_participant(
+    session: AsyncSession, user: User, application_id: int, *, lock: bool = False
+) -> Joined:
+    """The application with its job, company and applicant, if `user` is the applicant or the
+    job's owner; to anyone else (an admin included) it does not exist."""
+    joined = await _load(session, application_id, lock=lock)
+    if not _is_reader(user, joined[0], joined[2]):
+        raise NotFound("No such application.")
+    return joined
+
+
 async def _history(session: AsyncSession, application_id: int) -> Sequence[ApplicationStatusChange]:
     stmt = (
         select(ApplicationStatusChange)
@@ -114,9 +125,7 @@ async def _history(session: AsyncSession, application_id: int) -> Sequence[Appli
 
 
 async def get_application(session: AsyncSession, user: User, application_id: int) -> Detail:
-    application, job, company, applicant = await _load(session, application_id)
-    if not _is_reader(user, application, company):
-        raise NotFound("No such application.")
+    application, job, company, applicant = await load_for_participant(session, user, application_id)
     return application, job, company, applicant, await _history(session, application_id)
 
 
@@ -124,9 +133,9 @@ async def change_status(
     session: AsyncSession, user: User, application_id: int, data: StatusChangeRequest
 ) -> Detail:
     # The row lock makes concurrent changes queue: each sees the status the previous one left.
-    application, job, company, applicant = await _load(session, application_id, lock=True)
-    if not _is_reader(user, application, company):
-        raise NotFound("No such application.")
+    application, job, company, applicant = await load_for_participant(
+        session, user, application_id, lock=True
+    )
     if user.id != company.owner_id:
         raise Forbidden("Only the job's owner can move an application along the pipeline.")
     current = ApplicationStatus(application.status)
@@ -145,9 +154,9 @@ async def change_status(
 
 
 async def withdraw(session: AsyncSession, user: User, application_id: int) -> Detail:
-    application, job, company, applicant = await _load(session, application_id, lock=True)
-    if not _is_reader(user, application, company):
-        raise NotFound("No such application.")
+    application, job, company, applicant = await load_for_participant(
+        session, user, application_id, lock=True
+    )
     if user.id != application.applicant_id:
         raise Forbidden("Only the applicant can withdraw an application.")
     if ApplicationStatus(application.status) not in pipeline.WITHDRAWABLE:

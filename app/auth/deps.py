@@ -3,9 +3,12 @@ what the auth routes need around it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from limits import RateLimitItem, parse
 
 from app.auth.service import AuthContext
 from app.users.deps import (
@@ -32,11 +35,13 @@ __all__ = [
     "OptionalUser",
     "SettingsDep",
     "TokenClaims",
+    "WriteAction",
     "get_current_user",
     "get_token_claims",
     "oauth2_scheme",
     "require_role",
     "session_id",
+    "write_limit",
 ]
 
 
@@ -52,3 +57,35 @@ async def get_auth_context(request: Request) -> AuthContext:
 
 
 AuthContextDep = Annotated[AuthContext, Depends(get_auth_context)]
+
+
+@cache
+def _parsed_limit(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+class WriteAction(StrEnum):
+    """The writes each account may make only so often (RATE_LIMIT_<ACTION> in the settings)."""
+
+    JOB_POSTS = "job_posts"
+    APPLICATIONS = "applications"
+    MESSAGES = "messages"
+    REPORTS = "reports"
+
+
+def write_limit(action: WriteAction) -> Any:
+    """A route dependency counting one `action` against the caller's account, shared by every
+    instance through Redis: past the limit, 429 with Retry-After."""
+
+    async def dependency(request: Request, user: CurrentUser) -> None:
+        state = request.app.state
+        item = _parsed_limit(getattr(state.settings, f"rate_limit_{action.value}"))
+        await state.rate_limiter.hit(
+            item,
+            "write",
+            action.value,
+            str(user.id),
+            message=f"Too many {action.value.replace('_', ' ')} from this account; try later.",
+        )
+
+    return Depends(dependency)

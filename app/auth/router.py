@@ -94,7 +94,10 @@ async def register(
     return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
 
 
-@router.post("/login", responses=error_responses(service.InvalidCredentials, RateLimited))
+@router.post(
+    "/login",
+    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
+)
 async def login(
     body: LoginRequest, session: SessionDep, ctx: AuthContextDep, response: Response
 ) -> TokenPair:
@@ -105,7 +108,7 @@ async def login(
 
 @router.post(
     "/token",
-    responses=error_responses(service.InvalidCredentials, RateLimited),
+    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
     openapi_extra={
         "requestBody": {
             "content": {

@@ -26,6 +26,8 @@ from app.core.security import (
     hash_refresh_token,
     new_refresh_token,
 )
+from app.events.models import EventKind
+from app.events.service import record
 from app.files.storage import Storage
 from app.users.models import User
 from app.users.schemas import normalize_email
@@ -55,6 +57,11 @@ class InvalidRefreshToken(Unauthorized):
 class WrongPassword(Forbidden):
     error_code = "WRONG_PASSWORD"
     default_message = "The password is incorrect."
+
+
+class AccountSuspended(Forbidden):
+    error_code = "ACCOUNT_SUSPENDED"
+    default_message = "This account is suspended. Contact support if you think this is wrong."
 
 
 class EmailTaken(Conflict):
@@ -144,6 +151,9 @@ async def authenticate(session: AsyncSession, ctx: AuthContext, email: str, pass
     user = await _find_by_email(session, email)
     if not await _check_password(ctx, user, email, password) or not user or not user.is_active:
         raise InvalidCredentials()
+    if user.suspended_at is not None:
+        # Said only to someone who knows the password: it reveals nothing to a guesser.
+        raise AccountSuspended()
     user.last_login_at = datetime.now(UTC)
     return user
 
@@ -237,7 +247,7 @@ async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTok
     if token.expires_at <= now:
         raise InvalidRefreshToken()
     user = await session.get(User, token.user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
+    if user is None or not user.is_active or user.deleted_at is not None or user.suspended_at:
         raise InvalidRefreshToken()
     token.used_at = now
     return await issue_tokens(session, ctx, user, token.family_id)
@@ -276,6 +286,8 @@ async def end_sessions(
         execution_options={"synchronize_session": False},
     )
     set_committed_value(user, "token_version", version)
+    # Open live streams of the account end too, on every instance (app/events).
+    record(session, user.id, EventKind.SESSION_ENDED, {})
     where = [RefreshToken.user_id == user.id]
     if keep_family is not None:
         where.append(RefreshToken.family_id != keep_family)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IdMixin, TimestampMixin
@@ -55,4 +55,8 @@ class Company(IdMixin, TimestampMixin, Base):
     logo_url: Mapped[str | None] = mapped_column(String(500))
     logo_file_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("files.id", ondelete="SET NULL")
+    )
+    # Set by an admin (POST /api/admin/companies/{id}/verify): a badge on it and its jobs.
+    verified: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=text("false")
     )

@@ -91,5 +91,6 @@ class CompanyRead(BaseModel):
     island: Island | None
     logo_url: str | None
     logo_file_id: int | None
+    verified: bool
     created_at: datetime
     updated_at: datetime

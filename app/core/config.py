@@ -14,6 +14,11 @@ DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refuse
 MIN_SECRET_KEY_LENGTH = 32
 
 
+_RATE_LIMIT = re.compile(
+    r"\s*[1-9][0-9]*\s*(/|per)\s*([1-9][0-9]*\s*)?(second|minute|hour|day|month|year)s?\s*"
+)
+
+
 class ConfigError(RuntimeError):
     """The environment describes a configuration the service refuses to run with."""
 
@@ -70,6 +75,18 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = None
     s3_public_url: str | None = None
 
+    # Per-account write limits, in the `limits` library's notation ("30/hour", "5/minute").
+    rate_limit_job_posts: str = "30/hour"
+    rate_limit_applications: str = "30/hour"
+    rate_limit_messages: str = "60/hour"
+    rate_limit_reports: str = "10/hour"
+
+    # Live events (GET /api/events).
+    events_heartbeat_seconds: float = Field(15, gt=0, le=300)
+    events_stream_max_seconds: float = Field(3600, gt=0)
+    events_max_streams: int = Field(1000, ge=1)
+    events_max_streams_per_user: int = Field(5, ge=1)
+
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -104,6 +121,19 @@ class Settings(BaseSettings):
         if value and value.startswith("s3://") and not value[5:].strip("/"):
             raise ValueError("s3:// needs a bucket name")
         return value or None
+
+    @field_validator(
+        "rate_limit_job_posts",
+        "rate_limit_applications",
+        "rate_limit_messages",
+        "rate_limit_reports",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        # A subset of what the `limits` library parses, never allowing nothing.
+        if not _RATE_LIMIT.fullmatch(value):
+            raise ValueError(f"{value!r} is not a rate limit such as '30/hour' or '5/15 minutes'")
+        return value
 
     @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")
     @classmethod

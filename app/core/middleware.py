@@ -349,6 +349,9 @@ def _compressible(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
             return False
         if key == b"content-type":
             content_type = value
+    # A live stream must reach the client event by event, never wait in a compressor.
+    if content_type.startswith(b"text/event-stream"):
+        return False
     return content_type.startswith((b"application/json", b"text/"))
 
 

@@ -30,6 +30,9 @@ class JobStatus(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     CLOSED = "closed"
+    # By a moderator (POST /api/admin/jobs/{id}/take-down), not the owner: out of every list,
+    # shown to its owner as such, and beyond the owner's reach.
+    TAKEN_DOWN = "taken_down"
 
 
 class DisplayStatus(StrEnum):
@@ -37,6 +40,7 @@ class DisplayStatus(StrEnum):
     PUBLISHED = "published"
     CLOSED = "closed"
     EXPIRED = "expired"
+    TAKEN_DOWN = "taken_down"
 
 
 class EmploymentType(StrEnum):
@@ -87,7 +91,7 @@ LISTED = text("status = 'published' AND deleted_at IS NULL")
 class Job(IdMixin, TimestampMixin, Base):
     __tablename__ = "jobs"
     __table_args__ = (
-        CheckConstraint("status IN ('draft', 'published', 'closed')", name="status"),
+        CheckConstraint("status IN ('draft', 'published', 'closed', 'taken_down')", name="status"),
         CheckConstraint(
             "employment_type IN ('full_time', 'part_time', 'contract', 'temporary', 'internship')",
             name="employment_type",
@@ -161,7 +165,10 @@ class Job(IdMixin, TimestampMixin, Base):
 def display_status(
     status: str, deleted_at: datetime | None, expires_at: datetime | None, now: datetime
 ) -> DisplayStatus:
-    """What people see: a deleted job reads as closed, a lapsed one as expired."""
+    """What people see: a deleted job reads as closed, a lapsed one as expired, a job taken
+    down as taken down (only its owner and admins see it at all)."""
+    if status == JobStatus.TAKEN_DOWN:
+        return DisplayStatus.TAKEN_DOWN
     if deleted_at is not None or status == JobStatus.CLOSED:
         return DisplayStatus.CLOSED
     if status == JobStatus.DRAFT:

@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser
+from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser, WriteAction, write_limit
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    RateLimited,
     Unauthorized,
     error_responses,
 )
@@ -60,7 +61,8 @@ async def search_jobs(
     summary="Post a job for a company you manage",
     status_code=status.HTTP_201_CREATED,
     response_model=JobRead,
-    responses=error_responses(Unauthorized, Forbidden, NotFound),
+    responses=error_responses(Unauthorized, Forbidden, NotFound, RateLimited),
+    dependencies=[write_limit(WriteAction.JOB_POSTS)],
 )
 async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep):
     job = await service.create_job(session, cache, user, body)

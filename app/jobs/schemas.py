@@ -176,6 +176,7 @@ class CompanyBrief(BaseModel):
     name: str
     slug: str
     logo_url: str | None
+    verified: bool
 
     @classmethod
     def of(cls, company: Company) -> CompanyBrief:

@@ -118,8 +118,8 @@ async def get_visible_job(
 
 
 def _visible(status: str, deleted_at: datetime | None, owner_id: int, user: User | None) -> bool:
-    """Drafts and deleted jobs are seen only by those who manage them."""
-    hidden = status == JobStatus.DRAFT or deleted_at is not None
+    """Drafts, deleted jobs and jobs taken down are seen only by those who manage them."""
+    hidden = status in (JobStatus.DRAFT, JobStatus.TAKEN_DOWN) or deleted_at is not None
     return not hidden or (user is not None and can_manage(user, owner_id))
 
 
@@ -151,6 +151,8 @@ async def _managed_job(session: AsyncSession, job_id: int, user: User) -> Job:
         raise Forbidden("Only the company's owner can change its jobs.")
     if job.deleted_at is not None:
         raise Conflict("This job was deleted.")
+    if job.status == JobStatus.TAKEN_DOWN:
+        raise Conflict("This job was taken down by a moderator.")
     return job
 
 

@@ -47,3 +47,11 @@ def candidate_invited(job_title: str, company_name: str) -> Message:
         f"{company_name} invites you to apply",
         f"{company_name} invites you to apply for {job_title}.",
     )
+
+
+def new_message(job_title: str, sender_name: str) -> Message:
+    return (
+        NotificationKind.NEW_MESSAGE,
+        f"New message about {job_title}",
+        f"{sender_name} sent you a message about {job_title}.",
+    )

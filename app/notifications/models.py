@@ -14,6 +14,7 @@ class NotificationKind(StrEnum):
     APPLICATION_STATUS_CHANGED = "application_status_changed"
     APPLICATION_WITHDRAWN = "application_withdrawn"
     CANDIDATE_INVITED = "candidate_invited"
+    NEW_MESSAGE = "new_message"
 
 
 class Notification(IdMixin, Base):

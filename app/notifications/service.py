@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.events.models import EventKind
+from app.events.service import record
 from app.notifications.messages import Message
-from app.notifications.models import Notification
+from app.notifications.models import Notification, NotificationKind
 
 NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
 
@@ -27,16 +29,15 @@ def notify(
     application_id: int | None = None,
 ) -> None:
     kind, title, body = message
-    session.add(
-        Notification(
-            user_id=user_id,
-            kind=kind,
-            title=title,
-            body=body,
-            job_id=job_id,
-            application_id=application_id,
-        )
-    )
+    fields = {
+        "kind": kind,
+        "title": title,
+        "body": body,
+        "job_id": job_id,
+        "application_id": application_id,
+    }
+    session.add(Notification(user_id=user_id, **fields))
+    record(session, user_id, EventKind.NOTIFICATION, fields)
 
 
 async def list_notifications(
@@ -62,12 +63,47 @@ async def mark_read(session: AsyncSession, user_id: int, notification_id: int) -
     if notification.read_at is None:
         notification.read_at = datetime.now(UTC)
         await session.flush()
+        await _record_unread(session, user_id)
     return notification
+
+
+async def _record_unread(session: AsyncSession, user_id: int) -> None:
+    counts = {"notifications": await unread_count(session, user_id)}
+    record(session, user_id, EventKind.UNREAD, counts)
 
 
 async def mark_all_read(session: AsyncSession, user_id: int) -> None:
     await session.execute(
         update(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=func.now())
+    )
+    await _record_unread(session, user_id)
+
+
+def _unread_about(user_id: int, kind: NotificationKind, application_id: int) -> Any:
+    return (
+        Notification.user_id == user_id,
+        Notification.kind == kind,
+        Notification.application_id == application_id,
+        Notification.read_at.is_(None),
+    )
+
+
+async def has_unread(
+    session: AsyncSession, user_id: int, kind: NotificationKind, application_id: int
+) -> bool:
+    stmt = select(
+        select(Notification.id).where(*_unread_about(user_id, kind, application_id)).exists()
+    )
+    return bool((await session.execute(stmt)).scalar_one())
+
+
+async def mark_read_about(
+    session: AsyncSession, user_id: int, kind: NotificationKind, application_id: int
+) -> None:
+    await session.execute(
+        update(Notification)
+        .where(*_unread_about(user_id, kind, application_id))
         .values(read_at=func.now())
     )

@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.core.config import Settings
 from app.core.db import SessionDep
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.users.models import Role, User
 
@@ -54,13 +54,15 @@ def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
 
 
 async def get_current_user(session: SessionDep, claims: TokenClaims) -> User:
-    """The account behind the access token, provided it still exists, is active, and has not
-    ended its sessions since the token was issued (logout-all, password change, deletion)."""
+    """The account behind the access token, provided it still exists, is active and not
+    suspended, and has not ended its sessions since the token was issued (logout-all, password
+    change, deletion, suspension)."""
     user = await session.get(User, claims["sub"])
     if (
         user is None
         or not user.is_active
         or user.deleted_at is not None
+        or user.suspended_at is not None
         or user.token_version != claims["ver"]
     ):
         raise Unauthorized(_INVALID)
@@ -98,4 +100,22 @@ def require_role(*roles: Role):
 
 EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
 JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
-AdminUser = Annotated[User, Depends(require_role(Role.ADMIN))]
+
+
+async def get_admin(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
+    any unknown route: nobody learns that it exists or what it holds."""
+    try:
+        user = await get_current_user(session, await get_token_claims(settings, token))
+    except Unauthorized:
+        raise NotFound("No such route.") from None
+    if user.role != Role.ADMIN:
+        raise NotFound("No such route.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin)]

@@ -96,3 +96,5 @@ class User(IdMixin, TimestampMixin, Base):
 
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by an admin (POST /api/admin/users/{id}/suspend): sessions ended, sign-in refused.
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

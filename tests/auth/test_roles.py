@@ -1,4 +1,5 @@
-"""The role dependencies other domains build on: the wrong role is a 403, no token a 401."""
+"""The role dependencies other domains build on: the wrong role is a 403, no token a 401;
+the admin API is a 404 to everyone but admins, with or without a token."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ async def test_each_role_reaches_only_its_routes(
             )
             if route == holder:
                 assert response.json() == {"id": account["user"]["id"]}
+            elif route == "admin":
+                assert_error(response, 404, "NOT_FOUND")
             else:
                 assert_error(response, 403, "FORBIDDEN")
-    assert_error(await client.get("/guarded/admin"), 401, "UNAUTHORIZED")
+    assert_error(await client.get("/guarded/admin"), 404, "NOT_FOUND")
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    assert_error(await client.get("/guarded/admin", headers=bad_token), 404, "NOT_FOUND")
+    assert_error(await client.get("/guarded/employer"), 401, "UNAUTHORIZED")

@@ -76,6 +76,11 @@ def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"ENVIRONMENT": "prod"}, "ENVIRONMENT: Input should be"),
         ({"DB_POOL_SIZE": "lots"}, "DB_POOL_SIZE"),
         ({"BCRYPT_ROUNDS": "40"}, "BCRYPT_ROUNDS"),
+        ({"RATE_LIMIT_MESSAGES": "lots"}, "RATE_LIMIT_MESSAGES: Value error, 'lots' is not"),
+        ({"RATE_LIMIT_REPORTS": "0/hour"}, "RATE_LIMIT_REPORTS: Value error"),
+        ({"RATE_LIMIT_JOB_POSTS": "5/fortnight"}, "RATE_LIMIT_JOB_POSTS: Value error"),
+        ({"EVENTS_HEARTBEAT_SECONDS": "0"}, "EVENTS_HEARTBEAT_SECONDS"),
+        ({"EVENTS_MAX_STREAMS": "0"}, "EVENTS_MAX_STREAMS"),
     ],
 )
 def test_unusable_configuration_is_one_clear_line(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -87,7 +88,7 @@ def _list_paths(app: Any) -> list[str]:
     for path, operations in app.openapi()["paths"].items():
         get = operations.get("get", {})
         if any(p["name"] == "cursor" for p in get.get("parameters", [])):
-            paths.append(path.replace("{job_id}", "1"))
+            paths.append(re.sub(r"\{\w+_id\}", "1", path))
     return paths
 
 
@@ -99,6 +100,12 @@ async def test_forged_cursors_are_422_on_every_list_without_a_connection(fresh: 
     async with make_client(app) as client:
         for path in paths:
             for why, cursor in FORGED.items():
+                if path.startswith("/api/admin/"):
+                    # The admin API is a 404 to everyone else before it reads anything (telling
+                    # a non-admin's token apart needs the account's row, so only anonymously).
+                    response = await client.get(path, params={"cursor": cursor})
+                    assert_error(response, 404, "NOT_FOUND")
+                    continue
                 for sent in ({}, headers):
                     response = await client.get(path, params={"cursor": cursor}, headers=sent)
                     body = assert_error(response, 422, "VALIDATION_ERROR")

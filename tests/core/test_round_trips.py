@@ -132,9 +132,10 @@ async def test_a_signed_in_read_is_the_users_row_and_its_query(
     # its status history.
     application = f"/api/applications/{applied.json()['id']}"
     assert await _round_trips(market, counter, "GET", application, headers=h) == 3
-    # A write keeps its transaction: BEGIN, the user, the UPDATE, COMMIT; still no ping.
+    # A write keeps its transaction: BEGIN, the user, the UPDATE, the new unread count and the
+    # live event that announces it (app/events), COMMIT; still no ping.
     read_all = "/api/notifications/read-all"
-    assert await _round_trips(market, counter, "POST", read_all, headers=employer.headers) == 4
+    assert await _round_trips(market, counter, "POST", read_all, headers=employer.headers) == 6
 
 
 async def test_a_connection_idle_for_a_while_is_pinged_first(

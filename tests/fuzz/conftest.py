@@ -28,6 +28,9 @@ def fuzz_server(
             # reset before the app reads it. That is HTTP keep-alive, not input handling: the
             # recycle is tested in tests/faults, and here it stays off.
             "GUNICORN_MAX_REQUESTS": "0",
+            # GET /api/events never ends on its own: let each stream last a second, so the
+            # fuzzer's reads of it finish (it declares its reply, text/event-stream).
+            "EVENTS_STREAM_MAX_SECONDS": "1",
         },
         log_path=tmp_path_factory.mktemp("fuzz") / "server.log",
     )
