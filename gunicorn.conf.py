@@ -47,6 +47,8 @@ preload_app = False
 # The app writes one JSON access line per request itself; Gunicorn's would repeat it.
 accesslog = None
 errorlog = "-"
+# Gunicorn's and Uvicorn's lines in the app's format: JSON, or the console one in development.
+logger_class = "app.core.logging.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "hiremebahamas-api"
 # Gunicorn 25+ opens a control socket at a fixed per-user path (~/.gunicorn/gunicorn.ctl) that

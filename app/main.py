@@ -26,6 +26,7 @@ from app.core.middleware import (
     UnhandledErrorMiddleware,
 )
 from app.core.routing import ProbeLane
+from app.core.startup_report import log_startup_configuration
 from app.health.probes import probe_routes
 
 logger = logging.getLogger("app.main")
@@ -35,6 +36,7 @@ logger = logging.getLogger("app.main")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started = time.perf_counter()
     state = app.state
+    log_startup_configuration(state.settings, state.database)
     state.startup_tasks.start("bcrypt_warmup", state.password_hasher.warm_up())
     state.startup_tasks.start("redis_connect", state.redis.connect())
     logger.info(
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from app.routers import ANONYMOUS_ROUTES, API_ROUTERS
 
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, console=settings.console_logs)
 
     app = FastAPI(
         # The service exports Prometheus metrics; FastAPI's per-request OpenTelemetry check

@@ -13,7 +13,10 @@ from app.core.db import parse_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "p" * 48}
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk",
+}
 
 
 @pytest.fixture(autouse=True)
