@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Imported here, not at the top: `app.main:app` answers the probes before these (SQLAlchemy,
     # Redis, passlib, every domain package) are loaded, in a thread, by this very function.
     from app.core.db import Database
-    from app.core.ratelimit import RateLimiter
+    from app.core.ratelimit import ApiRateLimitMiddleware, RateLimiter
     from app.core.redis import RedisState
     from app.core.security import PasswordHasher
     from app.health.router import router as health_router
@@ -99,6 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        ApiRateLimitMiddleware,
+        limiter=app.state.rate_limiter,
+        per_minute=settings.rate_limit_per_minute,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
