@@ -83,6 +83,13 @@ def _account_key(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()
 
 
+async def clear_failed_logins(limiter: RateLimiter, email: str) -> bool:
+    """Lift the failed sign-in limit of one account (not of the addresses that tried);
+    False when there is no Redis to clear it in, see RateLimiter.clear."""
+    key = _account_key(normalize_email(email))
+    return await limiter.clear(FAILED_LOGINS_PER_ACCOUNT, "login-account", key)
+
+
 async def _check_password(ctx: AuthContext, user: User | None, email: str, password: str) -> bool:
     """Verify under the failed-attempt limits. Every attempt is counted before bcrypt runs, so
     parallel guesses cannot slip past the limit, and a correct one is given back."""

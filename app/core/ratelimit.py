@@ -85,6 +85,18 @@ class RateLimiter:
             except REDIS_ERRORS as exc:
                 self._redis.mark_failed(exc)
 
+    async def clear(self, item: RateLimitItem, *identifiers: str) -> bool:
+        """Forget everything counted against the limit (an operator unlocking an account):
+        here and in Redis. False when there is no Redis, so only this process forgot.
+        Redis errors propagate: the caller must not report success."""
+        key = item.key_for(*identifiers)
+        await self._memory.storage.clear(key)
+        limiter = self._redis_limiter()
+        if limiter is None:
+            return False
+        await limiter.storage.clear(key)
+        return True
+
     @staticmethod
     def _raise_if_denied(reset_at: float | None, message: str | None) -> None:
         if reset_at is not None:

@@ -1,17 +1,39 @@
-"""`python -m app grant-admin --email ...`: the only way an account becomes an admin."""
+"""Administrators, from the command line only (no API route makes one):
+
+python -m app create-admin --email ... --full-name ...   (the password: prompted, or stdin)
+python -m app grant-admin --email ...
+python -m app revoke-admin --email ... [--role job_seeker|employer]
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 
-from app.core.config import ConfigError, load_settings
-from app.core.db import Database
-from app.core.errors import DATABASE_UNAVAILABLE_ERRORS, NotFound
+from pydantic import ValidationError
+
+from app.auth.schemas import RegisterRequest
+from app.core.cli import CommandError, command_session, command_settings, progress
+from app.core.errors import AppError
+from app.core.security import PasswordHasher
 from app.users import service
+from app.users.models import Role
 
 
 def add_user_commands(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "create-admin",
+        help="create a new administrator account",
+        description="Create an admin account. The password is asked for twice (not echoed); "
+        'for scripts, pipe it on stdin instead (`printf %%s "$PASSWORD" | python -m app '
+        "create-admin ...`). It follows the sign-up rules. Exit code 1 when the email is "
+        "taken or the password is refused.",
+    )
+    parser.add_argument("--email", required=True, help="the new account's email")
+    parser.add_argument("--full-name", required=True, help="the name shown for the account")
+    parser.set_defaults(handler=run_create_admin)
+
     parser = commands.add_parser(
         "grant-admin",
         help="make an existing account an administrator",
@@ -21,30 +43,70 @@ def add_user_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--email", required=True, help="the account's email, in any case")
     parser.set_defaults(handler=run_grant_admin)
 
+    parser = commands.add_parser(
+        "revoke-admin",
+        help="take the administrator role away from an account",
+        description="The account becomes a job seeker (or --role) and every one of its "
+        "sessions ends at once. Exit code 1 when there is no such account or it is no admin.",
+    )
+    parser.add_argument("--email", required=True, help="the account's email, in any case")
+    parser.add_argument(
+        "--role",
+        choices=[Role.JOB_SEEKER.value, Role.EMPLOYER.value],
+        default=Role.JOB_SEEKER.value,
+        help="the role it keeps (default job_seeker)",
+    )
+    parser.set_defaults(handler=run_revoke_admin)
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.read().rstrip("\r\n")
+    password = getpass.getpass("Password for the new admin: ")
+    if getpass.getpass("The same password again: ") != password:
+        raise CommandError("The two passwords differ; nothing was created.")
+    return password
+
+
+async def run_create_admin(args: argparse.Namespace) -> int:
+    try:
+        account = RegisterRequest(
+            email=args.email, password=_read_password(), full_name=args.full_name
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CommandError(f"Cannot create the admin: {problems}") from None
+    hasher = PasswordHasher(command_settings("create the admin").bcrypt_rounds)
+    progress(f"Creating admin {account.email} ...")
+    try:
+        async with command_session("create the admin") as session:
+            user = await service.create_admin(session, hasher, account)
+    except AppError as exc:
+        raise CommandError(exc.message) from None
+    progress(f"{user.email} (id {user.id}) is an admin; sign in with that password.")
+    return 0
+
 
 async def run_grant_admin(args: argparse.Namespace) -> int:
     try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    database = Database(settings)
-    if database.target is None:
-        print(f"Cannot grant admin: {database.config_error}", file=sys.stderr)
-        return 2
-    try:
-        async with database.sessionmaker()() as session, session.begin():
+        async with command_session("grant admin") as session:
             user, previous = await service.grant_admin(session, args.email)
-    except NotFound as exc:
-        print(exc.message, file=sys.stderr)
-        return 1
-    except DATABASE_UNAVAILABLE_ERRORS as exc:
-        print(f"Cannot grant admin: the database is unavailable ({exc})", file=sys.stderr)
-        return 2
-    finally:
-        await database.dispose()
+    except AppError as exc:
+        raise CommandError(exc.message) from None
     if previous == user.role:
-        print(f"{user.email} (id {user.id}) is already an admin.")
+        progress(f"{user.email} (id {user.id}) is already an admin.")
     else:
-        print(f"{user.email} (id {user.id}) is now an admin (was {previous}).")
+        progress(f"{user.email} (id {user.id}) is now an admin (was {previous}).")
+    return 0
+
+
+async def run_revoke_admin(args: argparse.Namespace) -> int:
+    try:
+        async with command_session("revoke admin") as session:
+            user = await service.revoke_admin(session, args.email, Role(args.role))
+    except AppError as exc:
+        raise CommandError(exc.message) from None
+    progress(
+        f"{user.email} (id {user.id}) is no longer an admin (now {user.role}); its sessions ended."
+    )
     return 0

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth
-from app.auth.schemas import normalize_email
-from app.core.errors import NotFound
+from app.auth.schemas import RegisterRequest, normalize_email
+from app.core.errors import Conflict, NotFound
+from app.core.security import PasswordHasher
 from app.users.models import Role, User
 
 DELETED_NAME = "Deleted user"
@@ -66,9 +67,7 @@ async def delete_account(
     await session.flush()
 
 
-async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
-    """Make the account with this email an admin; the account and its previous role.
-    Only operators reach this, from the command line: no API route leads here."""
+async def _account_for_update(session: AsyncSession, email: str) -> User:
     user = await session.scalar(
         select(User)
         .where(User.email == normalize_email(email), User.deleted_at.is_(None))
@@ -76,7 +75,44 @@ async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
     )
     if user is None:
         raise NotFound(f"No account has the email {normalize_email(email)}.")
+    return user
+
+
+async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
+    """Make the account with this email an admin; the account and its previous role.
+    Only operators reach this, from the command line: no API route leads here."""
+    user = await _account_for_update(session, email)
     previous = user.role
     user.role = Role.ADMIN.value
     await session.flush()
     return user, previous
+
+
+async def create_admin(
+    session: AsyncSession, hasher: PasswordHasher, account: RegisterRequest
+) -> User:
+    """A new administrator account, under the same rules as a sign-up (its `role` aside).
+    Only operators reach this, from the command line."""
+    if await session.scalar(select(User.id).where(User.email == account.email)) is not None:
+        raise auth.EmailTaken(f"An account with the email {account.email} already exists.")
+    user = User(
+        email=account.email,
+        password_hash=await hasher.hash(account.password),
+        full_name=account.full_name,
+        role=Role.ADMIN.value,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def revoke_admin(session: AsyncSession, email: str, role: Role) -> User:
+    """Take the admin role away (the account keeps `role`) and end its sessions at once, so
+    no access token issued while it was an admin outlives the change."""
+    user = await _account_for_update(session, email)
+    if user.role != Role.ADMIN.value:
+        raise Conflict(f"{user.email} is not an admin (it is a {user.role}).")
+    user.role = role.value
+    await auth.end_sessions(session, user)
+    await session.flush()
+    return user
