@@ -121,6 +121,10 @@ def test_env_example_copied_to_dot_env_is_a_working_configuration(tmp_path: Path
     assert settings.environment == "development"
     assert settings.allowed_origin_regex is not None
     assert re.fullmatch(settings.allowed_origin_regex, "https://hiremebahamas-git-x.vercel.app")
-    target = parse_database_url(settings.database_url, pgbouncer=settings.db_pgbouncer)
-    assert target.pgbouncer  # the example is Neon's -pooler endpoint
-    assert parse_database_url(settings.migration_database_url).pgbouncer is False
+    # The example servers are commented out: the embedded (or given) database and no Redis.
+    assert settings.database_url is None
+    assert settings.migration_database_url is None
+    assert settings.redis_url is None
+    examples = _example_keys()
+    assert parse_database_url(examples["DATABASE_URL"]).pgbouncer  # Neon's -pooler endpoint
+    assert parse_database_url(examples["MIGRATION_DATABASE_URL"]).pgbouncer is False

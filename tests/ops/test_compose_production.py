@@ -58,7 +58,7 @@ def test_start_order_waits_on_health_and_a_completed_migration() -> None:
         "migrate": "service_completed_successfully",
     }
     assert conditions["nginx"] == {"api": "service_healthy"}
-    assert SERVICES["migrate"]["command"] == ["alembic", "upgrade", "head"]
+    assert SERVICES["migrate"]["command"] == ["python", "-m", "app", "migrate"]
     assert SERVICES["migrate"]["restart"] == "no"
 
 
