@@ -84,33 +84,25 @@ def test_migrate_without_a_usable_database_is_exit_2() -> None:
     assert "Cannot migrate: DATABASE_URL must be a PostgreSQL URL" in result.stderr
 
 
+def create_admin(
+    database_url: str, email: str, password: str, full_name: str = "Chief Admin"
+) -> subprocess.CompletedProcess[str]:
+    """create-admin as a script runs it: the password on stdin."""
+    args = ("create-admin", "--email", email, "--full-name", full_name)
+    return cli(*args, env={"DATABASE_URL": database_url}, stdin=password + "\n")
+
+
 async def test_create_admin_from_stdin_then_sign_in(
     database_url: str, client: httpx.AsyncClient
 ) -> None:
-    created = cli(
-        "create-admin",
-        "--email",
-        "Chief@Example.com",
-        "--full-name",
-        "Chief Admin",
-        env={"DATABASE_URL": database_url},
-        stdin=ADMIN_PASSWORD + "\n",
-    )
+    created = create_admin(database_url, "Chief@Example.com", ADMIN_PASSWORD)
     assert created.returncode == 0, created.stderr
     assert "chief@example.com" in created.stdout and "is an admin" in created.stdout
     signed_in = await login(client, "chief@example.com", ADMIN_PASSWORD)
     assert signed_in.status_code == 200, signed_in.text
     assert signed_in.json()["user"]["role"] == "admin"
 
-    taken = cli(
-        "create-admin",
-        "--email",
-        "chief@example.com",
-        "--full-name",
-        "Again",
-        env={"DATABASE_URL": database_url},
-        stdin=ADMIN_PASSWORD,
-    )
+    taken = create_admin(database_url, "chief@example.com", ADMIN_PASSWORD, "Again")
     assert taken.returncode == 1
     assert "already exists" in taken.stderr
 
@@ -122,15 +114,7 @@ async def test_create_admin_from_stdin_then_sign_in(
 def test_create_admin_refuses_what_sign_up_refuses(
     database_url: str, password: str, message: str
 ) -> None:
-    result = cli(
-        "create-admin",
-        "--email",
-        "chief@example.com",
-        "--full-name",
-        "Chief",
-        env={"DATABASE_URL": database_url},
-        stdin=password,
-    )
+    result = create_admin(database_url, "chief@example.com", password)
     assert result.returncode == 1
     assert message in result.stderr
 
