@@ -1,7 +1,8 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request).
 
 Outermost first: RequestContext (request id, client address, security headers, access log,
-metrics) -> ProbeLane (answers the health probes there: app/core/routing.py) -> CORS -> GZip ->
+metrics) -> ProbeLane (answers the health probes there: app/core/routing.py) -> CORS ->
+ApiRateLimit (app/core/ratelimit.py) -> GZip ->
 UnhandledError (500 in the error shape, inside CORS so browsers can read it) -> BodySizeLimit
 (413) -> FastAPI.
 """
