@@ -83,3 +83,12 @@ def test_development_console_is_one_readable_format(
     assert any("gunicorn.error: Booting worker with pid" in line for line in lines)
     assert any("uvicorn.error: Application startup complete" in line for line in lines)
     assert any("app.config: effective configuration" in line for line in lines)
+
+
+def test_zero_web_concurrency_is_refused_in_one_line(server_factory: StartServer) -> None:
+    # (Gunicorn itself reads a non-numeric or negative value before gunicorn.conf.py runs.)
+    server = server_factory({"WEB_CONCURRENCY": "0"})
+    assert server.wait_exit() == 2
+    log = server.log()
+    assert "Invalid WEB_CONCURRENCY '0': it must be a whole number of at least 1." in log
+    assert "Booting worker" not in log
