@@ -112,9 +112,9 @@ def _embedded_postgres(name: str, database: str) -> str:
     return f"{server_url}/{database}"
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, timeout: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - our own URL
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own URL
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -125,7 +125,9 @@ def _announce_when_up(server: subprocess.Popen[bytes], port: str) -> None:
     base = f"http://localhost:{port}"
     while server.poll() is None:
         if _answers(f"http://127.0.0.1:{port}/ready"):
-            docs = f" - open {base}/docs" if _answers(f"http://127.0.0.1:{port}/docs") else ""
+            # Generous: on a loaded machine the first /docs can take seconds.
+            docs_up = _answers(f"http://127.0.0.1:{port}/docs", timeout=15)
+            docs = f" - open {base}/docs" if docs_up else ""
             print(f"\nHireMeBahamas API is up at {base}{docs}\n", flush=True)
             return
         time.sleep(0.2)
