@@ -47,11 +47,13 @@ def test_both_instances_serve_through_nginx(cluster: Cluster) -> None:
     with cluster.client() as http:
         served = {cluster.served_by(http.get("/api/jobs")) for _ in range(4)}
     assert served == {0, 1}
-    # Each instance's own access line carries the request id nginx logged for it.
+    # Each instance's own access line (written just after its response) carries the request
+    # id nginx logged for it.
     by_address = {f"127.0.0.1:{server.port}": server for server in cluster.instances}
     for entry in cluster.nginx.access_lines():
         if entry["uri"] == "/api/jobs":
-            assert f'"request_id":"{entry["request_id"]}"' in by_address[entry["upstream"]].log()
+            instance = by_address[entry["upstream"]]
+            instance.wait_for_log(f'"request_id":"{entry["request_id"]}"', timeout=10)
 
 
 def test_failed_login_limit_reached_on_one_instance_holds_on_the_other(cluster: Cluster) -> None:
