@@ -27,17 +27,19 @@ def _port() -> int:
     return port
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 0) -> int:
     raw = os.environ.get(name, str(default)).strip()
-    if not raw.isdigit():
-        sys.stderr.write(f"Invalid {name} {raw!r}: it must be a whole number.\n")
+    if not raw.isdigit() or int(raw) < minimum:
+        least = f" of at least {minimum}" if minimum else ""
+        sys.stderr.write(f"Invalid {name} {raw!r}: it must be a whole number{least}.\n")
         sys.exit(2)
     return int(raw)
 
 
 bind = f"0.0.0.0:{_port()}"
 worker_class = "app.worker.UvicornWorker"
-workers = _int("WEB_CONCURRENCY", 1)
+# A non-numeric WEB_CONCURRENCY never gets here: Gunicorn itself int()s it on import.
+workers = _int("WEB_CONCURRENCY", 1, minimum=1)
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
@@ -50,6 +52,8 @@ preload_app = False
 # The app writes one JSON access line per request itself; Gunicorn's would repeat it.
 accesslog = None
 errorlog = "-"
+# Gunicorn's and Uvicorn's lines in the app's format: JSON, or the console one in development.
+logger_class = "app.core.logging.GunicornLogger"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 proc_name = "hiremebahamas-api"
 # Gunicorn 25+ opens a control socket at a fixed per-user path (~/.gunicorn/gunicorn.ctl) that

@@ -3,9 +3,11 @@
 
     python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py)
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
-    python3 tasks.py test    run the whole test suite
+    python3 tasks.py test    run the whole test suite (arguments after it go to pytest)
     python3 tasks.py lint    ruff over the whole tree
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
+
+`python3 tasks.py <command> --help` describes each; unknown commands and flags exit 2.
 
 Both create .venv and install the project into it on first use (again whenever
 pyproject.toml changes). Without DATABASE_URL they start an embedded PostgreSQL (the
@@ -15,12 +17,16 @@ REDIS_URL set they use those servers instead.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -106,12 +112,33 @@ def _embedded_postgres(name: str, database: str) -> str:
     return f"{server_url}/{database}"
 
 
-def run(args: list[str]) -> int:
+def _answers(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - our own URL
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _announce_when_up(server: subprocess.Popen[bytes], port: str) -> None:
+    """Print the URL to open once the API answers (or return when the server exits first)."""
+    base = f"http://localhost:{port}"
+    while server.poll() is None:
+        if _answers(f"http://127.0.0.1:{port}/ready"):
+            # Generous: on a loaded machine the first /docs can take seconds.
+            docs_up = _answers(f"http://127.0.0.1:{port}/docs", timeout=15)
+            docs = f" - open {base}/docs" if docs_up else ""
+            print(f"\nHireMeBahamas API is up at {base}{docs}\n", flush=True)
+            return
+        time.sleep(0.2)
+
+
+def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = _embedded_postgres("postgres", "hiremebahamas")
-    subprocess.run([VENV_PYTHON, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
-    if "--demo" in args:  # a small realistic marketplace, only into a database without jobs
+    subprocess.run([VENV_PYTHON, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True)
+    if args.demo:  # a small realistic marketplace, only into a database without jobs
         demo = ["--if-empty", "--companies", "60", "--jobs", "600", "--applications", "2000"]
         subprocess.run([VENV_PYTHON, "-m", "app", "seed", *demo], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
@@ -125,14 +152,19 @@ def run(args: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _announce_when_up(server, env.get("PORT", "10000"))
     return server.wait()
+
+
+PYTEST_USAGE_ERROR = 4
 
 
 def test(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = _embedded_postgres("test-postgres", "postgres")
-    return subprocess.run([VENV_PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+    code = subprocess.run([VENV_PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+    return 2 if code == PYTEST_USAGE_ERROR else code  # bad arguments: 2, as for every command
 
 
 def bench(bench_args: list[str]) -> int:
@@ -147,13 +179,57 @@ def lint() -> int:
     return subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 tasks.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    serve = commands.add_parser(
+        "run",
+        help="serve the API as production does",
+        description="Migrate the database and serve the API with Gunicorn and gunicorn.conf.py "
+        "on $PORT (10000), printing the URL to open once it answers. Without DATABASE_URL an "
+        "embedded PostgreSQL under .data/postgres is started. Ctrl-C stops it.",
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="seed a small demo marketplace first (when empty)"
+    )
+    for name, help_text, description in (
+        (
+            "test",
+            "run the test suite",
+            "python3 tasks.py test [pytest arguments], e.g. `tests/ops -x -q`. Without "
+            "DATABASE_URL an embedded PostgreSQL under .data/test-postgres is used; REDIS_URL "
+            "names a Redis database the suite flushes. Unknown pytest flags exit 2.",
+        ),
+        (
+            "bench",
+            "the load and startup benchmark (needs wrk)",
+            "python3 tasks.py bench [benchmark arguments]; `bench --help` lists them.",
+        ),
+    ):
+        # Their arguments belong to pytest / bench.run, which check them; main() passes them on.
+        usage = f"python3 tasks.py {name} [-h] [{name} arguments ...]"
+        commands.add_parser(name, help=help_text, description=description, usage=usage)
+    commands.add_parser("lint", help="ruff over the whole tree", description="ruff check .")
+    return parser
+
+
 def main() -> int:
-    commands = {"run": run, "test": test, "lint": lambda _: lint(), "bench": bench}
-    if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        print(__doc__)
-        return 2
+    argv = sys.argv[1:]
+    if argv and argv[0] == "test" and argv[1:2] not in (["-h"], ["--help"]):
+        _bootstrap()
+        return test(argv[1:])
+    if argv and argv[0] == "bench" and argv[1:2] not in (["-h"], ["--help"]):
+        _bootstrap()
+        return bench(argv[1:])
+    args = _parser().parse_args(argv)  # --help, unknown commands and flags exit here
     _bootstrap()
-    return commands[sys.argv[1]](sys.argv[2:])
+    if args.command == "run":
+        return run(args)
+    return lint()
 
 
 if __name__ == "__main__":

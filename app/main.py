@@ -25,9 +25,10 @@ from app.core.middleware import (
     UnhandledErrorMiddleware,
 )
 from app.core.openapi import operation_id
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import ApiRateLimitMiddleware, RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
+from app.core.startup_report import log_startup_configuration
 from app.events.hub import EventHub
 from app.files.router import UPLOAD_CONTENT_PATH
 from app.health.probes import probe_routes
@@ -41,6 +42,7 @@ logger = logging.getLogger("app.main")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started = time.perf_counter()
     state = app.state
+    log_startup_configuration(state.settings, state.database)
     state.startup_tasks.start("bcrypt_warmup", state.password_hasher.warm_up())
     state.startup_tasks.start("redis_connect", state.redis.connect())
     logger.info(
@@ -59,7 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, console=settings.console_logs)
 
     app = FastAPI(
         # The service exports Prometheus metrics; FastAPI's per-request OpenTelemetry check
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.events = EventHub.from_settings(settings)
     app.state.password_hasher = PasswordHasher(settings.bcrypt_rounds)
     app.state.startup_tasks = StartupTasks()
-    app.state.metrics = Metrics(app.state.database.pool_status)
+    app.state.metrics = Metrics(app.state.database.pool_status, version=__version__)
 
     # The probes come first so the router matches them before anything else; the rest of the
     # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try
@@ -102,6 +104,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(
+        ApiRateLimitMiddleware,
+        limiter=app.state.rate_limiter,
+        per_minute=settings.rate_limit_per_minute,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,

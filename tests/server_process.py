@@ -65,6 +65,7 @@ def server_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, s
         ENVIRONMENT="test",
         SECRET_KEY=TEST_SECRET,
         BCRYPT_ROUNDS="4",
+        RATE_LIMIT_PER_MINUTE="1000000",  # many requests from one address; override to test it
         PYTHONUNBUFFERED="1",
     )
     for key, value in (overrides or {}).items():

@@ -29,9 +29,9 @@ from app.core.security import (
 from app.events.models import EventKind
 from app.events.service import record
 from app.files.storage import Storage
-from app.users.models import User
+from app.users.models import Role, User
 from app.users.schemas import normalize_email
-from app.users.service import anonymise
+from app.users.service import account_for_update, anonymise
 
 logger = logging.getLogger("app.auth")
 
@@ -91,6 +91,13 @@ class IssuedTokens:
 def _account_key(email: str) -> str:
     # Counters are keyed by a digest so Redis never holds email addresses.
     return hashlib.sha256(email.encode()).hexdigest()
+
+
+async def clear_failed_logins(limiter: RateLimiter, email: str) -> bool:
+    """Lift the failed sign-in limit of one account (not of the addresses that tried);
+    False when there is no Redis to clear it in, see RateLimiter.clear."""
+    key = _account_key(normalize_email(email))
+    return await limiter.clear(FAILED_LOGINS_PER_ACCOUNT, "login-account", key)
 
 
 async def _check_password(ctx: AuthContext, user: User | None, email: str, password: str) -> bool:
@@ -318,3 +325,33 @@ async def delete_account(
     await confirm_password(session, ctx, user, password)
     await end_sessions(session, user)
     await anonymise(session, storage, user)
+
+
+async def create_admin(
+    session: AsyncSession, hasher: PasswordHasher, account: RegisterRequest
+) -> User:
+    """A new administrator account, under the same rules as a sign-up (its `role` aside).
+    Only operators reach this, from the command line."""
+    if await session.scalar(select(User.id).where(User.email == account.email)) is not None:
+        raise EmailTaken(f"An account with the email {account.email} already exists.")
+    user = User(
+        email=account.email,
+        password_hash=await hasher.hash(account.password),
+        full_name=account.full_name,
+        role=Role.ADMIN.value,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def revoke_admin(session: AsyncSession, email: str, role: Role) -> User:
+    """Take the admin role away (the account keeps `role`) and end its sessions at once, so
+    no access token issued while it was an admin outlives the change."""
+    user = await account_for_update(session, email)
+    if user.role != Role.ADMIN.value:
+        raise Conflict(f"{user.email} is not an admin (it is a {user.role}).")
+    user.role = role.value
+    await end_sessions(session, user)
+    await session.flush()
+    return user

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 MIN_SECRET_KEY_LENGTH = 32
+# A production SECRET_KEY must look random, not merely be long: at least this many different
+# characters, and at least this many bits by a Shannon estimate (bits per character from the
+# key's own character frequencies, times its length). 32 repeats of one character score 0 bits,
+# "password" padded with zeros ~48, "correcthorsebatterystaple1234567" ~128;
+# secrets.token_urlsafe(32) scores ~210, token_hex(32) ~240, Render's generateValue ~215.
+MIN_SECRET_KEY_DISTINCT_CHARS = 12
+MIN_SECRET_KEY_ENTROPY_BITS = 160
+DEFAULT_ALLOWED_ORIGINS = ["http://localhost:3000"]
 
 
 _RATE_LIMIT = re.compile(
@@ -23,6 +33,14 @@ class ConfigError(RuntimeError):
     """The environment describes a configuration the service refuses to run with."""
 
 
+def estimated_entropy_bits(secret: str) -> float:
+    """Shannon entropy of the string's own character distribution, times its length."""
+    counts = Counter(secret)
+    total = len(secret)
+    per_char = -sum(n / total * math.log2(n / total) for n in counts.values()) if total else 0.0
+    return per_char * total
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -30,14 +48,22 @@ def _split_csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # populate_by_name: code and tests build Settings(secret_key=...) despite the aliases.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     environment: Literal["development", "test", "production"] = "development"
     app_name: str = "HireMeBahamas API"
     log_level: str = "INFO"
+    # None: readable console lines in development, JSON lines otherwise.
+    log_format: Literal["json", "console"] | None = None
     enable_docs: bool | None = None
 
-    secret_key: str = DEV_SECRET_KEY
+    # JWT_SECRET_KEY and FRONTEND_URL are the old service's names; the first name set wins.
+    secret_key: str = Field(
+        DEV_SECRET_KEY, validation_alias=AliasChoices("SECRET_KEY", "JWT_SECRET_KEY")
+    )
     access_token_ttl_minutes: int = Field(15, ge=1, le=1440)
     refresh_token_ttl_days: int = Field(30, ge=1, le=365)
     jwt_issuer: str = "hiremebahamas-api"
@@ -61,11 +87,17 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_timeout: float = Field(1.0, gt=0)
 
-    allowed_origins: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        DEFAULT_ALLOWED_ORIGINS, validation_alias=AliasChoices("ALLOWED_ORIGINS", "FRONTEND_URL")
+    )
     allowed_origin_regex: str | None = None
     trusted_proxies: Annotated[list[str], NoDecode] = ["127.0.0.1", "::1"]
     max_body_bytes: int = Field(1_048_576, ge=1024)
     health_check_timeout: float = Field(2.0, gt=0)
+    # Requests per minute per client address on /api/*, on top of the credential limits.
+    rate_limit_per_minute: int = Field(100, ge=1, le=1_000_000)
+    # Bearer token for /metrics (required in production) and /health/detailed's details.
+    metrics_token: str | None = None
 
     # Files (app/files): unset STORAGE_URL keeps them on this machine's disk, under .data/.
     storage_url: str | None = None
@@ -135,7 +167,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate limit such as '30/hour' or '5/15 minutes'")
         return value
 
-    @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")
+    @field_validator(
+        "secret_key", "database_url", "migration_database_url", "redis_url", "metrics_token"
+    )
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         if value is None:
@@ -153,13 +187,34 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production"
             )
+        if (
+            len(set(self.secret_key)) < MIN_SECRET_KEY_DISTINCT_CHARS
+            or estimated_entropy_bits(self.secret_key) < MIN_SECRET_KEY_ENTROPY_BITS
+        ):
+            raise ValueError(
+                "SECRET_KEY looks guessable (a repeated character or a padded word): in "
+                f"production it needs {MIN_SECRET_KEY_DISTINCT_CHARS}+ different characters "
+                f"and {MIN_SECRET_KEY_ENTROPY_BITS}+ bits of estimated entropy; generate one "
+                "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         if "*" in self.allowed_origins:
             raise ValueError("ALLOWED_ORIGINS must list origins, not '*', in production")
+        if self.allowed_origins == DEFAULT_ALLOWED_ORIGINS:
+            raise ValueError(
+                "ALLOWED_ORIGINS (or FRONTEND_URL) must name the frontend's origin in "
+                f"production, not the development default {DEFAULT_ALLOWED_ORIGINS[0]}"
+            )
         return self
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def console_logs(self) -> bool:
+        return self.log_format == "console" or (
+            self.log_format is None and self.environment == "development"
+        )
 
     @property
     def docs_enabled(self) -> bool:

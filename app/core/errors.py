@@ -259,8 +259,9 @@ def install_error_handlers(app: FastAPI, database_errors: tuple[type[BaseExcepti
 
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the errors a route can return. Every route
-    that uses it may also answer 422 (bad input) and 503 (the database is unavailable)."""
+    that uses it may also answer 422 (bad input), 429 (the per-client API rate limit,
+    app/core/ratelimit.py) and 503 (the database is unavailable)."""
     documented: dict[int | str, dict[str, Any]] = {}
-    for err in (*errors, UnprocessableEntity, DatabaseUnavailable):
+    for err in (*errors, UnprocessableEntity, RateLimited, DatabaseUnavailable):
         documented[err.status_code] = {"model": ErrorResponse, "description": err.default_message}
     return documented

@@ -1,22 +1,35 @@
 """Prometheus metrics (prometheus-client): request counts and latency by route template and
-status, requests in flight, and the database pool's state read at scrape time."""
+status, requests in flight, the database pools' state read at scrape time, the process (CPU
+seconds, resident memory, open file descriptors, start time) and a build-info series.
+
+Every pool series is a count of connections per instance whose states do not overlap, so
+`sum(db_pool_connections)` over the fleet is the connections it holds open.
+"""
 
 from __future__ import annotations
 
+import hmac
+import platform
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from itertools import accumulate
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Gauge, Info, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
+
+from app.core.config import Settings
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _BUCKET_LABELS = [floatToGoString(b) for b in (*_LATENCY_BUCKETS, float("inf"))]
 
 
 PoolStatus = Callable[[], dict[str, int] | None]
+
+
+# The session pool's status (app/core/db.py) as states that partition its open connections.
+_SESSION_STATES = {"checked_out": "in_use", "checked_in": "idle"}
 
 
 class _PoolCollector(Collector):
@@ -26,14 +39,28 @@ class _PoolCollector(Collector):
         self._pool = pool
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
+        sessions = self._pool() or {}
         family = GaugeMetricFamily(
             "db_pool_connections",
             "Database pool (SQLAlchemy) connections by state",
             labels=["state"],
         )
-        for state, value in (self._pool() or {}).items():
-            family.add_metric([state], value)
+        for key, state in _SESSION_STATES.items():
+            if key in sessions:
+                family.add_metric([state], sessions[key])
         yield family
+        for name, documentation, key in (
+            (
+                "db_pool_overflow_connections",
+                "Database pool connections beyond its size",
+                "overflow",
+            ),
+            ("db_pool_size", "Database pool connections kept open (DB_POOL_SIZE)", "size"),
+        ):
+            gauge = GaugeMetricFamily(name, documentation)
+            if key in sessions:
+                gauge.add_metric([], sessions[key])
+            yield gauge
 
 
 class _Latency:
@@ -85,8 +112,14 @@ class _RequestCollector(Collector):
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
-    def __init__(self, pool: PoolStatus) -> None:
+    def __init__(self, pool: PoolStatus, *, version: str = "unknown") -> None:
         self.registry = CollectorRegistry()
+        # process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds,
+        # process_start_time_seconds, ... from /proc (Linux; empty elsewhere).
+        ProcessCollector(registry=self.registry)
+        Info("hiremebahamas_build", "The running build", registry=self.registry).info(
+            {"version": version, "python": platform.python_version()}
+        )
         requests = _RequestCollector()
         self.registry.register(requests)
         self.observe = requests.observe
@@ -96,3 +129,15 @@ class Metrics:
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         ).set_function(lambda: self.in_flight)
         self.registry.register(_PoolCollector(pool))
+
+
+def operator_view(settings: Settings, authorization: str | None) -> bool:
+    """Whether a caller may read /metrics and /health/detailed's version and environment: with
+    METRICS_TOKEN set, only `Authorization: Bearer <METRICS_TOKEN>` (compared in constant
+    time); without it, anyone except in production, where it is then closed to everyone."""
+    if not settings.metrics_token:
+        return not settings.is_production
+    scheme, _, token = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), settings.metrics_token.encode()
+    )

@@ -1,7 +1,8 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request).
 
 Outermost first: RequestContext (request id, client address, security headers, `no-store`
-unless the route allows caching, access log, metrics) -> CORS -> GZip ->
+unless the route allows caching, access log, metrics) -> CORS ->
+ApiRateLimit (app/core/ratelimit.py) -> GZip ->
 UnhandledError (500 in the error shape, inside CORS so browsers can read it) -> BodySizeLimit
 (413) -> FastAPI.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.core.commands import CommandFailed, in_transaction
+from app.core.cli import command_session, command_settings, progress
 from app.files import service
 from app.files.storage import make_storage
 
@@ -20,15 +20,9 @@ def add_file_commands(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_cleanup_uploads)
 
 
-async def run_cleanup_uploads(args: argparse.Namespace) -> int:
-    try:
-        removed = await in_transaction(
-            "clean up uploads",
-            lambda session, settings: service.cleanup_expired_uploads(
-                session, make_storage(settings)
-            ),
-        )
-    except CommandFailed as failed:
-        return failed.code
-    print(f"Removed {removed} expired upload(s).")
+async def run_cleanup_uploads(_: argparse.Namespace) -> int:
+    storage = make_storage(command_settings("clean up uploads"))
+    async with command_session("clean up uploads") as session:
+        removed = await service.cleanup_expired_uploads(session, storage)
+    progress(f"Removed {removed} expired upload(s).")
     return 0

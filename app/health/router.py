@@ -15,6 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.core.db import Database
+from app.core.errors import ErrorResponse, Unauthorized
+from app.core.metrics import operator_view
 from app.core.redis import REDIS_ERRORS, RedisState
 
 router = APIRouter(tags=["health"])
@@ -59,17 +61,24 @@ async def ready_db(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/health/detailed", summary="Version, uptime and the state of every dependency")
+@router.get(
+    "/health/detailed",
+    summary="Uptime and the state of every dependency; version and environment with METRICS_TOKEN",
+)
 async def health_detailed(request: Request) -> dict[str, Any]:
     state = request.app.state
     timeout = state.settings.health_check_timeout
     database, redis = await asyncio.gather(
         _check_database(state.database, timeout), _check_redis(state.redis, timeout)
     )
+    identity = (
+        {"version": state.version, "environment": state.settings.environment}
+        if operator_view(state.settings, request.headers.get("authorization"))
+        else {}
+    )
     return {
         "status": "ok" if database["state"] == "ok" else "degraded",
-        "version": state.version,
-        "environment": state.settings.environment,
+        **identity,
         "uptime_s": round(time.monotonic() - state.started_at, 1),
         "database": database,
         "redis": redis,
@@ -77,14 +86,22 @@ async def health_detailed(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (Authorization: Bearer <METRICS_TOKEN>, required in production)",
+    response_class=Response,
+    responses={401: {"model": ErrorResponse, "description": "METRICS_TOKEN missing or wrong."}},
+)
 @router.get(
     "/health/metrics",
     summary="Prometheus metrics (the old monitors' path)",
     response_class=Response,
+    responses={401: {"model": ErrorResponse, "description": "METRICS_TOKEN missing or wrong."}},
     operation_id="metrics_old_path",
 )
 def metrics(request: Request) -> Response:
+    if not operator_view(request.app.state.settings, request.headers.get("authorization")):
+        raise Unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>.")
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

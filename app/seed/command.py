@@ -56,6 +56,11 @@ def add_seed_command(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--if-empty", action="store_true", help="do nothing when the database already has jobs"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="seed even with ENVIRONMENT=production (refused without it: exit code 1)",
+    )
     parser.set_defaults(handler=run_seed)
 
 
@@ -116,6 +121,9 @@ async def run_seed(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc)
         return 2
+    if settings.is_production and not args.force:
+        print("Refusing to seed: ENVIRONMENT is production (add --force if you really mean it)")
+        return 1
     database = Database(settings)
     if database.target is None:
         print(f"Cannot seed: {database.config_error}")

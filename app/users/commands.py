@@ -1,12 +1,12 @@
-"""`python -m app grant-admin --email ...`: the only way an account becomes an admin."""
+"""`python -m app grant-admin --email ...`: the only way an existing account becomes an admin
+(no API route makes one; `create-admin` and `revoke-admin` are in app/auth/commands.py)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
-from app.core.commands import CommandFailed, in_transaction
-from app.core.errors import NotFound
+from app.core.cli import CommandError, command_session, progress
+from app.core.errors import AppError
 from app.users import service
 
 
@@ -23,16 +23,12 @@ def add_user_commands(commands: argparse._SubParsersAction) -> None:
 
 async def run_grant_admin(args: argparse.Namespace) -> int:
     try:
-        user, previous = await in_transaction(
-            "grant admin", lambda session, _: service.grant_admin(session, args.email)
-        )
-    except NotFound as exc:
-        print(exc.message, file=sys.stderr)
-        return 1
-    except CommandFailed as failed:
-        return failed.code
+        async with command_session("grant admin") as session:
+            user, previous = await service.grant_admin(session, args.email)
+    except AppError as exc:
+        raise CommandError(exc.message) from None
     if previous == user.role:
-        print(f"{user.email} (id {user.id}) is already an admin.")
+        progress(f"{user.email} (id {user.id}) is already an admin.")
     else:
-        print(f"{user.email} (id {user.id}) is now an admin (was {previous}).")
+        progress(f"{user.email} (id {user.id}) is now an admin (was {previous}).")
     return 0

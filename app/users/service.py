@@ -88,9 +88,7 @@ async def anonymise(session: AsyncSession, storage: Storage, user: User) -> None
     await files.discard_all_of(session, storage, user.id)
 
 
-async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
-    """Make the account with this email an admin; the account and its previous role.
-    Only operators reach this, from the command line: no API route leads here."""
+async def account_for_update(session: AsyncSession, email: str) -> User:
     user = await session.scalar(
         select(User)
         .where(User.email == normalize_email(email), User.deleted_at.is_(None))
@@ -98,6 +96,13 @@ async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
     )
     if user is None:
         raise NotFound(f"No account has the email {normalize_email(email)}.")
+    return user
+
+
+async def grant_admin(session: AsyncSession, email: str) -> tuple[User, str]:
+    """Make the account with this email an admin; the account and its previous role.
+    Only operators reach this, from the command line: no API route leads here."""
+    user = await account_for_update(session, email)
     previous = user.role
     user.role = Role.ADMIN.value
     await session.flush()

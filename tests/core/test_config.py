@@ -4,6 +4,7 @@ in one readable line that names the variable (gunicorn.conf.py prints it and exi
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from app.core.db import parse_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "p" * 48}
+STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
+PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "ALLOWED_ORIGIN_REGEX",
         "TRUSTED_PROXIES",
         "ENABLE_DOCS",
+        "JWT_SECRET_KEY",
+        "FRONTEND_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -123,6 +127,88 @@ def test_env_example_copied_to_dot_env_is_a_working_configuration(tmp_path: Path
     assert settings.environment == "development"
     assert settings.allowed_origin_regex is not None
     assert re.fullmatch(settings.allowed_origin_regex, "https://hiremebahamas-git-x.vercel.app")
-    target = parse_database_url(settings.database_url, pgbouncer=settings.db_pgbouncer)
-    assert target.pgbouncer  # the example is Neon's -pooler endpoint
-    assert parse_database_url(settings.migration_database_url).pgbouncer is False
+    # The example servers are commented out: the embedded (or given) database and no Redis.
+    assert settings.database_url is None
+    assert settings.migration_database_url is None
+    assert settings.redis_url is None
+    examples = _example_keys()
+    assert parse_database_url(examples["DATABASE_URL"]).pgbouncer  # Neon's -pooler endpoint
+    assert parse_database_url(examples["MIGRATION_DATABASE_URL"]).pgbouncer is False
+
+
+PRODUCTION_WITH_ORIGIN = {**PRODUCTION, "ALLOWED_ORIGINS": "https://hiremebahamas.com"}
+
+
+def test_old_names_are_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(
+        monkeypatch,
+        JWT_SECRET_KEY=STRONG_KEY,
+        FRONTEND_URL="https://hiremebahamas.com, https://www.hiremebahamas.com",
+    )
+    assert settings.secret_key == STRONG_KEY
+    assert settings.allowed_origins == [
+        "https://hiremebahamas.com",
+        "https://www.hiremebahamas.com",
+    ]
+
+
+def test_current_names_win_over_the_old_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(
+        monkeypatch,
+        SECRET_KEY=STRONG_KEY,
+        JWT_SECRET_KEY="the-old-one-" + "x" * 30,
+        ALLOWED_ORIGINS="https://new.example",
+        FRONTEND_URL="https://old.example",
+    )
+    assert settings.secret_key == STRONG_KEY
+    assert settings.allowed_origins == ["https://new.example"]
+
+
+def test_production_with_the_old_names_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _load(
+        monkeypatch,
+        ENVIRONMENT="production",
+        JWT_SECRET_KEY=STRONG_KEY,
+        FRONTEND_URL="https://hiremebahamas.com",
+    )
+    assert settings.is_production
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        secrets.token_urlsafe(32),
+        secrets.token_urlsafe(48),
+        secrets.token_hex(32),
+        STRONG_KEY,
+    ],
+)
+def test_production_accepts_generated_keys(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    assert _load(monkeypatch, **{**PRODUCTION_WITH_ORIGIN, "SECRET_KEY": key}).secret_key == key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a" * 32,
+        "ab" * 24,
+        "password" + "0" * 24,
+        "supersecretpasswordsupersecretpw",
+        "correcthorsebatterystaple1234567",
+    ],
+)
+def test_production_refuses_guessable_keys(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
+    with pytest.raises(ConfigError, match="SECRET_KEY looks guessable"):
+        _load(monkeypatch, **{**PRODUCTION_WITH_ORIGIN, "SECRET_KEY": key})
+
+
+def test_a_weak_key_is_fine_outside_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _load(monkeypatch, SECRET_KEY="a" * 32).secret_key == "a" * 32
+
+
+def test_production_refuses_the_default_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {k: v for k, v in PRODUCTION_WITH_ORIGIN.items() if k != "ALLOWED_ORIGINS"}
+    with pytest.raises(ConfigError, match="must name the frontend's origin"):
+        _load(monkeypatch, **env)
+    with pytest.raises(ConfigError, match="must name the frontend's origin"):
+        _load(monkeypatch, **env, ALLOWED_ORIGINS="http://localhost:3000")

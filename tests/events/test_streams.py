@@ -218,7 +218,7 @@ async def test_idle_streams_hold_no_pooled_connection(
             response = await client.get("/api/notifications", headers=user.headers)
             assert response.status_code == 200, response.text
         metrics = (await client.get("/metrics")).text
-    assert 'db_pool_connections{state="checked_out"} 0.0' in metrics, metrics
+    assert 'db_pool_connections{state="in_use"} 0.0' in metrics, metrics
 
 
 async def test_sigterm_ends_open_streams_and_the_worker_exits_cleanly(

@@ -77,7 +77,7 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
     text = (await client.get("/metrics")).text
     assert 'http_requests_total{method="GET",route="/api/users/{user_id}",status="401"}' in text
     assert "http_requests_in_progress" in text
-    assert 'db_pool_connections{state="checked_out"}' in text
+    assert 'db_pool_connections{state="in_use"}' in text
 
 
 async def test_metrics_histogram_counts_every_request_in_cumulative_buckets(
@@ -114,8 +114,8 @@ def test_latency_buckets_are_inclusive_upper_bounds() -> None:
 async def test_metrics_show_the_pools_connections(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/jobs/2147483647")).status_code == 404  # a database read
     text = (await client.get("/metrics")).text
-    assert 'db_pool_connections{state="checked_in"} 1.0' in text
-    assert 'db_pool_connections{state="checked_out"} 0.0' in text
+    assert 'db_pool_connections{state="idle"} 1.0' in text
+    assert 'db_pool_connections{state="in_use"} 0.0' in text
     assert 'http_requests_total{method="GET",route="/api/jobs/{job_id}",status="404"} 1.0' in text
 
 

@@ -1,0 +1,178 @@
+"""Two instances behind nginx behave as one: what one instance learns (a failed-login limit, a
+revoked session, a published job, a spent refresh token) the other knows at once.
+
+Every step says which instance served it (nginx's access line for the request id), so each
+test proves the write and the read happened on different instances.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.cluster import Cluster
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "correct horse battery"
+
+
+def _register(http: httpx.Client, email: str, role: str = "job_seeker") -> dict[str, Any]:
+    response = http.post(
+        "/api/auth/register",
+        json={"email": email, "password": PASSWORD, "full_name": "Ann Rolle", "role": role},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _on(cluster: Cluster, http: httpx.Client, index: int, method: str, url: str, **kw: Any):
+    """A safe (GET) request through nginx, repeated until instance `index` is the one that
+    answers it (round robin makes that the first or second try)."""
+    for _ in range(4):
+        response = http.request(method, url, **kw)
+        if cluster.served_by(response) == index:
+            return response
+    pytest.fail(f"nginx never sent {method} {url} to instance {index}")
+
+
+def test_both_instances_serve_through_nginx(cluster: Cluster) -> None:
+    with cluster.client() as http:
+        served = {cluster.served_by(http.get("/api/jobs")) for _ in range(4)}
+    assert served == {0, 1}
+    # Each instance's own access line (written just after its response) carries the request
+    # id nginx logged for it.
+    by_address = {f"127.0.0.1:{server.port}": server for server in cluster.instances}
+    for entry in cluster.nginx.access_lines():
+        if entry["uri"] == "/api/jobs":
+            instance = by_address[entry["upstream"]]
+            instance.wait_for_log(f'"request_id":"{entry["request_id"]}"', timeout=10)
+
+
+def test_failed_login_limit_reached_on_one_instance_holds_on_the_other(cluster: Cluster) -> None:
+    with cluster.client() as http:
+        _register(http, "limit@example.com")
+        wrong = {"email": "limit@example.com", "password": "not the password"}
+        failures = [http.post("/api/auth/login", json=wrong) for _ in range(5)]
+        assert [r.status_code for r in failures] == [401] * 5
+        assert {cluster.served_by(r) for r in failures} == {0, 1}
+
+        right = {"email": "limit@example.com", "password": PASSWORD}
+        # The right password, once on each instance: both refuse.
+        refused = [http.post("/api/auth/login", json=right) for _ in range(2)]
+        for response in refused:
+            assert_error(response, 429, "RATE_LIMITED")
+            assert int(response.headers["retry-after"]) > 0
+        assert {cluster.served_by(r) for r in refused} == {0, 1}
+
+
+def test_logout_all_on_one_instance_ends_access_tokens_on_the_other(cluster: Cluster) -> None:
+    with cluster.client() as http:
+        tokens = _register(http, "leave@example.com")
+        me = _on(cluster, http, 1, "GET", "/api/auth/me", headers=_bearer(tokens["access_token"]))
+        assert me.status_code == 200
+
+        logout = http.post("/api/auth/logout-all", headers=_bearer(tokens["access_token"]))
+        assert logout.status_code == 204
+        other = 1 - cluster.served_by(logout)
+        after = _on(
+            cluster, http, other, "GET", "/api/auth/me", headers=_bearer(tokens["access_token"])
+        )
+        assert_error(after, 401)
+
+
+def test_password_change_on_one_instance_ends_other_sessions_on_the_other(cluster: Cluster) -> None:
+    with cluster.client() as http:
+        first = _register(http, "change@example.com")
+        second = http.post(
+            "/api/auth/login", json={"email": "change@example.com", "password": PASSWORD}
+        ).json()
+
+        changed = http.post(
+            "/api/auth/change-password",
+            json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+            headers=_bearer(first["access_token"]),
+        )
+        assert changed.status_code == 204, changed.text
+        other = 1 - cluster.served_by(changed)
+        ended = _on(
+            cluster, http, other, "GET", "/api/auth/me", headers=_bearer(second["access_token"])
+        )
+        assert_error(ended, 401)
+        refresh = http.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
+        assert_error(refresh, 401)
+
+
+def test_job_published_on_one_instance_is_listed_on_the_other_at_once(cluster: Cluster) -> None:
+    with cluster.client() as http:
+        employer = _bearer(_register(http, "boss@example.com", role="employer")["access_token"])
+        company = http.post(
+            "/api/companies",
+            json={"name": "Conch Bay Resort", "island": "New Providence"},
+            headers=employer,
+        )
+        assert company.status_code == 201, company.text
+        draft = http.post(
+            "/api/jobs",
+            json={
+                "company_id": company.json()["id"],
+                "title": "Front Desk Agent",
+                "description": "Welcome guests to our Cable Beach resort and handle bookings.",
+                "location": "Nassau",
+                "island": "New Providence",
+                "category": "hospitality_tourism",
+                "employment_type": "full_time",
+                "status": "draft",
+            },
+            headers=employer,
+        )
+        assert draft.status_code == 201, draft.text
+        job_id = draft.json()["id"]
+        # Both instances have the empty list and the missing job page in their caches.
+        for index in (0, 1):
+            assert _on(cluster, http, index, "GET", "/api/jobs").json()["items"] == []
+            assert _on(cluster, http, index, "GET", f"/api/jobs/{job_id}").status_code == 404
+
+        published = http.post(f"/api/jobs/{job_id}/publish", headers=employer)
+        assert published.status_code == 200, published.text
+        other = 1 - cluster.served_by(published)
+        for index in (other, 1 - other):
+            listed = _on(cluster, http, index, "GET", "/api/jobs").json()["items"]
+            assert [job["id"] for job in listed] == [job_id]
+            page = _on(cluster, http, index, "GET", f"/api/jobs/{job_id}")
+            assert page.status_code == 200
+            assert page.json()["title"] == "Front Desk Agent"
+
+
+def test_refresh_token_issued_on_one_instance_refreshes_on_the_other(cluster: Cluster) -> None:
+    with cluster.client() as http:
+        issued = http.post(
+            "/api/auth/register",
+            json={
+                "email": "stay@example.com",
+                "password": PASSWORD,
+                "full_name": "Ann Rolle",
+                "role": "job_seeker",
+            },
+        )
+        assert issued.status_code == 201
+        refreshed = http.post(
+            "/api/auth/refresh", json={"refresh_token": issued.json()["refresh_token"]}
+        )
+        assert refreshed.status_code == 200, refreshed.text
+        assert cluster.served_by(refreshed) != cluster.served_by(issued)
+        me = http.get("/api/auth/me", headers=_bearer(refreshed.json()["access_token"]))
+        assert me.status_code == 200
+        assert me.json()["email"] == "stay@example.com"
+        # The spent token is spent for both instances.
+        again = http.post(
+            "/api/auth/refresh", json={"refresh_token": issued.json()["refresh_token"]}
+        )
+        assert_error(again, 401)
