@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(5, gt=0)
     db_ping_timeout: float = Field(2, gt=0)
     db_command_timeout: float = Field(30, gt=0)
+    database_read_url: str | None = None
+    db_read_pool_size: int = Field(10, ge=1, le=100)
+    db_read_max_lag_seconds: float = Field(5, gt=0, le=3600)
 
     redis_url: str | None = None
     redis_timeout: float = Field(1.0, gt=0)
@@ -105,7 +108,9 @@ class Settings(BaseSettings):
             raise ValueError("s3:// needs a bucket name")
         return value or None
 
-    @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")
+    @field_validator(
+        "secret_key", "database_url", "migration_database_url", "redis_url", "database_read_url"
+    )
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         if value is None:
