@@ -20,7 +20,7 @@ from pathlib import Path
 
 import asyncpg
 
-PG_BIN = Path(os.environ.get("HMB_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_BIN = Path("/usr/lib/postgresql/15/bin")  # Debian's postgresql-15 (.ci/apt-packages)
 DATABASE = "hmb_replica"
 
 
@@ -33,7 +33,7 @@ def _free_port() -> int:
 def missing() -> str | None:
     """Why a replica pair cannot be made here, or None."""
     if not (PG_BIN / "pg_basebackup").exists():
-        return f"needs PostgreSQL server binaries in {PG_BIN} (HMB_PG_BIN)"
+        return f"needs the PostgreSQL 15 server binaries in {PG_BIN}"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")

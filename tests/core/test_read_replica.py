@@ -199,3 +199,27 @@ async def test_a_stopped_replica_sends_public_reads_to_the_primary_until_it_is_b
             await _until(served_by_the_replica)
         finally:
             await pair.resume_replay()
+
+
+@pytest.mark.parametrize(
+    ("read_url", "state"),
+    [(None, "not_configured"), ("mysql://db.example.com/hmb", "invalid"), ("  ", "not_configured")],
+)
+async def test_without_a_usable_read_url_everything_is_on_the_primary(
+    start_app: Callable[..., Any],
+    make_settings: Callable[..., Any],
+    read_url: str | None,
+    state: str,
+) -> None:
+    app = await start_app(make_settings(database_read_url=read_url))
+    async with make_client(app) as client:
+        ready = await client.get("/ready/db")
+        assert ready.status_code == 200, ready.text
+        replica = ready.json()["replica"]
+        assert replica["state"] == state
+        if state == "invalid":  # names the variable, never the URL
+            assert "DATABASE_READ_URL" in replica["error"]
+            assert "db.example.com" not in replica["error"]
+        assert (await client.get("/api/jobs")).status_code == 200
+        detailed = (await client.get("/health/detailed")).json()
+        assert detailed["status"] == ("ok" if state == "not_configured" else "degraded")
