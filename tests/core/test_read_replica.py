@@ -8,14 +8,15 @@ before each read that must reach a database."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from app.models import Base
@@ -43,29 +44,47 @@ def pair() -> Iterator[ReplicaPair]:
         pair.close()
 
 
-@pytest.fixture
-async def start_replica_app(
-    pair: ReplicaPair, start_app: Callable[..., Any], make_settings: Callable[..., Any]
-) -> AsyncIterator[Callable[..., Awaitable[FastAPI]]]:
-    async def start(**overrides: Any) -> FastAPI:
-        settings = make_settings(
-            database_url=pair.primary_url, database_read_url=pair.standby_url, **overrides
-        )
-        return await start_app(settings)
+@dataclass
+class World:
+    """An app on the pair, an employer with a company and a published job, replayed on the
+    standby, which the app has found fit to use."""
 
-    yield start
+    client: httpx.AsyncClient
+    market: Market
+    employer: Actor
+    company_id: int
+    job: dict[str, Any]
+
+
+@pytest.fixture
+async def world(
+    pair: ReplicaPair, start_app: Callable[..., Any], make_settings: Callable[..., Any]
+) -> AsyncIterator[Callable[[float], Awaitable[World]]]:
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(max_lag: float) -> World:
+            settings = make_settings(
+                database_url=pair.primary_url,
+                database_read_url=pair.standby_url,
+                db_read_max_lag_seconds=max_lag,
+            )
+            app = await start_app(settings)
+            client = await stack.enter_async_context(make_client(app))
+            market = Market(app, client)
+            employer = await market.user("employer")
+            company = await market.company(employer)
+            job = await market.job(employer, company["id"])
+            await pair.wait_until_replayed()
+            await _replica_in_use(client)
+            return World(client, market, employer, company["id"], job)
+
+        yield make
     conn = await asyncpg.connect(pair.primary_url)  # each test starts from empty tables
     try:
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
-
-
-async def _employer_with_a_job(market: Market) -> tuple[Actor, int, dict[str, Any]]:
-    employer = await market.user("employer")
-    company = await market.company(employer)
-    return employer, company["id"], await market.job(employer, company["id"])
 
 
 async def _replica_state(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -94,111 +113,99 @@ async def _replica_in_use(client: httpx.AsyncClient) -> None:
 
 
 async def test_anonymous_reads_come_from_the_replica_owners_read_their_writes(
-    pair: ReplicaPair, start_replica_app: Callable[..., Awaitable[FastAPI]]
+    pair: ReplicaPair, world: Callable[[float], Awaitable[World]]
 ) -> None:
-    app = await start_replica_app(db_read_max_lag_seconds=60)
-    async with make_client(app) as client:
-        market = Market(app, client)
-        employer, company_id, old = await _employer_with_a_job(market)
-        await pair.wait_until_replayed()
-        await _replica_in_use(client)
+    w = await world(60)
+    client, market, employer, company_id = w.client, w.market, w.employer, w.company_id
 
-        await pair.pause_replay()
-        try:
-            new = await market.job(employer, company_id, title="Night Auditor")
-            mine = await client.get(f"/api/jobs/{new['id']}", headers=employer.headers)
-            assert mine.status_code == 200 and mine.json()["title"] == "Night Auditor"
-            assert "no-store" in mine.headers["cache-control"]
+    await pair.pause_replay()
+    try:
+        new = await market.job(employer, company_id, title="Night Auditor")
+        mine = await client.get(f"/api/jobs/{new['id']}", headers=employer.headers)
+        assert mine.status_code == 200 and mine.json()["title"] == "Night Auditor"
+        assert "no-store" in mine.headers["cache-control"]
 
-            # Anonymous: the standby answers, and it has not replayed the new job yet.
-            unseen = await client.get(f"/api/jobs/{new['id']}")
-            assert unseen.status_code == 404, unseen.text
-            listed = await client.get("/api/jobs")
-            assert listed.status_code == 200
-            assert new["id"] not in [j["id"] for j in listed.json()["items"]]
-            page = await client.get(f"/api/jobs/{old['id']}")
-            assert page.status_code == 200
-            assert page.headers["cache-control"].startswith("public")
-        finally:
-            await pair.resume_replay()
+        # Anonymous: the standby answers, and it has not replayed the new job yet.
+        unseen = await client.get(f"/api/jobs/{new['id']}")
+        assert unseen.status_code == 404, unseen.text
+        listed = await client.get("/api/jobs")
+        assert listed.status_code == 200
+        assert new["id"] not in [j["id"] for j in listed.json()["items"]]
+        page = await client.get(f"/api/jobs/{w.job['id']}")
+        assert page.status_code == 200
+        assert page.headers["cache-control"].startswith("public")
+    finally:
+        await pair.resume_replay()
 
-        await pair.wait_until_replayed()
-        seen = await client.get(f"/api/jobs/{new['id']}")
-        assert seen.status_code == 200 and seen.json()["title"] == "Night Auditor"
+    await pair.wait_until_replayed()
+    seen = await client.get(f"/api/jobs/{new['id']}")
+    assert seen.status_code == 200 and seen.json()["title"] == "Night Auditor"
 
 
 async def test_a_replica_lagging_past_the_limit_sends_public_reads_to_the_primary(
-    pair: ReplicaPair, start_replica_app: Callable[..., Awaitable[FastAPI]], redis: Redis
+    pair: ReplicaPair, world: Callable[[float], Awaitable[World]], redis: Redis
 ) -> None:
-    app = await start_replica_app(db_read_max_lag_seconds=1)
-    async with make_client(app) as client:
-        market = Market(app, client)
-        employer, company_id, _ = await _employer_with_a_job(market)
-        await pair.wait_until_replayed()
-        await _replica_in_use(client)
+    w = await world(1)
+    client, market, employer, company_id = w.client, w.market, w.employer, w.company_id
 
-        await pair.pause_replay()
-        try:
-            new = await market.job(employer, company_id, title="Night Auditor")
+    await pair.pause_replay()
+    try:
+        new = await market.job(employer, company_id, title="Night Auditor")
 
-            async def lagging() -> bool:
-                return (await _replica_state(client))["state"] == "lagging"
+        async def lagging() -> bool:
+            return (await _replica_state(client))["state"] == "lagging"
 
-            await _until(lagging)
-            state = await _replica_state(client)
-            assert state["lag_s"] > state["max_lag_s"] == 1
-            detailed = (await client.get("/health/detailed")).json()
-            assert detailed["status"] == "degraded" and detailed["replica"]["state"] == "lagging"
-            # Only the primary has the new job: every anonymous read of it is served there.
-            for _ in range(5):
-                page = await _uncached(client, redis, f"/api/jobs/{new['id']}")
-                assert page.status_code == 200 and page.json()["title"] == "Night Auditor"
-        finally:
-            await pair.resume_replay()
+        await _until(lagging)
+        state = await _replica_state(client)
+        assert state["lag_s"] > state["max_lag_s"] == 1
+        detailed = (await client.get("/health/detailed")).json()
+        assert detailed["status"] == "degraded" and detailed["replica"]["state"] == "lagging"
+        # Only the primary has the new job: every anonymous read of it is served there.
+        for _ in range(5):
+            page = await _uncached(client, redis, f"/api/jobs/{new['id']}")
+            assert page.status_code == 200 and page.json()["title"] == "Night Auditor"
+    finally:
+        await pair.resume_replay()
 
-        await pair.wait_until_replayed()
-        await _replica_in_use(client)
-        assert (await client.get("/health/detailed")).json()["status"] == "ok"
+    await pair.wait_until_replayed()
+    await _replica_in_use(client)
+    assert (await client.get("/health/detailed")).json()["status"] == "ok"
 
 
 async def test_a_stopped_replica_sends_public_reads_to_the_primary_until_it_is_back(
-    pair: ReplicaPair, start_replica_app: Callable[..., Awaitable[FastAPI]], redis: Redis
+    pair: ReplicaPair, world: Callable[[float], Awaitable[World]], redis: Redis
 ) -> None:
-    app = await start_replica_app(db_read_max_lag_seconds=60)
-    async with make_client(app) as client:
-        market = Market(app, client)
-        employer, company_id, old = await _employer_with_a_job(market)
-        await pair.wait_until_replayed()
-        await _replica_in_use(client)
-        assert (await client.get(f"/api/jobs/{old['id']}")).status_code == 200  # via the replica
+    w = await world(60)
+    client, market, employer, company_id = w.client, w.market, w.employer, w.company_id
+    assert (await client.get(f"/api/jobs/{w.job['id']}")).status_code == 200  # via the replica
 
-        await asyncio.to_thread(pair.stop_standby)
-        try:
-            for path in (f"/api/jobs/{old['id']}", "/api/jobs", "/api/companies", "/api/stats"):
-                for _ in range(3):
-                    reply = await _uncached(client, redis, path)
-                    assert reply.status_code == 200, (path, reply.text)
-            assert (await _replica_state(client))["state"] == "unavailable"
-            detailed = (await client.get("/health/detailed")).json()
-            assert detailed["status"] == "degraded" and detailed["database"]["state"] == "ok"
-        finally:
-            await asyncio.to_thread(pair.start_standby)
+    await asyncio.to_thread(pair.stop_standby)
+    try:
+        for path in (f"/api/jobs/{w.job['id']}", "/api/jobs", "/api/companies", "/api/stats"):
+            for _ in range(3):
+                reply = await _uncached(client, redis, path)
+                assert reply.status_code == 200, (path, reply.text)
+        assert (await _replica_state(client))["state"] == "unavailable"
+        detailed = (await client.get("/health/detailed")).json()
+        assert detailed["status"] == "degraded" and detailed["database"]["state"] == "ok"
+    finally:
+        await asyncio.to_thread(pair.start_standby)
 
-        # Back by itself: with replay paused, a job only the primary has turns into a 404
-        # for anonymous readers once the app's own checks send them to the standby again.
-        await pair.wait_until_replayed()
-        await pair.pause_replay()
-        try:
-            new = await market.job(employer, company_id)
+    # Back by itself: with replay paused, a job only the primary has turns into a 404
+    # for anonymous readers once the app's own checks send them to the standby again.
+    await pair.wait_until_replayed()
+    await pair.pause_replay()
+    try:
+        new = await market.job(employer, company_id)
 
-            async def served_by_the_replica() -> bool:
-                reply = await _uncached(client, redis, f"/api/jobs/{new['id']}")
-                assert reply.status_code in (200, 404), reply.text
-                return reply.status_code == 404
+        async def served_by_the_replica() -> bool:
+            reply = await _uncached(client, redis, f"/api/jobs/{new['id']}")
+            assert reply.status_code in (200, 404), reply.text
+            return reply.status_code == 404
 
-            await _until(served_by_the_replica)
-        finally:
-            await pair.resume_replay()
+        await _until(served_by_the_replica)
+    finally:
+        await pair.resume_replay()
 
 
 @pytest.mark.parametrize(
