@@ -415,7 +415,7 @@ class ReadReplica:
         except TimeoutError:
             self._record({"state": "timeout", "timeout_s": self._timeout})
         except Exception as exc:  # any failure means "not now", never a crash of a request
-            self._record({"state": "unavailable", "error": _describe(exc)})
+            self._record({"state": "unavailable", "error": type(exc).__name__}, _describe(exc))
         else:
             self._record(
                 {
@@ -429,15 +429,17 @@ class ReadReplica:
 
     def report_failure(self, exc: BaseException) -> None:
         self._checked_at = time.monotonic()
-        self._record({"state": "unavailable", "error": _describe(exc)})
+        self._record({"state": "unavailable", "error": type(exc).__name__}, _describe(exc))
 
-    def _record(self, state: dict[str, Any]) -> None:
+    def _record(self, state: dict[str, Any], reason: str | None = None) -> None:
+        """Keep the replica's state (what the probes show: no host names, no messages) and log
+        each change between usable and not, with the reason."""
         was_ok = self.state["state"] == "ok"
         self.state = state
         if was_ok and state["state"] != "ok":
             logger.warning(
                 "read replica not used (%s); public reads go to the primary",
-                ", ".join(f"{k}={v}" for k, v in state.items()),
+                reason or ", ".join(f"{k}={v}" for k, v in state.items()),
             )
         elif not was_ok and state["state"] == "ok":
             logger.info("read replica in use for public reads (lag %.3f s)", state["lag_s"])
@@ -569,15 +571,14 @@ class Database:
         session (GET, HEAD) runs its SELECTs in autocommit: no BEGIN, no COMMIT. A `public`
         one (an anonymous public read) is on the read replica while it is usable, else like
         any read-only session on the primary."""
-        replica_session = None
-        if public and self.replica is not None:
-            replica_session = await self.replica.open_session()
-        if replica_session is not None:
+        replica = self.replica if public else None
+        replica_session = None if replica is None else await replica.open_session()
+        if replica is not None and replica_session is not None:
             async with replica_session:
                 try:
                     yield replica_session
                 except DATABASE_UNAVAILABLE_ERRORS as exc:
-                    self.replica.report_failure(exc)  # type: ignore[union-attr]
+                    replica.report_failure(exc)
                     raise DatabaseUnavailable() from exc
             return
         self.check_available()
