@@ -87,7 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.events = EventHub.from_settings(settings)
     app.state.password_hasher = PasswordHasher(settings.bcrypt_rounds)
     app.state.startup_tasks = StartupTasks()
-    app.state.metrics = Metrics(app.state.database.pool_status, version=__version__)
+    app.state.metrics = Metrics(
+        app.state.database.pool_status,
+        app.state.database.replica_pool_status,
+        version=__version__,
+    )
 
     # The probes come first so the router matches them before anything else; the rest of the
     # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(5, gt=0)
     db_ping_timeout: float = Field(2, gt=0)
     db_command_timeout: float = Field(30, gt=0)
+    database_read_url: str | None = None
+    db_read_pool_size: int = Field(10, ge=1, le=100)
+    db_read_max_lag_seconds: float = Field(5, gt=0, le=3600)
 
     redis_url: str | None = None
     redis_timeout: float = Field(1.0, gt=0)
@@ -168,7 +171,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "secret_key", "database_url", "migration_database_url", "redis_url", "metrics_token"
+        "secret_key",
+        "database_url",
+        "migration_database_url",
+        "redis_url",
+        "metrics_token",
+        "database_read_url",
     )
     @classmethod
     def _strip(cls, value: str | None) -> str | None:

@@ -6,14 +6,16 @@ when the database is down, and a broken DATABASE_URL is reported, not fatal.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Request
@@ -33,6 +35,8 @@ from app.core.config import Settings
 from app.core.errors import DatabaseUnavailable
 
 logger = logging.getLogger("app.db")
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _POSTGRES_DRIVERS = {
     "postgres",
@@ -125,26 +129,29 @@ def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
-def parse_database_url(raw: str | None, *, pgbouncer: bool = False) -> DatabaseTarget:
+def parse_database_url(
+    raw: str | None, *, pgbouncer: bool = False, name: str = "DATABASE_URL"
+) -> DatabaseTarget:
     """Turn any URL form an operator pastes into one SQLAlchemy + asyncpg accept.
 
     Accepts postgres://, postgresql://, postgresql+<driver>:// with libpq query parameters,
-    surrounding whitespace and quotes. Raises DatabaseURLError for anything else.
+    surrounding whitespace and quotes. Raises DatabaseURLError for anything else; its message
+    names the variable (`name`) the URL came from.
     """
     if raw is None or not raw.strip().strip("'\"").strip():
-        raise DatabaseURLError("DATABASE_URL is not set")
+        raise DatabaseURLError(f"{name} is not set")
     cleaned = raw.strip().strip("'\"").strip()
     try:
         url = make_url(cleaned)
     except (sa_exc.ArgumentError, ValueError):
-        raise DatabaseURLError("DATABASE_URL is not a valid database URL") from None
+        raise DatabaseURLError(f"{name} is not a valid database URL") from None
     if url.drivername not in _POSTGRES_DRIVERS:
-        raise DatabaseURLError(f"DATABASE_URL must be a PostgreSQL URL, not {url.drivername!r}")
+        raise DatabaseURLError(f"{name} must be a PostgreSQL URL, not {url.drivername!r}")
     query_host = url.query.get("host")
     if not url.host and not query_host:
-        raise DatabaseURLError("DATABASE_URL has no host")
+        raise DatabaseURLError(f"{name} has no host")
     if not url.database:
-        raise DatabaseURLError("DATABASE_URL has no database name")
+        raise DatabaseURLError(f"{name} has no database name")
 
     connect_args: dict[str, Any] = {}
     ssl_value = url.query.get("sslmode") or url.query.get("ssl")
@@ -153,7 +160,7 @@ def parse_database_url(raw: str | None, *, pgbouncer: bool = False) -> DatabaseT
     if ssl_value is not None:
         mode = _SSL_ALIASES.get(ssl_value.lower(), ssl_value.lower())
         if mode not in _SSL_MODES:
-            raise DatabaseURLError(f"DATABASE_URL has an unknown sslmode {ssl_value!r}")
+            raise DatabaseURLError(f"{name} has an unknown sslmode {ssl_value!r}")
         connect_args["ssl"] = mode
 
     kept = {k: v for k, v in url.query.items() if k in _KEPT_QUERY_KEYS}
@@ -258,35 +265,22 @@ def migration_target(settings: Settings) -> DatabaseTarget:
     return parse_database_url(raw, pgbouncer=settings.db_pgbouncer)
 
 
-class Database:
-    """One lazily created engine per app (so per process), plus outage bookkeeping."""
+class _Pool:
+    """One lazily created engine, so one connection pool, for one database (created once even
+    under concurrent first requests), with the session factories of its requests."""
 
-    # After a failed connection, fail fast for this long instead of letting every request wait
-    # for its own connect timeout; the next request after it probes the database again.
-    FAIL_FAST_SECONDS = 1.0
-
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, target: DatabaseTarget, settings: Settings, *, pool_size: int, max_overflow: int
+    ) -> None:
+        self.target = target
         self._settings = settings
+        self._pool_size = pool_size
+        self._max_overflow = max_overflow
         self._lock = threading.Lock()
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
-        self._down_since: float | None = None
-        self._last_failure: float = 0.0
         self.engines_created = 0
-        self.target: DatabaseTarget | None = None
-        self.config_error: str | None = None
-        try:
-            self.target = parse_database_url(settings.database_url, pgbouncer=settings.db_pgbouncer)
-        except DatabaseURLError as exc:
-            self.config_error = str(exc)
-            logger.error("%s; database-backed routes will answer 503", exc)
-        else:
-            if self.target.dropped_params:
-                logger.warning(
-                    "DATABASE_URL parameters ignored (asyncpg does not accept them): %s",
-                    ", ".join(self.target.dropped_params),
-                )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -301,8 +295,6 @@ class Database:
         return self._engine is not None
 
     def _create_engine(self) -> AsyncEngine:
-        if self.target is None:
-            raise DatabaseUnavailable(f"The database is not configured ({self.config_error}).")
         s = self._settings
         connect_args = {
             "timeout": s.db_connect_timeout,
@@ -311,8 +303,8 @@ class Database:
         }
         engine = create_async_engine(
             self.target.url,
-            pool_size=s.db_pool_size,
-            max_overflow=s.db_max_overflow,
+            pool_size=self._pool_size,
+            max_overflow=self._max_overflow,
             pool_timeout=s.db_pool_timeout,
             pool_recycle=s.db_pool_recycle,
             connect_args=connect_args,
@@ -340,6 +332,206 @@ class Database:
         maker = self._read_sessionmaker if read_only else self._sessionmaker
         assert maker is not None
         return maker
+
+    def status(self) -> dict[str, int] | None:
+        if self._engine is None:
+            return None
+        pool: Any = self._engine.pool
+        return {
+            "size": pool.size(),
+            "checked_out": pool.checkedout(),
+            "overflow": max(0, pool.overflow()),  # SQLAlchemy counts down from -pool_size
+            "checked_in": pool.checkedin(),
+        }
+
+    async def dispose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+            self._sessionmaker = self._read_sessionmaker = None
+
+
+# Seconds the replica is behind the primary: 0 when it has replayed all it received (an idle
+# primary sends nothing, and "time since the last replayed transaction" would grow without any
+# lag), else the age of the last transaction it replayed. A server that is not in recovery (a
+# promoted replica, a primary's URL) is never behind.
+_REPLICA_LAG_SQL = text(
+    "SELECT CASE"
+    " WHEN NOT pg_is_in_recovery() THEN 0.0"
+    " WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0.0"
+    " ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0.0)"
+    " END::float8"
+)
+
+
+class ReadReplica:
+    """DATABASE_READ_URL: the pool that serves anonymous public reads while the replica is
+    reachable and no further behind than DB_READ_MAX_LAG_SECONDS.
+
+    Whether it is, is known from a check (`check`: one SELECT of its lag) that runs in the
+    background at most once every CHECK_EVERY_SECONDS, started by the request that finds the
+    last result older than that: no request waits for it, and until the first check has
+    answered every read goes to the primary. A request that finds the replica unreachable marks
+    it so at once; the next check after CHECK_EVERY_SECONDS lets it back in."""
+
+    CHECK_EVERY_SECONDS = 2.0
+
+    def __init__(self, target: DatabaseTarget, settings: Settings) -> None:
+        self._pool = _Pool(target, settings, pool_size=settings.db_read_pool_size, max_overflow=0)
+        self._max_lag = settings.db_read_max_lag_seconds
+        self._timeout = settings.db_ping_timeout
+        self._checked_at = -float("inf")
+        self._checking: asyncio.Task[dict[str, Any]] | None = None
+        self.state: dict[str, Any] = {"state": "unknown"}
+
+    @property
+    def target(self) -> DatabaseTarget:
+        return self._pool.target
+
+    @property
+    def engine_created(self) -> bool:
+        return self._pool.engine_created
+
+    def usable(self) -> bool:
+        """Whether public reads go to the replica now (the last check's verdict); starts the
+        next check when that verdict is due for renewal."""
+        now = time.monotonic()
+        if now - self._checked_at >= self.CHECK_EVERY_SECONDS and (
+            self._checking is None or self._checking.done()
+        ):
+            self._checked_at = now
+            self._checking = asyncio.get_running_loop().create_task(self.check())
+        return self.state["state"] == "ok"
+
+    async def check(self) -> dict[str, Any]:
+        """Measure the replica's lag (bounded by DB_PING_TIMEOUT); record and return its state:
+        ok, lagging, timeout or unavailable."""
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                autocommit = self._pool.engine.execution_options(isolation_level="AUTOCOMMIT")
+                async with autocommit.connect() as conn:
+                    lag = float((await conn.execute(_REPLICA_LAG_SQL)).scalar_one())
+        except TimeoutError:
+            self._record({"state": "timeout", "timeout_s": self._timeout})
+        except Exception as exc:  # any failure means "not now", never a crash of a request
+            self._record({"state": "unavailable", "error": type(exc).__name__}, _describe(exc))
+        else:
+            self._record(
+                {
+                    "state": "ok" if lag <= self._max_lag else "lagging",
+                    "lag_s": round(lag, 3),
+                    "max_lag_s": self._max_lag,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+            )
+        return self.state
+
+    def report_failure(self, exc: BaseException) -> None:
+        self._checked_at = time.monotonic()
+        self._record({"state": "unavailable", "error": type(exc).__name__}, _describe(exc))
+
+    def _record(self, state: dict[str, Any], reason: str | None = None) -> None:
+        """Keep the replica's state (what the probes show: no host names, no messages) and log
+        each change between usable and not, with the reason."""
+        was_ok = self.state["state"] == "ok"
+        self.state = state
+        if was_ok and state["state"] != "ok":
+            logger.warning(
+                "read replica not used (%s); public reads go to the primary",
+                reason or ", ".join(f"{k}={v}" for k, v in state.items()),
+            )
+        elif not was_ok and state["state"] == "ok":
+            logger.info("read replica in use for public reads (lag %.3f s)", state["lag_s"])
+
+    async def open_session(self) -> AsyncSession | None:
+        """A read-only session on the replica, its connection already taken (so a replica that
+        went away is found here, not in the middle of a route), or None: use the primary."""
+        if not self.usable():
+            return None
+        session = self._pool.sessionmaker(read_only=True)()
+        try:
+            await session.connection()
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            await session.close()
+            self.report_failure(exc)
+            return None
+        return session
+
+    def pool_status(self) -> dict[str, int] | None:
+        return self._pool.status()
+
+    async def dispose(self) -> None:
+        if self._checking is not None and not self._checking.done():
+            self._checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checking
+        await self._pool.dispose()
+
+
+class Database:
+    """The primary's lazily created engine (one per app, so per process), outage bookkeeping,
+    and the optional read replica (DATABASE_READ_URL) for anonymous public reads."""
+
+    # After a failed connection, fail fast for this long instead of letting every request wait
+    # for its own connect timeout; the next request after it probes the database again.
+    FAIL_FAST_SECONDS = 1.0
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._primary: _Pool | None = None
+        self._down_since: float | None = None
+        self._last_failure: float = 0.0
+        self.target: DatabaseTarget | None = None
+        self.config_error: str | None = None
+        self.replica: ReadReplica | None = None
+        self.replica_config_error: str | None = None
+        try:
+            self.target = parse_database_url(settings.database_url, pgbouncer=settings.db_pgbouncer)
+        except DatabaseURLError as exc:
+            self.config_error = str(exc)
+            logger.error("%s; database-backed routes will answer 503", exc)
+        else:
+            self._primary = _Pool(
+                self.target,
+                settings,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+            )
+            _warn_dropped("DATABASE_URL", self.target)
+        if settings.database_read_url is not None:
+            try:
+                replica = parse_database_url(
+                    settings.database_read_url,
+                    pgbouncer=settings.db_pgbouncer,
+                    name="DATABASE_READ_URL",
+                )
+            except DatabaseURLError as exc:
+                self.replica_config_error = str(exc)
+                logger.error("%s; every read goes to the primary", exc)
+            else:
+                self.replica = ReadReplica(replica, settings)
+                _warn_dropped("DATABASE_READ_URL", replica)
+
+    def _pool(self) -> _Pool:
+        if self._primary is None:
+            raise DatabaseUnavailable(f"The database is not configured ({self.config_error}).")
+        return self._primary
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._pool().engine
+
+    @property
+    def engine_created(self) -> bool:
+        return self._primary is not None and self._primary.engine_created
+
+    @property
+    def engines_created(self) -> int:
+        return 0 if self._primary is None else self._primary.engines_created
+
+    def sessionmaker(self, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
+        return self._pool().sessionmaker(read_only=read_only)
 
     def check_available(self) -> None:
         """Fail fast while a recent connection attempt failed."""
@@ -371,12 +563,26 @@ class Database:
         return self._down_since is not None
 
     @asynccontextmanager
-    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+    async def session(
+        self, *, read_only: bool = False, public: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """One session, one transaction: committed on success, rolled back on error; an
         unreachable database is reported and raised as DatabaseUnavailable. A `read_only`
-        session (GET, HEAD) runs its SELECTs in autocommit: no BEGIN, no COMMIT."""
+        session (GET, HEAD) runs its SELECTs in autocommit: no BEGIN, no COMMIT. A `public`
+        one (an anonymous public read) is on the read replica while it is usable, else like
+        any read-only session on the primary."""
+        replica = self.replica if public else None
+        replica_session = None if replica is None else await replica.open_session()
+        if replica is not None and replica_session is not None:
+            async with replica_session:
+                try:
+                    yield replica_session
+                except DATABASE_UNAVAILABLE_ERRORS as exc:
+                    replica.report_failure(exc)
+                    raise DatabaseUnavailable() from exc
+            return
         self.check_available()
-        async with self.sessionmaker(read_only=read_only)() as session:
+        async with self.sessionmaker(read_only=read_only or public)() as session:
             try:
                 yield session
                 # A request that never touched the database (a cache hit) skips the commit's
@@ -407,21 +613,25 @@ class Database:
         return (time.perf_counter() - started) * 1000
 
     def pool_status(self) -> dict[str, int] | None:
-        if self._engine is None:
-            return None
-        pool: Any = self._engine.pool
-        return {
-            "size": pool.size(),
-            "checked_out": pool.checkedout(),
-            "overflow": max(0, pool.overflow()),  # SQLAlchemy counts down from -pool_size
-            "checked_in": pool.checkedin(),
-        }
+        return None if self._primary is None else self._primary.status()
+
+    def replica_pool_status(self) -> dict[str, int] | None:
+        return None if self.replica is None else self.replica.pool_status()
 
     async def dispose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
-            self._sessionmaker = self._read_sessionmaker = None
+        if self._primary is not None:
+            await self._primary.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
+
+
+def _warn_dropped(variable: str, target: DatabaseTarget) -> None:
+    if target.dropped_params:
+        logger.warning(
+            "%s parameters ignored (asyncpg does not accept them): %s",
+            variable,
+            ", ".join(target.dropped_params),
+        )
 
 
 async def get_database(request: Request) -> Database:  # async: no thread-pool hop
@@ -431,11 +641,29 @@ async def get_database(request: Request) -> Database:  # async: no thread-pool h
 _SAFE_METHODS = frozenset(("GET", "HEAD"))
 
 
+_PUBLIC_READ = "_hmb_public_read"
+
+
+def serves_public_reads(endpoint: F) -> F:
+    """Mark an endpoint whose anonymous GET and HEAD are the same for everyone (the
+    `public_get` pages): their sessions may be on the read replica."""
+    setattr(endpoint, _PUBLIC_READ, True)
+    return endpoint
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One request, one session, one transaction (`Database.session`); GET and HEAD, which
-    must not write (HTTP's safe methods), get a read-only one."""
-    read_only = request.scope["method"] in _SAFE_METHODS
-    async with request.app.state.database.session(read_only=read_only) as session:
+    must not write (HTTP's safe methods), get a read-only one. An anonymous GET of a public
+    page may be served by the read replica; a signed-in caller (any Authorization header)
+    reads from the primary, so an owner sees their own writes at once."""
+    scope = request.scope
+    read_only = scope["method"] in _SAFE_METHODS
+    public = (
+        read_only
+        and getattr(scope.get("endpoint"), _PUBLIC_READ, False)
+        and "authorization" not in request.headers
+    )
+    async with request.app.state.database.session(read_only=read_only, public=public) as session:
         yield session
 
 

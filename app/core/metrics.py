@@ -33,22 +33,16 @@ _SESSION_STATES = {"checked_out": "in_use", "checked_in": "idle"}
 
 
 class _PoolCollector(Collector):
-    """Connection counts by state, read from the pools at scrape time."""
+    """Connection counts by state, read from the pools at scrape time: the primary's, and the
+    read replica's when DATABASE_READ_URL is set."""
 
-    def __init__(self, pool: PoolStatus) -> None:
+    def __init__(self, pool: PoolStatus, replica_pool: PoolStatus) -> None:
         self._pool = pool
+        self._replica_pool = replica_pool
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        sessions = self._pool() or {}
-        family = GaugeMetricFamily(
-            "db_pool_connections",
-            "Database pool (SQLAlchemy) connections by state",
-            labels=["state"],
-        )
-        for key, state in _SESSION_STATES.items():
-            if key in sessions:
-                family.add_metric([state], sessions[key])
-        yield family
+        primary = self._pool() or {}
+        yield _by_state("db_pool_connections", "Database pool (SQLAlchemy) connections", primary)
         for name, documentation, key in (
             (
                 "db_pool_overflow_connections",
@@ -58,9 +52,20 @@ class _PoolCollector(Collector):
             ("db_pool_size", "Database pool connections kept open (DB_POOL_SIZE)", "size"),
         ):
             gauge = GaugeMetricFamily(name, documentation)
-            if key in sessions:
-                gauge.add_metric([], sessions[key])
+            if key in primary:
+                gauge.add_metric([], primary[key])
             yield gauge
+        replica = self._replica_pool()
+        if replica is not None:
+            yield _by_state("db_read_pool_connections", "Read replica pool connections", replica)
+
+
+def _by_state(name: str, documentation: str, status: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, f"{documentation} by state", labels=["state"])
+    for key, state in _SESSION_STATES.items():
+        if key in status:
+            family.add_metric([state], status[key])
+    return family
 
 
 class _Latency:
@@ -112,7 +117,9 @@ class _RequestCollector(Collector):
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
-    def __init__(self, pool: PoolStatus, *, version: str = "unknown") -> None:
+    def __init__(
+        self, pool: PoolStatus, replica_pool: PoolStatus, *, version: str = "unknown"
+    ) -> None:
         self.registry = CollectorRegistry()
         # process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds,
         # process_start_time_seconds, ... from /proc (Linux; empty elsewhere).
@@ -128,7 +135,7 @@ class Metrics:
         Gauge(
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         ).set_function(lambda: self.in_flight)
-        self.registry.register(_PoolCollector(pool))
+        self.registry.register(_PoolCollector(pool, replica_pool))
 
 
 def operator_view(settings: Settings, authorization: str | None) -> bool:

@@ -34,6 +34,18 @@ async def _check_database(database: Database, limit_s: float) -> dict[str, Any]:
     return {"state": "ok", "latency_ms": round(latency, 2)}
 
 
+async def _check_replica(database: Database, limit_s: float) -> dict[str, Any]:
+    """The read replica's state (DATABASE_READ_URL); whatever it is, the primary serves."""
+    if database.replica is None:
+        if database.replica_config_error is not None:
+            return {"state": "invalid", "error": database.replica_config_error}
+        return {"state": "not_configured"}
+    try:
+        return dict(await asyncio.wait_for(database.replica.check(), limit_s))
+    except TimeoutError:
+        return {"state": "timeout", "timeout_s": limit_s}
+
+
 async def _check_redis(redis: RedisState, limit_s: float) -> dict[str, Any]:
     if not redis.enabled:
         return {"state": "disabled"}
@@ -53,10 +65,13 @@ async def _check_redis(redis: RedisState, limit_s: float) -> dict[str, Any]:
 )
 async def ready_db(request: Request) -> JSONResponse:
     state = request.app.state
-    check = await _check_database(state.database, state.settings.health_check_timeout)
-    ok = check["state"] == "ok"
+    timeout = state.settings.health_check_timeout
+    check, replica = await asyncio.gather(
+        _check_database(state.database, timeout), _check_replica(state.database, timeout)
+    )
+    ok = check["state"] == "ok"  # a replica that is down sends reads to the primary: still ready
     return JSONResponse(
-        {"status": "ready" if ok else "unavailable", "database": check},
+        {"status": "ready" if ok else "unavailable", "database": check, "replica": replica},
         status_code=200 if ok else 503,
     )
 
@@ -68,19 +83,23 @@ async def ready_db(request: Request) -> JSONResponse:
 async def health_detailed(request: Request) -> dict[str, Any]:
     state = request.app.state
     timeout = state.settings.health_check_timeout
-    database, redis = await asyncio.gather(
-        _check_database(state.database, timeout), _check_redis(state.redis, timeout)
+    database, replica, redis = await asyncio.gather(
+        _check_database(state.database, timeout),
+        _check_replica(state.database, timeout),
+        _check_redis(state.redis, timeout),
     )
     identity = (
         {"version": state.version, "environment": state.settings.environment}
         if operator_view(state.settings, request.headers.get("authorization"))
         else {}
     )
+    replica_ok = replica["state"] in ("ok", "not_configured")
     return {
-        "status": "ok" if database["state"] == "ok" else "degraded",
+        "status": "ok" if database["state"] == "ok" and replica_ok else "degraded",
         **identity,
         "uptime_s": round(time.monotonic() - state.started_at, 1),
         "database": database,
+        "replica": replica,
         "redis": redis,
         "warmup": state.startup_tasks.status(),
     }

@@ -100,7 +100,7 @@ async def test_metrics_histogram_counts_every_request_in_cumulative_buckets(
 
 
 def test_latency_buckets_are_inclusive_upper_bounds() -> None:
-    metrics = Metrics(lambda: None)
+    metrics = Metrics(lambda: None, lambda: None)
     for seconds in (0.0004, 0.001, 0.0011, 20.0):
         metrics.observe("GET", "/health", 200, seconds)
     text = generate_latest(metrics.registry).decode()
