@@ -59,6 +59,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     health_check_timeout: float = Field(2.0, gt=0)
 
+    # Email and the worker (issue 14). Without SMTP_HOST, development writes each email as a
+    # .eml file under MAIL_DIR instead of sending it; production refuses to start without it.
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(10.0, gt=0)
+    email_from: str = "HireMeBahamas <no-reply@hiremebahamas.com>"
+    frontend_url: str = "http://localhost:3000"
+    mail_dir: str = ".data/mail"
+    worker_concurrency: int = Field(4, ge=1, le=100)
+    worker_stalled_seconds: float = Field(30.0, ge=2)
+
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -85,7 +99,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return value or None
 
-    @field_validator("secret_key", "database_url", "migration_database_url", "redis_url")
+    @field_validator("frontend_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value.strip()):
+            raise ValueError("must be an http(s) base URL such as https://hiremebahamas.com")
+        return value.strip().rstrip("/")
+
+    @field_validator(
+        "secret_key",
+        "database_url",
+        "migration_database_url",
+        "redis_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+    )
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
         if value is None:
@@ -105,6 +134,8 @@ class Settings(BaseSettings):
             )
         if "*" in self.allowed_origins:
             raise ValueError("ALLOWED_ORIGINS must list origins, not '*', in production")
+        if not self.smtp_host:
+            raise ValueError("SMTP_HOST must be set in production: email cannot be delivered")
         return self
 
     @property

@@ -82,6 +82,17 @@ class RateLimiter:
             except REDIS_ERRORS as exc:
                 self._redis.mark_failed(exc)
 
+    async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        """Forget every event counted against this limit (a completed password reset)."""
+        key = item.key_for(*identifiers)
+        await self._memory.storage.clear(key)
+        limiter = self._redis_limiter()
+        if limiter is not None:
+            try:
+                await limiter.storage.clear(key)
+            except REDIS_ERRORS as exc:
+                self._redis.mark_failed(exc)
+
     @staticmethod
     def _raise_if_denied(reset_at: float | None, message: str | None) -> None:
         if reset_at is not None:

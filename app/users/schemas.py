@@ -83,6 +83,7 @@ class UserPrivate(UserPublic):
     """The account as its owner sees it."""
 
     email: str
+    email_verified: bool
     phone: str | None
     resume_url: str | None
     last_login_at: datetime | None
