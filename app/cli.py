@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 
+from app.queue_worker import add_worker_command
 from app.seed.command import add_seed_command
 from app.users.commands import add_user_commands
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.
     add_seed_command(commands)
     add_user_commands(commands)
+    add_worker_command(commands)
     del commands
     return parser
 

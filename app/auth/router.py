@@ -13,8 +13,12 @@ from pydantic import ValidationError
 from app.auth import service
 from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims, session_id
 from app.auth.schemas import (
+    Accepted,
     ChangePasswordRequest,
+    EmailTokenConfirm,
     LoginRequest,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     RefreshRequest,
     RegisterRequest,
     TokenPair,
@@ -181,3 +185,63 @@ async def change_password(
     await service.change_password(
         session, ctx, user, body.current_password, body.new_password, session_id(claims)
     )
+
+
+_RESET_ACCEPTED = (
+    "If an account uses this address, an email with a link to choose a new password is on "
+    "its way. The link works once, for 30 minutes."
+)
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ask for a password reset email",
+    responses=error_responses(RateLimited),
+)
+async def password_reset(
+    body: PasswordResetRequest, session: SessionDep, ctx: AuthContextDep
+) -> Accepted:
+    """Always 202 with the same body, whether or not an account uses the address: the lookup
+    and the email happen in the worker, so neither the answer nor its timing tells."""
+    await service.request_password_reset(session, ctx, body.email)
+    return Accepted(message=_RESET_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Choose a new password with an emailed reset token",
+    responses=error_responses(service.InvalidEmailToken, RateLimited),
+)
+async def password_reset_confirm(
+    body: PasswordResetConfirm, session: SessionDep, ctx: AuthContextDep
+) -> None:
+    """Spend the token (once, within 30 minutes) for a new password. Every session of the
+    account ends, its failed sign-in count is cleared, and it is told by email."""
+    await service.confirm_password_reset(session, ctx, body.token, body.new_password)
+
+
+@router.post(
+    "/verify-email/request",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send the email verification link again",
+    responses=error_responses(Unauthorized, RateLimited),
+)
+async def verify_email_request(
+    user: CurrentUser, session: SessionDep, ctx: AuthContextDep
+) -> Accepted:
+    """Mail a new verification link to the account's address (nothing when it is verified)."""
+    await service.request_verification(session, ctx, user)
+    return Accepted(message="If your address is not verified yet, a new link is on its way.")
+
+
+@router.post(
+    "/verify-email/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Verify the email address with an emailed token",
+    responses=error_responses(service.InvalidEmailToken),
+)
+async def verify_email_confirm(body: EmailTokenConfirm, session: SessionDep) -> None:
+    """Works without signing in: the token itself proves the mailbox."""
+    await service.confirm_verification(session, body.token)

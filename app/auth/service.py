@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.models import RefreshToken
+from app.auth.models import AccountToken, RefreshToken
 from app.auth.schemas import RegisterRequest, normalize_email
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, Unauthorized, UnprocessableEntity
+from app.core.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnprocessableEntity
+from app.core.queue import enqueue
 from app.core.ratelimit import RateLimiter
 from app.core.security import (
     PasswordHasher,
@@ -26,6 +27,8 @@ from app.core.security import (
     hash_refresh_token,
     new_refresh_token,
 )
+from app.email.messages import Email
+from app.email.service import already_queued, queue_email
 from app.users.models import User
 
 logger = logging.getLogger("app.auth")
@@ -125,6 +128,7 @@ async def register(session: AsyncSession, ctx: AuthContext, data: RegisterReques
         await session.flush()
     except IntegrityError:  # the same address registered concurrently
         raise EmailTaken() from None
+    await send_verification(session, ctx.settings, user)
     logger.info("account registered", extra={"user_id": user.id, "role": user.role})
     return user
 
@@ -294,3 +298,166 @@ async def change_password(
         raise UnprocessableEntity("The new password must differ from the current one.")
     user.password_hash = await ctx.hasher.hash(new_password)
     await end_sessions(session, user, keep_family)
+
+
+# --- Email: password reset and address verification (issue 14) ---
+
+PASSWORD_RESET_TTL = timedelta(minutes=30)
+VERIFY_EMAIL_TTL = timedelta(days=2)
+RESETS_PER_ADDRESS = parse("10/hour")
+RESETS_PER_ACCOUNT = parse("3/hour")
+RESET_CONFIRMS_PER_ADDRESS = parse("20/hour")
+VERIFICATIONS_PER_ACCOUNT = parse("5/hour")
+PASSWORD_RESET_TASK = "auth.password_reset"  # noqa: S105 - a task name
+
+
+class InvalidEmailToken(BadRequest):
+    error_code = "INVALID_TOKEN"
+    default_message = "This link is invalid, expired or already used. Ask for a new one."
+
+
+async def request_password_reset(session: AsyncSession, ctx: AuthContext, email: str) -> None:
+    """The same work for every address, known or not: count it, and hand it to the worker,
+    which looks the account up and mails it. Nothing the caller sees depends on the account."""
+    message = "Too many password reset requests. Try again later."
+    await ctx.limiter.hit(RESETS_PER_ADDRESS, "reset-address", ctx.client_ip, message=message)
+    await ctx.limiter.hit(RESETS_PER_ACCOUNT, "reset-account", _account_key(email), message=message)
+    await enqueue(session, PASSWORD_RESET_TASK, email=normalize_email(email))
+
+
+async def _issue_email_token(
+    session: AsyncSession, user: User, purpose: str, email: str, ttl: timedelta
+) -> tuple[AccountToken, str]:
+    raw = new_refresh_token()
+    token = AccountToken(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=hash_refresh_token(raw),
+        email=email,
+        expires_at=datetime.now(UTC) + ttl,
+    )
+    session.add(token)
+    await session.flush()
+    return token, raw
+
+
+def _link(settings: Settings, path: str, raw: str) -> str:
+    return f"{settings.frontend_url}/{path}?token={raw}"
+
+
+async def mail_password_reset(
+    session: AsyncSession, settings: Settings, email: str, key: str
+) -> bool:
+    """The worker's half of a reset request: a token and its email for an active account with
+    this address, once per `key` (the job); False when there is nothing to send."""
+    if await already_queued(session, key):
+        return False
+    user = await _find_by_email(session, email)
+    if user is None or not user.is_active:
+        return False
+    _, raw = await _issue_email_token(
+        session, user, "password_reset", user.email, PASSWORD_RESET_TTL
+    )
+    text = (
+        f"Hello {user.full_name},\n\n"
+        "Someone asked to reset the password of your HireMeBahamas account. If it was you, "
+        "open the link below within 30 minutes to choose a new password. If it was not, "
+        "ignore this email: your password stays as it is."
+    )
+    subject = "Reset your HireMeBahamas password"
+    link = _link(settings, "reset-password", raw)
+    return await queue_email(
+        session, settings, key, Email(user.email, subject, text, link, "Choose a new password")
+    )
+
+
+async def _spend_email_token(session: AsyncSession, purpose: str, raw: str) -> AccountToken:
+    token = await session.scalar(
+        select(AccountToken)
+        .where(AccountToken.token_hash == hash_refresh_token(raw), AccountToken.purpose == purpose)
+        .with_for_update()
+    )
+    if token is None or token.used_at is not None or token.expires_at <= datetime.now(UTC):
+        raise InvalidEmailToken()
+    token.used_at = datetime.now(UTC)
+    return token
+
+
+async def confirm_password_reset(
+    session: AsyncSession, ctx: AuthContext, raw: str, new_password: str
+) -> None:
+    await ctx.limiter.hit(RESET_CONFIRMS_PER_ADDRESS, "reset-confirm", ctx.client_ip)
+    token = await _spend_email_token(session, "password_reset", raw)
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise InvalidEmailToken()
+    if normalize_email(new_password) == user.email:
+        raise UnprocessableEntity("The password must not be your email address.")
+    user.password_hash = await ctx.hasher.hash(new_password)
+    # Any other reset link still in a mailbox dies with this one.
+    await session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == "password_reset",
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=datetime.now(UTC))
+    )
+    await end_sessions(session, user)
+    await ctx.limiter.clear(FAILED_LOGINS_PER_ACCOUNT, "login-account", _account_key(user.email))
+    text = (
+        f"Hello {user.full_name},\n\n"
+        "The password of your HireMeBahamas account was just changed through a reset link, "
+        "and every device was signed out. If this was not you, reset your password again "
+        "at once and contact us."
+    )
+    await queue_email(
+        session,
+        ctx.settings,
+        f"password-changed:{token.id}",
+        Email(user.email, "Your HireMeBahamas password was changed", text),
+    )
+    logger.info("password reset completed", extra={"user_id": user.id})
+
+
+async def send_verification(
+    session: AsyncSession, settings: Settings, user: User, email: str | None = None
+) -> None:
+    """Mail a verification link to the account's address, or to `email`, the address it is
+    changing to (which takes effect once the link is followed)."""
+    address = email or user.email
+    token, raw = await _issue_email_token(session, user, "verify_email", address, VERIFY_EMAIL_TTL)
+    text = (
+        f"Hello {user.full_name},\n\n"
+        "Confirm that this is your email address by opening the link below. Until you do, "
+        "an employer account cannot publish jobs."
+    )
+    link = _link(settings, "verify-email", raw)
+    await queue_email(
+        session,
+        settings,
+        f"verify-email:{token.id}",
+        Email(address, "Confirm your email address", text, link, "Confirm my address"),
+    )
+
+
+async def request_verification(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+    await ctx.limiter.hit(
+        VERIFICATIONS_PER_ACCOUNT,
+        "verify-email",
+        str(user.id),
+        message="Too many verification emails asked for. Try again later.",
+    )
+    if not user.email_verified:
+        await send_verification(session, ctx.settings, user)
+
+
+async def confirm_verification(session: AsyncSession, raw: str) -> None:
+    token = await _spend_email_token(session, "verify_email", raw)
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise InvalidEmailToken()
+    if token.email != user.email:
+        raise InvalidEmailToken()  # the account changed its address since this link was sent
+    user.email_verified_at = datetime.now(UTC)

@@ -43,8 +43,9 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
     """Jobs left `doing` by a worker that stopped sending heartbeats (killed, its machine
     gone) run again; the tasks are idempotent, so a job that had got halfway is safe to rerun."""
     seconds = runtime(context).settings.worker_stalled_seconds
-    stalled = await queue_app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds)
+    manager = context.app.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=seconds))
     for job in stalled:
         logger.warning("retrying job %s (%s): its worker stopped", job.id, job.task_name)
-        await queue_app.job_manager.retry_job(job)
-    return len(list(stalled))
+        await manager.retry_job(job)
+    return len(stalled)
