@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+import inspect
 import mailbox
 import re
 import signal
@@ -82,7 +84,10 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def wait_started(self) -> None:
-        wait_for(lambda: "worker started" in self.log() or self.process.poll() is not None)
+        deadline = time.monotonic() + WAIT
+        while "worker started" not in self.log() and self.process.poll() is None:
+            assert time.monotonic() < deadline, self.log()
+            time.sleep(0.1)
         assert self.process.poll() is None, self.log()
 
     def terminate(self) -> int:
@@ -95,16 +100,19 @@ class Worker:
             self.process.wait(WAIT)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
-    """Poll until `condition()` is truthy (and return it); fail the test at the deadline."""
+async def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
+    """Poll until `condition()` is truthy (and return it); fail the test at the deadline. The
+    deadline only bounds a hang: nothing here asserts how fast anything was."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {condition}")
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
 
 
 def body_text(message: EmailMessage) -> str:
