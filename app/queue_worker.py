@@ -8,11 +8,20 @@ taking new jobs, lets running ones finish (30 s at most) and exits 0.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import time
+from typing import Any
 
 import procrastinate
+import psycopg
+import psycopg_pool
+from procrastinate.exceptions import ConnectorException
+from procrastinate.worker import Worker
 
 from app.core.config import ConfigError, Settings, load_settings
 from app.core.db import Database, parse_database_url
@@ -24,6 +33,9 @@ logger = logging.getLogger("app.worker")
 # Imported explicitly, like the routers: a task module that fails to import stops the worker.
 TASK_MODULES = ["app.core.tasks", "app.email.tasks", "app.auth.tasks"]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
+RECONNECT_MIN_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 30.0
+QUEUE_DISCONNECTS = (ConnectorException, psycopg.Error, psycopg_pool.PoolTimeout, OSError)
 
 
 def add_worker_command(commands: argparse._SubParsersAction) -> None:
@@ -45,6 +57,45 @@ def queue_conninfo(settings: Settings) -> str:
     return url.render_as_string(hide_password=False)
 
 
+async def _supervise(app: procrastinate.App, options: dict[str, Any]) -> None:
+    """Run Procrastinate's worker until SIGTERM/SIGINT. Procrastinate stops its worker when the
+    database goes away (its listener or heartbeat fails); here it is started again, with
+    backoff, in the same process, so an outage heals without a restart. Jobs the lost worker
+    was running are picked up by the stalled-job recovery."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    current: list[Worker] = []
+
+    def stop() -> None:
+        stopping.set()
+        for worker in current:
+            worker.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    delay = RECONNECT_MIN_SECONDS
+    try:
+        while not stopping.is_set():
+            worker = Worker(app, install_signal_handlers=False, **options)
+            current[:] = [worker]
+            started = time.monotonic()
+            try:
+                await worker.run()
+            except QUEUE_DISCONNECTS as exc:
+                logger.warning("worker lost the database: %s", str(exc).strip().splitlines()[-1])
+            if stopping.is_set():
+                break
+            if time.monotonic() - started > RECONNECT_MAX_SECONDS:
+                delay = RECONNECT_MIN_SECONDS
+            logger.warning("worker restarting its loop in %.0f s", delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
 async def run_worker(_args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
@@ -62,19 +113,19 @@ async def run_worker(_args: argparse.Namespace) -> int:
         conninfo=queue_conninfo(settings), min_size=1, max_size=settings.worker_concurrency + 2
     )
     stalled = settings.worker_stalled_seconds
+    options: dict[str, Any] = {
+        "concurrency": settings.worker_concurrency,
+        "additional_context": {"runtime": WorkerRuntime(settings, database)},
+        "delete_jobs": "successful",
+        "update_heartbeat_interval": stalled / 3,
+        "stalled_worker_timeout": stalled,
+        "shutdown_graceful_timeout": GRACEFUL_SECONDS,
+    }
     try:
         with queue_app.replace_connector(connector) as app:
             async with app.open_async():
                 logger.info("worker started (concurrency %d)", settings.worker_concurrency)
-                await app.run_worker_async(
-                    concurrency=settings.worker_concurrency,
-                    additional_context={"runtime": WorkerRuntime(settings, database)},
-                    delete_jobs="successful",
-                    update_heartbeat_interval=stalled / 3,
-                    stalled_worker_timeout=stalled,
-                    shutdown_graceful_timeout=GRACEFUL_SECONDS,
-                    install_signal_handlers=True,
-                )
+                await _supervise(app, options)
     finally:
         await database.dispose()
     logger.info("worker stopped")
