@@ -55,7 +55,7 @@ from app.jobs.schemas import (
     JobSummary,
     JobUpdate,
 )
-from app.users.models import User
+from app.users.models import Role, User
 
 _NO_SALARY = literal_column("-1")
 # Matches the ix_jobs_listed_salary index expression, so the salary sort can use it.
@@ -95,6 +95,21 @@ def _invalidate_if_listed(cache: Cache, session: AsyncSession, *jobs_were_listed
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
 
 
+class EmailNotVerified(Forbidden):
+    error_code = "EMAIL_NOT_VERIFIED"
+    default_message = (
+        "Verify your email address before publishing jobs: follow the link we emailed you, "
+        "or ask for a new one at POST /api/auth/verify-email/request. Drafts are allowed."
+    )
+
+
+def _check_may_publish(user: User) -> None:
+    """An employer publishes only from a verified address (scam postings start from addresses
+    their posters do not own). Admins manage jobs without it."""
+    if user.role == Role.EMPLOYER and not user.email_verified:
+        raise EmailNotVerified()
+
+
 async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobCreate) -> Job:
     company = await get_company(session, data.company_id)
     if not can_manage(user, company.owner_id):
@@ -103,6 +118,7 @@ async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobC
     status = values.pop("status")
     job = Job(**values, status=status)
     if status == JobStatus.PUBLISHED:
+        _check_may_publish(user)
         job.published_at = datetime.now(UTC)
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
     session.add(job)
@@ -181,6 +197,7 @@ async def publish_job(session: AsyncSession, cache: Cache, user: User, job_id: i
         raise Conflict(f"Only a draft can be published; this job is {job.display_status(now)}.")
     if job.expires_at is not None and job.expires_at <= now:
         raise Conflict("The job's expiry date has passed; set a new expires_at first.")
+    _check_may_publish(user)
     job.status, job.published_at = JobStatus.PUBLISHED, now
     cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
     await session.flush()

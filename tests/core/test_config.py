@@ -13,7 +13,7 @@ from app.core.db import parse_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "p" * 48}
+PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "p" * 48, "SMTP_HOST": "smtp.example.com"}
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +121,19 @@ def test_env_example_copied_to_dot_env_is_a_working_configuration(tmp_path: Path
     target = parse_database_url(settings.database_url, pgbouncer=settings.db_pgbouncer)
     assert target.pgbouncer  # the example is Neon's -pooler endpoint
     assert parse_database_url(settings.migration_database_url).pgbouncer is False
+
+
+def test_production_refuses_to_start_without_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "p" * 48)
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    with pytest.raises(ConfigError, match="SMTP_HOST must be set in production"):
+        load_settings()
+
+
+def test_frontend_url_must_be_a_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTEND_URL", "javascript:alert(1)")
+    with pytest.raises(ConfigError, match="FRONTEND_URL"):
+        load_settings()
+    monkeypatch.setenv("FRONTEND_URL", "https://hiremebahamas.com/")
+    assert load_settings().frontend_url == "https://hiremebahamas.com"
