@@ -31,7 +31,12 @@ from app.core.tasks import WorkerRuntime, queue_app
 logger = logging.getLogger("app.worker")
 
 # Imported explicitly, like the routers: a task module that fails to import stops the worker.
-TASK_MODULES = ["app.core.tasks", "app.email.tasks", "app.auth.tasks"]
+TASK_MODULES = [
+    "app.core.tasks",
+    "app.email.tasks",
+    "app.auth.tasks",
+    "app.notifications.tasks",
+]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
 RECONNECT_MIN_SECONDS = 1.0
 RECONNECT_MAX_SECONDS = 30.0

@@ -7,6 +7,7 @@ from app.applications.router import router as applications_router
 from app.auth.router import router as auth_router
 from app.companies.router import router as companies_router
 from app.core.routing import AnonymousGetRoute
+from app.email.router import router as email_router
 from app.jobs.router import anonymous_job_page
 from app.jobs.router import employer_router as employer_jobs_router
 from app.jobs.router import router as jobs_router
@@ -27,6 +28,7 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (stats_router, "/stats"),
     (users_router, "/users"),
     (auth_router, "/auth"),
+    (email_router, ""),
 ]
 
 # Matched before those routers: the anonymous GETs of the busiest public pages, served without

@@ -23,6 +23,8 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_EMAIL_CATEGORIES = ("new_application", "status_change", "messages", "job_alerts")
+
 # Everything Procrastinate's schema creates is named procrastinate_*.
 _DROP_PROCRASTINATE = """
 DO $$
@@ -61,6 +63,13 @@ def upgrade() -> None:
     _script(SchemaManager.get_schema())
 
     op.add_column("users", sa.Column("email_verified_at", sa.DateTime(timezone=True)))
+    for category in _EMAIL_CATEGORIES:
+        op.add_column(
+            "users",
+            sa.Column(
+                f"email_{category}", sa.Boolean(), server_default=sa.text("true"), nullable=False
+            ),
+        )
     op.create_table(
         "outbox_emails",
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -108,5 +117,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_account_tokens_user_id"), table_name="account_tokens")
     op.drop_table("account_tokens")
     op.drop_table("outbox_emails")
+    for category in _EMAIL_CATEGORIES:
+        op.drop_column("users", f"email_{category}")
     op.drop_column("users", "email_verified_at")
     _script(_DROP_PROCRASTINATE)

@@ -20,6 +20,8 @@ class Email:
     text: str
     link: str | None = None
     link_label: str | None = None
+    # Every email but security ones: the signed one-click unsubscribe URL (RFC 8058).
+    unsubscribe: str | None = None
 
 
 def _domain(sender: str) -> str:
@@ -49,6 +51,10 @@ def render(settings: Settings, email: Email) -> EmailMessage:
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=_domain(settings.email_from))
     text = email.text if not email.link else f"{email.text}\n\n{email.link}\n"
+    if email.unsubscribe:
+        message["List-Unsubscribe"] = f"<{email.unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        text += f"\nTo stop these emails: {email.unsubscribe}\n"
     message.set_content(text)
     message.add_alternative(_html(email), subtype="html")
     return message
