@@ -1,5 +1,6 @@
 """Every domain's models, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.alerts.models import JobAlert, JobAlertMatch
 from app.applications.models import Application, ApplicationStatusChange
 from app.auth.models import AccountToken, RefreshToken
 from app.companies.models import Company
@@ -16,6 +17,8 @@ __all__ = [
     "Base",
     "Company",
     "Job",
+    "JobAlert",
+    "JobAlertMatch",
     "Notification",
     "OutboxEmail",
     "RefreshToken",

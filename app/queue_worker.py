@@ -36,6 +36,7 @@ TASK_MODULES = [
     "app.email.tasks",
     "app.auth.tasks",
     "app.notifications.tasks",
+    "app.alerts.tasks",
 ]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
 RECONNECT_MIN_SECONDS = 1.0

@@ -3,6 +3,7 @@ from starting instead of silently vanishing."""
 
 from fastapi import APIRouter
 
+from app.alerts.router import router as alerts_router
 from app.applications.router import router as applications_router
 from app.auth.router import router as auth_router
 from app.companies.router import router as companies_router
@@ -29,6 +30,7 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (users_router, "/users"),
     (auth_router, "/auth"),
     (email_router, ""),
+    (alerts_router, ""),
 ]
 
 # Matched before those routers: the anonymous GETs of the busiest public pages, served without

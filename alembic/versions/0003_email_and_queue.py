@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from procrastinate.schema import SchemaManager
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.util import await_only
 
 from alembic import op
@@ -111,9 +112,54 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_account_tokens_token_hash")),
     )
     op.create_index(op.f("ix_account_tokens_user_id"), "account_tokens", ["user_id"])
+    op.create_table(
+        "job_alerts",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("filters", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("frequency", sa.String(length=10), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "checked_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.CheckConstraint(
+            "frequency IN ('instant', 'daily')", name=op.f("ck_job_alerts_frequency")
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_job_alerts_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_alerts")),
+    )
+    op.create_index(op.f("ix_job_alerts_user_id"), "job_alerts", ["user_id"])
+    op.create_table(
+        "job_alert_matches",
+        sa.Column("alert_id", sa.BigInteger(), nullable=False),
+        sa.Column("job_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["job_alerts.id"],
+            name=op.f("fk_job_alert_matches_alert_id_job_alerts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["job_id"],
+            ["jobs.id"],
+            name=op.f("fk_job_alert_matches_job_id_jobs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("alert_id", "job_id", name=op.f("pk_job_alert_matches")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("job_alert_matches")
+    op.drop_index(op.f("ix_job_alerts_user_id"), table_name="job_alerts")
+    op.drop_table("job_alerts")
     op.drop_index(op.f("ix_account_tokens_user_id"), table_name="account_tokens")
     op.drop_table("account_tokens")
     op.drop_table("outbox_emails")
