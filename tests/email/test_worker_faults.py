@@ -142,3 +142,22 @@ async def test_sigterm_lets_the_running_job_finish_and_exits_0(
     await wait_for(lambda: _count(smtp, VERIFY) == 1)
     assert worker.terminate() == 0
     assert "worker stopped" in worker.log()
+
+
+async def test_metrics_show_queue_depth_failures_and_lag(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    """No worker runs: what is queued waits, and /metrics says how many and for how long."""
+    await market.user()  # its verification email is queued
+    await market.sql(
+        "UPDATE procrastinate_events SET at = at - interval '90 seconds' WHERE type = 'deferred'"
+    )
+    await market.sql(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, status) "
+        "VALUES ('default', 'email.send', 'failed')"
+    )
+    text = (await client.get("/metrics")).text
+    assert 'queue_jobs{status="todo"} 1.0' in text
+    assert 'queue_jobs{status="failed"} 1.0' in text
+    lag = next(line for line in text.splitlines() if line.startswith("queue_lag_seconds "))
+    assert float(lag.split()[1]) >= 90
