@@ -14,6 +14,7 @@ from app.auth import service
 from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims, session_id
 from app.auth.schemas import (
     Accepted,
+    ChangeEmailRequest,
     ChangePasswordRequest,
     EmailTokenConfirm,
     LoginRequest,
@@ -240,8 +241,26 @@ async def verify_email_request(
     "/verify-email/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Verify the email address with an emailed token",
-    responses=error_responses(service.InvalidEmailToken),
+    responses=error_responses(service.InvalidEmailToken, service.EmailTaken),
 )
-async def verify_email_confirm(body: EmailTokenConfirm, session: SessionDep) -> None:
-    """Works without signing in: the token itself proves the mailbox."""
-    await service.confirm_verification(session, body.token)
+async def verify_email_confirm(
+    body: EmailTokenConfirm, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Works without signing in: the token itself proves the mailbox. A link sent to a new
+    address (POST /change-email) makes it the account's address."""
+    await service.confirm_verification(session, settings, body.token)
+
+
+@router.post(
+    "/change-email",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Change the account's email address",
+    responses=error_responses(Unauthorized, service.WrongPassword, service.EmailTaken, RateLimited),
+)
+async def change_email(
+    body: ChangeEmailRequest, user: CurrentUser, session: SessionDep, ctx: AuthContextDep
+) -> Accepted:
+    """Takes the current password. The new address gets a verification link and becomes the
+    account's once it is followed; the current address is told at once."""
+    await service.request_email_change(session, ctx, user, body.password, body.new_email)
+    return Accepted(message="Follow the link we emailed to the new address to confirm it.")

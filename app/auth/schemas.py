@@ -133,6 +133,18 @@ class EmailTokenConfirm(_Body):
     token: EmailTokenValue
 
 
+class ChangeEmailRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"password": "my current passphrase", "new_email": "new@example.com"}]
+        },
+    )
+
+    password: GivenPassword
+    new_email: Email
+
+
 class Accepted(BaseModel):
     status: Literal["accepted"] = "accepted"
     message: str

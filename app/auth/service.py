@@ -453,11 +453,72 @@ async def request_verification(session: AsyncSession, ctx: AuthContext, user: Us
         await send_verification(session, ctx.settings, user)
 
 
-async def confirm_verification(session: AsyncSession, raw: str) -> None:
+async def request_email_change(
+    session: AsyncSession, ctx: AuthContext, user: User, password: str, new_email: str
+) -> None:
+    """Verify the new address before it takes effect (a link mailed to it), and tell the
+    current one, so a stolen session cannot quietly take the account over."""
+    await confirm_password(session, ctx, user, password)
+    await ctx.limiter.hit(
+        VERIFICATIONS_PER_ACCOUNT,
+        "verify-email",
+        str(user.id),
+        message="Too many verification emails asked for. Try again later.",
+    )
+    if new_email == user.email:
+        raise UnprocessableEntity("This is already your email address.")
+    if await _find_by_email(session, new_email) is not None:
+        raise EmailTaken()
+    await send_verification(session, ctx.settings, user, new_email)
+    text = (
+        f"Hello {user.full_name},\n\n"
+        f"Someone signed in to your HireMeBahamas account asked to change its email address to "
+        f"{new_email}. It changes only once that address is confirmed. If this was not you, "
+        "change your password now: that signs every device out."
+    )
+    await queue_email(
+        session,
+        ctx.settings,
+        f"email-change-requested:{user.id}:{uuid.uuid4().hex}",
+        Email(user.email, "Your HireMeBahamas email address is being changed", text),
+    )
+
+
+async def confirm_verification(session: AsyncSession, settings: Settings, raw: str) -> None:
+    """Mark the address verified; a link sent to a new address also makes it the account's
+    (and every other outstanding verification link of the account dies)."""
     token = await _spend_email_token(session, "verify_email", raw)
     user = await session.get(User, token.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
         raise InvalidEmailToken()
+    now = datetime.now(UTC)
     if token.email != user.email:
-        raise InvalidEmailToken()  # the account changed its address since this link was sent
-    user.email_verified_at = datetime.now(UTC)
+        old_email = user.email
+        if await _find_by_email(session, token.email) is not None:
+            raise EmailTaken()
+        user.email = token.email
+        try:
+            await session.flush()
+        except IntegrityError:  # taken by a sign-up at the same moment
+            raise EmailTaken() from None
+        await session.execute(
+            update(AccountToken)
+            .where(
+                AccountToken.user_id == user.id,
+                AccountToken.purpose == "verify_email",
+                AccountToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        text = (
+            f"Hello {user.full_name},\n\n"
+            f"The email address of your HireMeBahamas account is now {user.email}; this "
+            "address no longer signs in. If this was not you, contact us at once."
+        )
+        await queue_email(
+            session,
+            settings,
+            f"email-changed:{token.id}",
+            Email(old_email, "Your HireMeBahamas email address was changed", text),
+        )
+    user.email_verified_at = now

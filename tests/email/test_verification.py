@@ -95,3 +95,55 @@ async def test_a_new_link_on_request_and_the_request_is_limited(
     assert (
         await client.post("/api/auth/verify-email/request")
     ).status_code == 401  # signed in only
+
+
+async def test_changing_the_address_takes_the_password_and_the_new_address_confirmed(
+    client: httpx.AsyncClient,
+    smtp: SmtpServer,
+    worker_env: dict[str, str],
+    start_worker: Callable[..., Worker],
+) -> None:
+    old, new = "cleo@example.com", "cleo@newmail.example.com"
+    headers = await _register_employer(client, old)
+    taken = await _register_employer(client, "taken@example.com")
+    assert taken
+
+    wrong = {"password": "not my password", "new_email": new}
+    assert_error(await client.post("/api/auth/change-email", json=wrong, headers=headers), 403)
+    clash = {"password": PASSWORD, "new_email": "TAKEN@example.com"}
+    assert_error(await client.post("/api/auth/change-email", json=clash, headers=headers), 409)
+    asked = {"password": PASSWORD, "new_email": new}
+    response = await client.post("/api/auth/change-email", json=asked, headers=headers)
+    assert response.status_code == 202, response.text
+    # Nothing changes until the new address is confirmed.
+    assert (await client.get("/api/auth/me", headers=headers)).json()["email"] == old
+
+    start_worker(worker_env)
+    [link] = await wait_for(
+        lambda: [m for m in smtp.messages() if m["To"] == new and m["Subject"] == VERIFY]
+    )
+    await wait_for(
+        lambda: [m for m in smtp.messages() if m["To"] == old and "being changed" in m["Subject"]]
+    )
+    confirm = await client.post(
+        "/api/auth/verify-email/confirm", json={"token": link_token(link, "verify-email")}
+    )
+    assert confirm.status_code == 204
+    me = (await client.get("/api/auth/me", headers=headers)).json()
+    assert (me["email"], me["email_verified"]) == (new, True)
+    await wait_for(
+        lambda: [m for m in smtp.messages() if m["To"] == old and "was changed" in m["Subject"]]
+    )
+
+    assert (
+        await client.post("/api/auth/login", json={"email": new, "password": PASSWORD})
+    ).status_code == 200
+    assert (
+        await client.post("/api/auth/login", json={"email": old, "password": PASSWORD})
+    ).status_code == 401
+    # The sign-up link to the old address died with the change.
+    [signup] = [m for m in smtp.messages() if m["To"] == old and m["Subject"] == VERIFY]
+    stale = await client.post(
+        "/api/auth/verify-email/confirm", json={"token": link_token(signup, "verify-email")}
+    )
+    assert_error(stale, 400, "INVALID_TOKEN")
