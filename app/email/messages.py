@@ -6,8 +6,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import SMTPUTF8, Policy, default
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from app.core.config import Settings
@@ -43,10 +43,17 @@ def _html(email: Email) -> str:
     )
 
 
+def policy_for(recipient: str) -> Policy:
+    """7-bit-safe headers (RFC 2047) for ordinary addresses. An address with a non-ASCII local
+    part (sign-up accepts them) travels only as UTF-8: SMTPUTF8, which aiosmtplib asks the
+    server for when the message needs it."""
+    return default if recipient.isascii() else SMTPUTF8
+
+
 def render(settings: Settings, email: Email) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=policy_for(email.to))
     message["From"] = settings.email_from
-    message["To"] = Address(addr_spec=email.to)
+    message["To"] = email.to
     message["Subject"] = email.subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=_domain(settings.email_from))

@@ -13,7 +13,8 @@ from aiosmtpd.handlers import Mailbox
 
 def main() -> None:
     port, maildir = int(sys.argv[1]), Path(sys.argv[2])
-    controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=port)
+    # SMTPUTF8 on, as at every big provider: addresses with non-ASCII local parts exist.
+    controller = Controller(Mailbox(maildir), hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
     controller.start()
     print("listening", flush=True)
     try:

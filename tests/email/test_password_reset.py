@@ -195,3 +195,21 @@ async def test_without_smtp_the_email_is_a_file_with_a_working_link(
         "/api/auth/login", json={"email": seeker.email, "password": NEW_PASSWORD}
     )
     assert login.status_code == 200
+
+
+async def test_an_address_with_accented_letters_gets_its_email(
+    client: httpx.AsyncClient,
+    smtp: SmtpServer,
+    worker_env: dict[str, str],
+    start_worker: Callable[..., Worker],
+) -> None:
+    address = "\u00e9lodie.\u00e7a@exemple.bs"
+    body = {"email": address, "password": PASSWORD, "full_name": "\u00c9lodie Rolle"}
+    assert (await client.post("/api/auth/register", json=body)).status_code == 201
+    assert (
+        await client.post("/api/auth/password-reset", json={"email": address})
+    ).status_code == 202
+    start_worker(worker_env)
+    [message] = await wait_for(lambda: _with_subject(smtp, "Reset your HireMeBahamas password"))
+    assert message["To"] == address
+    assert "\u00c9lodie Rolle" in body_text(message)
