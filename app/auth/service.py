@@ -383,6 +383,19 @@ async def _spend_email_token(session: AsyncSession, purpose: str, raw: str) -> A
     return token
 
 
+async def _spend_all(session: AsyncSession, user_id: int, purpose: str) -> None:
+    """Every outstanding link of this kind the account has dies (one was just used)."""
+    await session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=datetime.now(UTC))
+    )
+
+
 async def confirm_password_reset(
     session: AsyncSession, ctx: AuthContext, raw: str, new_password: str
 ) -> None:
@@ -394,16 +407,7 @@ async def confirm_password_reset(
     if normalize_email(new_password) == user.email:
         raise UnprocessableEntity("The password must not be your email address.")
     user.password_hash = await ctx.hasher.hash(new_password)
-    # Any other reset link still in a mailbox dies with this one.
-    await session.execute(
-        update(AccountToken)
-        .where(
-            AccountToken.user_id == user.id,
-            AccountToken.purpose == "password_reset",
-            AccountToken.used_at.is_(None),
-        )
-        .values(used_at=datetime.now(UTC))
-    )
+    await _spend_all(session, user.id, "password_reset")
     await end_sessions(session, user)
     await ctx.limiter.clear(FAILED_LOGINS_PER_ACCOUNT, "login-account", _account_key(user.email))
     text = (
@@ -442,13 +446,17 @@ async def send_verification(
     )
 
 
-async def request_verification(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+async def _limit_verifications(ctx: AuthContext, user: User) -> None:
     await ctx.limiter.hit(
         VERIFICATIONS_PER_ACCOUNT,
         "verify-email",
         str(user.id),
         message="Too many verification emails asked for. Try again later.",
     )
+
+
+async def request_verification(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+    await _limit_verifications(ctx, user)
     if not user.email_verified:
         await send_verification(session, ctx.settings, user)
 
@@ -459,12 +467,7 @@ async def request_email_change(
     """Verify the new address before it takes effect (a link mailed to it), and tell the
     current one, so a stolen session cannot quietly take the account over."""
     await confirm_password(session, ctx, user, password)
-    await ctx.limiter.hit(
-        VERIFICATIONS_PER_ACCOUNT,
-        "verify-email",
-        str(user.id),
-        message="Too many verification emails asked for. Try again later.",
-    )
+    await _limit_verifications(ctx, user)
     if new_email == user.email:
         raise UnprocessableEntity("This is already your email address.")
     if await _find_by_email(session, new_email) is not None:
@@ -501,15 +504,7 @@ async def confirm_verification(session: AsyncSession, settings: Settings, raw: s
             await session.flush()
         except IntegrityError:  # taken by a sign-up at the same moment
             raise EmailTaken() from None
-        await session.execute(
-            update(AccountToken)
-            .where(
-                AccountToken.user_id == user.id,
-                AccountToken.purpose == "verify_email",
-                AccountToken.used_at.is_(None),
-            )
-            .values(used_at=now)
-        )
+        await _spend_all(session, user.id, "verify_email")
         text = (
             f"Hello {user.full_name},\n\n"
             f"The email address of your HireMeBahamas account is now {user.email}; this "
