@@ -43,7 +43,7 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 employer_router = APIRouter(prefix="/employer", tags=["jobs"])
 saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
 
-_WRITE_ERRORS = error_responses(Unauthorized, service.EmailNotVerified, NotFound, Conflict)
+_WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
 
 @router.get("", response_model=Page[JobSummary], responses=error_responses())

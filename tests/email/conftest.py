@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,33 @@ def link_token(message: EmailMessage, path: str) -> str:
     return found.group(1)
 
 
+@dataclass(frozen=True)
+class Mail:
+    """The SMTP server, and workers that send to it."""
+
+    smtp: SmtpServer
+    env: dict[str, str]
+    start: Callable[[dict[str, str]], Worker]
+
+    def worker(self, **overrides: str | None) -> Worker:
+        """A worker with the suite's environment, a None override removing a variable."""
+        env = {**self.env, **overrides}
+        return self.start({k: v for k, v in env.items() if v is not None})
+
+    def received(
+        self, subject: str | None = None, to: str | None = None, *, contains: str = ""
+    ) -> list[EmailMessage]:
+        """What the SMTP server got, optionally with this exact subject, to this address, or
+        with `contains` in the subject."""
+        return [
+            m
+            for m in self.smtp.messages()
+            if (subject is None or m["Subject"] == subject)
+            and (to is None or m["To"] == to)
+            and contains in m["Subject"]
+        ]
+
+
 @pytest.fixture
 def smtp(tmp_path: Path) -> Iterator[SmtpServer]:
     server = SmtpServer(tmp_path / "maildir", tmp_path / "smtp.log")
@@ -166,3 +194,8 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     for worker in workers:
         if worker.process.poll() is None:
             assert worker.terminate() == 0, worker.log()
+
+
+@pytest.fixture
+def mail(smtp: SmtpServer, worker_env: dict[str, str], start_worker: Callable[..., Worker]) -> Mail:
+    return Mail(smtp, worker_env, start_worker)

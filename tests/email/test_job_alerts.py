@@ -3,13 +3,11 @@ once per alert (instant: one email per job; daily: a digest)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 from fastapi import FastAPI
 
 from app.core.queue import enqueue
-from tests.email.conftest import SmtpServer, Worker, wait_for
+from tests.email.conftest import Mail, wait_for
 from tests.factories import Market
 from tests.helpers import assert_error
 
@@ -28,17 +26,11 @@ async def _run(app: FastAPI, market: Market, task: str) -> None:
     await wait_for(finished)
 
 
-def _to(smtp: SmtpServer, address: str) -> list:
-    return [m for m in smtp.messages() if m["To"] == address and "job" in m["Subject"]]
-
-
 async def test_each_matching_job_is_mailed_once_per_alert(
     app: FastAPI,
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     seeker = await market.user()
     instant = {"q": "dive", "island": "Exuma", "frequency": "instant"}
@@ -56,24 +48,22 @@ async def test_each_matching_job_is_mailed_once_per_alert(
     await market.job(
         employer, company["id"], title="Draft dive job", island="Exuma", status="draft"
     )
-    start_worker(worker_env)
+    mail.worker()
 
     await _run(app, market, "alerts.instant")
-    [mail] = await wait_for(lambda: _to(smtp, seeker.email))
-    assert mail["Subject"] == "New job: Dive instructor"
-    text = mail.get_body(preferencelist=("plain",)).get_content()
+    [alert] = await wait_for(lambda: mail.received(to=seeker.email, contains="job"))
+    assert alert["Subject"] == "New job: Dive instructor"
+    text = alert.get_body(preferencelist=("plain",)).get_content()
     assert f"/jobs/{match['id']}" in text
-    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
     await _run(app, market, "alerts.instant")  # nothing new: nothing mailed again
     await _run(app, market, "alerts.daily")
-    digests = await wait_for(
-        lambda: [m for m in _to(smtp, seeker.email) if "for you" in m["Subject"]]
-    )
+    digests = await wait_for(lambda: mail.received(to=seeker.email, contains="for you"))
     assert [d["Subject"] for d in digests] == ["1 new jobs for you"]
     await _run(app, market, "alerts.daily")  # a second digest the same day: nothing new in it
     await wait_for(lambda: _settled(market))
-    assert len(_to(smtp, seeker.email)) == 2
+    assert len(mail.received(to=seeker.email, contains="job")) == 2
 
 
 async def _settled(market: Market) -> bool:

@@ -4,42 +4,35 @@ that works without signing in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
-from tests.email.conftest import SmtpServer, Worker, wait_for
+from tests.email.conftest import Mail, wait_for
 from tests.factories import Market
 from tests.helpers import assert_error
 
 PREFERENCES = "/api/users/me/email-preferences"
 
 
-def _to(smtp: SmtpServer, address: str, subject_start: str) -> list:
-    return [
-        m for m in smtp.messages() if m["To"] == address and m["Subject"].startswith(subject_start)
-    ]
-
-
 async def test_application_emails_follow_preferences_and_unsubscribe_in_one_click(
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     employer = await market.user("employer")
     company = await market.company(employer)
     job = await market.job(employer, company["id"], title="Dive instructor")
     first, second = await market.user(), await market.user()
-    start_worker(worker_env)
+    mail.worker()
 
     applied = await client.post(
         f"/api/jobs/{job['id']}/applications", json={}, headers=first.headers
     )
     assert applied.status_code == 201
-    [received] = await wait_for(lambda: _to(smtp, employer.email, "New application"))
+    [received] = await wait_for(
+        lambda: mail.received(to=employer.email, contains="New application")
+    )
     assert "Dive instructor" in received["Subject"]
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = received["List-Unsubscribe"].strip("<>")
@@ -72,10 +65,12 @@ async def test_application_emails_follow_preferences_and_unsubscribe_in_one_clic
         headers=employer.headers,
     )
     assert moved.status_code == 200, moved.text
-    [update] = await wait_for(lambda: _to(smtp, second.email, "Update on your application"))
+    [update] = await wait_for(
+        lambda: mail.received(to=second.email, contains="Update on your application")
+    )
     assert "reviewed" in update.get_body(preferencelist=("plain",)).get_content()
     await wait_for(lambda: _all_sent(market))
-    assert len(_to(smtp, employer.email, "New application")) == 1
+    assert len(mail.received(to=employer.email, contains="New application")) == 1
 
 
 async def _all_sent(market: Market) -> bool:
@@ -87,9 +82,7 @@ async def _all_sent(market: Market) -> bool:
 async def test_an_applicant_who_turned_status_emails_off_gets_none(
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     employer = await market.user("employer")
     company = await market.company(employer)
@@ -97,7 +90,7 @@ async def test_an_applicant_who_turned_status_emails_off_gets_none(
     seeker = await market.user()
     off = {"new_application": True, "status_change": False, "messages": True, "job_alerts": True}
     assert (await client.put(PREFERENCES, json=off, headers=seeker.headers)).json() == off
-    start_worker(worker_env)
+    mail.worker()
 
     applied = await client.post(
         f"/api/jobs/{job['id']}/applications", json={}, headers=seeker.headers
@@ -107,9 +100,9 @@ async def test_an_applicant_who_turned_status_emails_off_gets_none(
         json={"status": "reviewing"},
         headers=employer.headers,
     )
-    await wait_for(lambda: _to(smtp, employer.email, "New application"))
+    await wait_for(lambda: mail.received(to=employer.email, contains="New application"))
     await wait_for(lambda: _all_sent(market))
-    assert _to(smtp, seeker.email, "Update on your application") == []
+    assert mail.received(to=seeker.email, contains="Update on your application") == []
 
 
 async def test_preferences_and_unsubscribe_refuse_bad_input(

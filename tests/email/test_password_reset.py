@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -14,32 +13,26 @@ from fastapi import FastAPI
 
 from app.auth.service import PASSWORD_RESET_TASK
 from app.core.queue import enqueue
-from tests.email.conftest import SmtpServer, Worker, body_text, link_token, wait_for
+from tests.email.conftest import Mail, body_text, link_token, wait_for
 from tests.factories import PASSWORD, Market
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-def _with_subject(smtp: SmtpServer, subject: str) -> list:
-    return [m for m in smtp.messages() if m["Subject"] == subject]
-
-
 async def test_reset_link_from_the_received_email_sets_a_new_password(
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     seeker = await market.user()
     login = await client.post("/api/auth/login", json={"email": seeker.email, "password": PASSWORD})
     old_refresh = login.json()["refresh_token"]
-    start_worker(worker_env)
+    mail.worker()
 
     response = await client.post("/api/auth/password-reset", json={"email": seeker.email.upper()})
     assert response.status_code == 202, response.text
 
-    [message] = await wait_for(lambda: _with_subject(smtp, "Reset your HireMeBahamas password"))
+    [message] = await wait_for(lambda: mail.received("Reset your HireMeBahamas password"))
     assert message["To"] == seeker.email
     assert message["Message-ID"]
     assert message.get_body(preferencelist=("html",)) is not None
@@ -70,9 +63,7 @@ async def test_reset_link_from_the_received_email_sets_a_new_password(
     assert again.status_code == 400
     assert again.json()["error_code"] == "INVALID_TOKEN"
 
-    [changed] = await wait_for(
-        lambda: _with_subject(smtp, "Your HireMeBahamas password was changed")
-    )
+    [changed] = await wait_for(lambda: mail.received("Your HireMeBahamas password was changed"))
     assert changed["To"] == seeker.email
 
 
@@ -102,7 +93,7 @@ async def test_known_and_unknown_addresses_get_the_same_answer(
     assert [row[0] for row in jobs] == [seeker.email, "nobody@example.com"]
 
 
-async def test_reset_requests_are_limited_per_address(client: httpx.AsyncClient) -> None:
+async def test_reset_requests_are_limited_per_account(client: httpx.AsyncClient) -> None:
     for _ in range(3):
         ok = await client.post("/api/auth/password-reset", json={"email": "someone@example.com"})
         assert ok.status_code == 202
@@ -131,9 +122,7 @@ async def test_a_rolled_back_transaction_enqueues_nothing(
     app: FastAPI,
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     seeker = await market.user()
 
@@ -153,28 +142,26 @@ async def test_a_rolled_back_transaction_enqueues_nothing(
         == []
     )
 
-    start_worker(worker_env)
+    mail.worker()
     response = await client.post("/api/auth/password-reset", json={"email": seeker.email})
     assert response.status_code == 202
     # The committed request's email arrives, and it is the only reset email: the abandoned job
     # would have been queued (and mailed) before it.
-    await wait_for(lambda: _with_subject(smtp, "Reset your HireMeBahamas password"))
-    await wait_for(lambda: _with_subject(smtp, "Confirm your email address"))
-    assert len(_with_subject(smtp, "Reset your HireMeBahamas password")) == 1
+    await wait_for(lambda: mail.received("Reset your HireMeBahamas password"))
+    await wait_for(lambda: mail.received("Confirm your email address"))
+    assert len(mail.received("Reset your HireMeBahamas password")) == 1
 
 
 async def test_without_smtp_the_email_is_a_file_with_a_working_link(
     market: Market,
     client: httpx.AsyncClient,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
     tmp_path: Path,
 ) -> None:
     """The newcomer's path: no SMTP server, the worker writes .eml files and logs where."""
     seeker = await market.user()
     mail_dir = tmp_path / "mail"
-    env = {k: v for k, v in worker_env.items() if not k.startswith("SMTP_")}
-    worker = start_worker({**env, "ENVIRONMENT": "development", "MAIL_DIR": str(mail_dir)})
+    worker = mail.worker(SMTP_HOST=None, ENVIRONMENT="development", MAIL_DIR=str(mail_dir))
     assert (
         await client.post("/api/auth/password-reset", json={"email": seeker.email})
     ).status_code == 202
@@ -199,9 +186,7 @@ async def test_without_smtp_the_email_is_a_file_with_a_working_link(
 
 async def test_an_address_with_accented_letters_gets_its_email(
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     address = "\u00e9lodie.\u00e7a@exemple.bs"
     body = {"email": address, "password": PASSWORD, "full_name": "\u00c9lodie Rolle"}
@@ -209,7 +194,7 @@ async def test_an_address_with_accented_letters_gets_its_email(
     assert (
         await client.post("/api/auth/password-reset", json={"email": address})
     ).status_code == 202
-    start_worker(worker_env)
-    [message] = await wait_for(lambda: _with_subject(smtp, "Reset your HireMeBahamas password"))
+    mail.worker()
+    [message] = await wait_for(lambda: mail.received("Reset your HireMeBahamas password"))
     assert message["To"] == address
     assert "\u00c9lodie Rolle" in body_text(message)

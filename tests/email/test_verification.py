@@ -3,11 +3,9 @@ and unverified employers kept from publishing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 
-from tests.email.conftest import SmtpServer, Worker, link_token, wait_for
+from tests.email.conftest import Mail, link_token, wait_for
 from tests.factories import PASSWORD
 from tests.helpers import assert_error
 
@@ -32,9 +30,7 @@ async def _register_employer(client: httpx.AsyncClient, email: str) -> dict[str,
 
 async def test_unverified_employer_drafts_but_publishes_only_after_following_the_link(
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     email = "ann@conchshack.example.com"
     headers = await _register_employer(client, email)
@@ -51,8 +47,8 @@ async def test_unverified_employer_drafts_but_publishes_only_after_following_the
     assert_error(publish, 403, "EMAIL_NOT_VERIFIED")
     assert (await client.get("/api/jobs")).json()["items"] == []
 
-    start_worker(worker_env)
-    [message] = await wait_for(lambda: [m for m in smtp.messages() if m["Subject"] == VERIFY])
+    mail.worker()
+    [message] = await wait_for(lambda: mail.received(VERIFY))
     assert message["To"] == email
     confirm = await client.post(
         "/api/auth/verify-email/confirm", json={"token": link_token(message, "verify-email")}
@@ -72,9 +68,7 @@ async def test_unverified_employer_drafts_but_publishes_only_after_following_the
 
 async def test_a_new_link_on_request_and_the_request_is_limited(
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     headers = await _register_employer(client, "bo@exuma.example.com")
     statuses = [
@@ -82,11 +76,9 @@ async def test_a_new_link_on_request_and_the_request_is_limited(
         for _ in range(6)
     ]
     assert statuses == [202] * 5 + [429]
-    start_worker(worker_env)
+    mail.worker()
     # One at sign-up and five asked for; the newest link works like any other.
-    messages = await wait_for(
-        lambda: len(found := [m for m in smtp.messages() if m["Subject"] == VERIFY]) == 6 and found
-    )
+    messages = await wait_for(lambda: len(found := mail.received(VERIFY)) == 6 and found)
     confirm = await client.post(
         "/api/auth/verify-email/confirm", json={"token": link_token(messages[-1], "verify-email")}
     )
@@ -99,9 +91,7 @@ async def test_a_new_link_on_request_and_the_request_is_limited(
 
 async def test_changing_the_address_takes_the_password_and_the_new_address_confirmed(
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     old, new = "cleo@example.com", "cleo@newmail.example.com"
     headers = await _register_employer(client, old)
@@ -118,22 +108,16 @@ async def test_changing_the_address_takes_the_password_and_the_new_address_confi
     # Nothing changes until the new address is confirmed.
     assert (await client.get("/api/auth/me", headers=headers)).json()["email"] == old
 
-    start_worker(worker_env)
-    [link] = await wait_for(
-        lambda: [m for m in smtp.messages() if m["To"] == new and m["Subject"] == VERIFY]
-    )
-    await wait_for(
-        lambda: [m for m in smtp.messages() if m["To"] == old and "being changed" in m["Subject"]]
-    )
+    mail.worker()
+    [link] = await wait_for(lambda: mail.received(VERIFY, to=new))
+    await wait_for(lambda: mail.received(to=old, contains="being changed"))
     confirm = await client.post(
         "/api/auth/verify-email/confirm", json={"token": link_token(link, "verify-email")}
     )
     assert confirm.status_code == 204
     me = (await client.get("/api/auth/me", headers=headers)).json()
     assert (me["email"], me["email_verified"]) == (new, True)
-    await wait_for(
-        lambda: [m for m in smtp.messages() if m["To"] == old and "was changed" in m["Subject"]]
-    )
+    await wait_for(lambda: mail.received(to=old, contains="was changed"))
 
     assert (
         await client.post("/api/auth/login", json={"email": new, "password": PASSWORD})
@@ -142,7 +126,7 @@ async def test_changing_the_address_takes_the_password_and_the_new_address_confi
         await client.post("/api/auth/login", json={"email": old, "password": PASSWORD})
     ).status_code == 401
     # The sign-up link to the old address died with the change.
-    [signup] = [m for m in smtp.messages() if m["To"] == old and m["Subject"] == VERIFY]
+    [signup] = mail.received(VERIFY, to=old)
     stale = await client.post(
         "/api/auth/verify-email/confirm", json={"token": link_token(signup, "verify-email")}
     )

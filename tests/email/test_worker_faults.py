@@ -4,13 +4,12 @@ under it, and SIGTERM. Real processes and a TCP proxy that fails the way a netwo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import httpx
 import pytest
 
 from app.core.db import parse_database_url
-from tests.email.conftest import SmtpServer, Worker, wait_for
+from tests.email.conftest import Mail, wait_for
 from tests.factories import Market
 from tests.tcp_fault import TcpFault
 
@@ -18,10 +17,6 @@ pytestmark = pytest.mark.slow
 
 RESET = "Reset your HireMeBahamas password"
 VERIFY = "Confirm your email address"
-
-
-def _count(smtp: SmtpServer, subject: str) -> int:
-    return sum(1 for m in smtp.messages() if m["Subject"] == subject)
 
 
 async def _all_sent(market: Market) -> bool:
@@ -32,13 +27,11 @@ async def _all_sent(market: Market) -> bool:
 async def test_smtp_refusing_then_back_delivers_each_email_once(
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
-    smtp.stop()  # connection refused
+    mail.smtp.stop()  # connection refused
     seeker = await market.user()
-    worker = start_worker(worker_env)
+    worker = mail.worker()
     assert (
         await client.post("/api/auth/password-reset", json={"email": seeker.email})
     ).status_code == 202
@@ -51,12 +44,12 @@ async def test_smtp_refusing_then_back_delivers_each_email_once(
         return rows[0][0] == 2  # the verification email and the reset email, both waiting
 
     await wait_for(retried)
-    assert smtp.messages() == []
-    smtp.start()
+    assert mail.received() == []
+    mail.smtp.start()
     await wait_for(lambda: _market_done(market))
     await wait_for(lambda: _all_sent(market))
-    assert _count(smtp, RESET) == 1
-    assert _count(smtp, VERIFY) == 1
+    assert len(mail.received(RESET)) == 1
+    assert len(mail.received(VERIFY)) == 1
     assert worker.process.poll() is None
 
 
@@ -70,15 +63,11 @@ async def _market_done(market: Market) -> bool:
 async def test_a_job_whose_worker_was_killed_runs_again_exactly_once(
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     seeker = await market.user()
     with TcpFault() as silent_smtp:  # accepts, never greets: the send hangs mid-job
-        stuck = start_worker(
-            {**worker_env, "SMTP_PORT": str(silent_smtp.port), "SMTP_TIMEOUT": "120"}
-        )
+        stuck = mail.worker(SMTP_PORT=str(silent_smtp.port), SMTP_TIMEOUT="120")
         assert (
             await client.post("/api/auth/password-reset", json={"email": seeker.email})
         ).status_code == 202
@@ -93,29 +82,25 @@ async def test_a_job_whose_worker_was_killed_runs_again_exactly_once(
         await wait_for(both_stuck)
         stuck.kill()  # SIGKILL: no cleanup, no status update
 
-    start_worker(worker_env)  # a fresh worker, with the real SMTP server
+    mail.worker()  # a fresh worker, with the real SMTP server
     await wait_for(lambda: _all_sent(market))
     await wait_for(lambda: _market_done(market))
-    assert _count(smtp, RESET) == 1
-    assert _count(smtp, VERIFY) == 1
+    assert len(mail.received(RESET)) == 1
+    assert len(mail.received(VERIFY)) == 1
 
 
 async def test_the_worker_survives_a_database_outage(
     market: Market,
     client: httpx.AsyncClient,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
     database_url: str,
 ) -> None:
     seeker = await market.user()
     target = parse_database_url(database_url)
     with TcpFault((target.url.host, target.url.port or 5432)) as proxy:
         via_proxy = target.url.set(drivername="postgresql", host="127.0.0.1", port=proxy.port)
-        worker = start_worker(
-            {**worker_env, "DATABASE_URL": via_proxy.render_as_string(hide_password=False)}
-        )
-        await wait_for(lambda: _count(smtp, VERIFY) == 1)
+        worker = mail.worker(DATABASE_URL=via_proxy.render_as_string(hide_password=False))
+        await wait_for(lambda: len(mail.received(VERIFY)) == 1)
 
         proxy.refuse()  # the database is gone for the worker (the API still reaches it)
         assert (
@@ -124,22 +109,20 @@ async def test_the_worker_survives_a_database_outage(
         await wait_for(lambda: "worker restarting its loop" in worker.log())
         await asyncio.sleep(2)  # a few reconnection attempts into the outage
         assert worker.process.poll() is None, worker.log()
-        assert _count(smtp, RESET) == 0
+        assert len(mail.received(RESET)) == 0
 
         proxy.forward()  # back, without restarting the worker
-        await wait_for(lambda: _count(smtp, RESET) == 1, timeout=90)
+        await wait_for(lambda: len(mail.received(RESET)) == 1, timeout=90)
         assert worker.terminate() == 0, worker.log()  # the same process all along
 
 
 async def test_sigterm_lets_the_running_job_finish_and_exits_0(
     market: Market,
-    smtp: SmtpServer,
-    worker_env: dict[str, str],
-    start_worker: Callable[..., Worker],
+    mail: Mail,
 ) -> None:
     await market.user()
-    worker = start_worker(worker_env)
-    await wait_for(lambda: _count(smtp, VERIFY) == 1)
+    worker = mail.worker()
+    await wait_for(lambda: len(mail.received(VERIFY)) == 1)
     assert worker.terminate() == 0
     assert "worker stopped" in worker.log()
 
