@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The project's two commands, for a machine with nothing but Python 3.11+:
 
-    python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py)
+    python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py),
+                             with the background worker (python -m app worker) beside it
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
     python3 tasks.py test    run the whole test suite (arguments after it go to pytest)
     python3 tasks.py lint    ruff over the whole tree
@@ -144,16 +145,23 @@ def run(args: argparse.Namespace) -> int:
     server = subprocess.Popen(
         [VENV / "bin" / "gunicorn", "-c", "gunicorn.conf.py", "app.main:app"], cwd=ROOT, env=env
     )
+    # The background worker beside it (emails; without SMTP_HOST they land in .data/mail/).
+    worker = subprocess.Popen([VENV_PYTHON, "-m", "app", "worker"], cwd=ROOT, env=env)
 
-    # SIGTERM (a supervisor) or Ctrl-C: stop Gunicorn gracefully and wait for it, then return
-    # normally so the embedded PostgreSQL is stopped too (by its atexit handler).
+    # SIGTERM (a supervisor) or Ctrl-C: stop Gunicorn and the worker gracefully and wait for
+    # them, then return normally so the embedded PostgreSQL is stopped too (by its atexit
+    # handler).
     def stop(_signum: int, _frame: object) -> None:
-        server.send_signal(signal.SIGTERM)
+        for process in (server, worker):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     _announce_when_up(server, env.get("PORT", "10000"))
-    return server.wait()
+    code = server.wait()
+    stop(signal.SIGTERM, None)
+    return code or worker.wait()
 
 
 PYTEST_USAGE_ERROR = 4

@@ -22,6 +22,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 target_metadata = Base.metadata
 
 
+def _include_name(name: str | None, type_: str, _parent: object) -> bool:
+    # Procrastinate's tables (revision 0003) are its own, not the models'.
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def _target() -> DatabaseTarget:
     explicit = config.attributes.get("database_url")
     if explicit:
@@ -36,13 +41,19 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_name=_include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -16,6 +16,7 @@ from app.auth.commands import add_auth_commands
 from app.core.cli import CommandError, add_core_commands
 from app.files.commands import add_file_commands
 from app.openapi import add_openapi_command
+from app.queue_worker import add_worker_command
 from app.seed.command import add_seed_command
 from app.users.commands import add_user_commands
 
@@ -30,6 +31,7 @@ COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     add_auth_commands,
     add_openapi_command,
     add_file_commands,
+    add_worker_command,
 )
 
 

@@ -1,10 +1,12 @@
 """Every domain's models, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.alerts.models import JobAlert, JobAlertMatch
 from app.applications.models import Application, ApplicationStatusChange
-from app.auth.models import RefreshToken
+from app.auth.models import AccountToken, RefreshToken
 from app.candidates.models import Invitation
 from app.companies.models import Company
 from app.core.models import Base
+from app.email.models import OutboxEmail
 from app.events.models import Event
 from app.files.models import StoredFile
 from app.jobs.models import Job, SavedJob
@@ -14,6 +16,7 @@ from app.notifications.models import Notification
 from app.users.models import User
 
 __all__ = [
+    "AccountToken",
     "Application",
     "ApplicationStatusChange",
     "AuditEntry",
@@ -23,8 +26,11 @@ __all__ = [
     "Event",
     "Invitation",
     "Job",
+    "JobAlert",
+    "JobAlertMatch",
     "Message",
     "Notification",
+    "OutboxEmail",
     "RefreshToken",
     "Report",
     "SavedJob",

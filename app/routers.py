@@ -3,11 +3,13 @@ from starting instead of silently vanishing."""
 
 from fastapi import APIRouter
 
+from app.alerts.router import router as alerts_router
 from app.applications.router import router as applications_router
 from app.auth.router import account_router
 from app.auth.router import router as auth_router
 from app.candidates.router import router as candidates_router
 from app.companies.router import router as companies_router
+from app.email.router import router as email_router
 from app.events.router import router as events_router
 from app.files.router import router as files_router
 from app.jobs.router import router as jobs_router
@@ -36,4 +38,6 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (reports_router, ""),
     (admin_router, ""),
     (events_router, ""),
+    (email_router, ""),
+    (alerts_router, ""),
 ]

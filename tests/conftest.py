@@ -214,5 +214,6 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     conn = await asyncpg.connect(dsn, **kwargs)
     try:
         await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        await conn.execute("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
     finally:
         await conn.close()

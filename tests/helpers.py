@@ -5,8 +5,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
+
+
+async def mark_email_verified(database_url: str, email: str) -> None:
+    """What following the emailed verification link does (tests/email follow the real link):
+    for tests that only need an employer allowed to publish."""
+    from app.core.db import parse_database_url
+
+    dsn = parse_database_url(database_url).url.set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        await conn.execute("UPDATE users SET email_verified_at = now() WHERE email = $1", email)
+    finally:
+        await conn.close()
 
 
 def make_client(app: FastAPI, client_ip: str = "203.0.113.10") -> httpx.AsyncClient:

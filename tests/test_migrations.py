@@ -27,11 +27,25 @@ async def _tables(url: str) -> set[str]:
     try:
         rows = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'alembic_version'"
+            "AND tablename <> 'alembic_version' AND tablename NOT LIKE 'procrastinate%'"
         )
     finally:
         await conn.close()
     return {r["tablename"] for r in rows}
+
+
+async def _queue_objects(url: str) -> int:
+    """Procrastinate's tables, functions and types (its schema comes with revision 0003)."""
+    dsn = parse_database_url(url).url.set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        return await conn.fetchval(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relname LIKE 'procrastinate%') "
+            "+ (SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%') "
+            "+ (SELECT count(*) FROM pg_type WHERE typname LIKE 'procrastinate%')"
+        )
+    finally:
+        await conn.close()
 
 
 def _ok(url: str, *args: str) -> str:
@@ -47,8 +61,10 @@ async def test_upgrade_downgrade_and_no_drift(create_database: Callable[..., Any
     _ok(url, "upgrade", "head")
     assert await _tables(url) == model_tables
     assert "No new upgrade operations detected" in _ok(url, "check")
+    assert await _queue_objects(url) > 0
 
     _ok(url, "downgrade", "base")
+    assert await _queue_objects(url) == 0
     assert await _tables(url) == set()
 
     _ok(url, "upgrade", "head")

@@ -79,7 +79,7 @@ async def apply(
             actor_id=applicant.id,
         )
     )
-    notify(
+    await notify(
         session,
         job.company.owner_id,
         messages.application_received(job.title, applicant.full_name),
@@ -142,7 +142,7 @@ async def change_status(
     if not pipeline.employer_may_move(current, data.status):
         raise Conflict(f"An application cannot move from {current} to {data.status}.")
     _record(session, application, data.status, user, data.note)
-    notify(
+    await notify(
         session,
         application.applicant_id,
         messages.application_status_changed(job.title, data.status),
@@ -162,7 +162,7 @@ async def withdraw(session: AsyncSession, user: User, application_id: int) -> De
     if ApplicationStatus(application.status) not in pipeline.WITHDRAWABLE:
         raise Conflict(f"An application that is {application.status} cannot be withdrawn.")
     _record(session, application, ApplicationStatus.WITHDRAWN, user, None)
-    notify(
+    await notify(
         session,
         company.owner_id,
         messages.application_withdrawn(job.title, applicant.full_name),

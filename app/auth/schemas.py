@@ -114,6 +114,57 @@ class ChangePasswordRequest(_Body):
     new_password: NewPassword
 
 
+EmailTokenValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{20,128}$")]
+
+
+class PasswordResetRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "seeker@example.com"}]}
+    )
+
+    email: Email
+
+
+class PasswordResetConfirm(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"token": "the-token-from-the-emailed-link", "new_password": "a new passphrase"}
+            ]
+        },
+    )
+
+    token: EmailTokenValue
+    new_password: NewPassword
+
+
+class EmailTokenConfirm(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "the-token-from-the-emailed-link"}]},
+    )
+
+    token: EmailTokenValue
+
+
+class ChangeEmailRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"password": "my current passphrase", "new_email": "new@example.com"}]
+        },
+    )
+
+    password: GivenPassword
+    new_email: Email
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
 class PasswordConfirmation(_Body):
     model_config = _example({"password": "correct horse battery"})
 

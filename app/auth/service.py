@@ -15,17 +15,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.models import RefreshToken
+from app.auth.models import AccountToken, RefreshToken
 from app.auth.schemas import RegisterRequest
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, Unauthorized, UnprocessableEntity
+from app.core.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnprocessableEntity
+from app.core.queue import enqueue
 from app.core.ratelimit import RateLimiter
+from app.core.redis import REDIS_ERRORS
 from app.core.security import (
     PasswordHasher,
     create_access_token,
     hash_refresh_token,
     new_refresh_token,
 )
+from app.email.messages import Email
+from app.email.service import already_queued, queue_email
 from app.events.models import EventKind
 from app.events.service import record
 from app.files.storage import Storage
@@ -142,6 +146,7 @@ async def register(session: AsyncSession, ctx: AuthContext, data: RegisterReques
         await session.flush()
     except IntegrityError:  # the same address registered concurrently
         raise EmailTaken() from None
+    await send_verification(session, ctx.settings, user)
     logger.info("account registered", extra={"user_id": user.id, "role": user.role})
     return user
 
@@ -355,3 +360,226 @@ async def revoke_admin(session: AsyncSession, email: str, role: Role) -> User:
     await end_sessions(session, user)
     await session.flush()
     return user
+
+
+# --- Email: password reset and address verification (issue 14) ---
+
+PASSWORD_RESET_TTL = timedelta(minutes=30)
+VERIFY_EMAIL_TTL = timedelta(days=2)
+RESETS_PER_ADDRESS = parse("10/hour")
+RESETS_PER_ACCOUNT = parse("3/hour")
+RESET_CONFIRMS_PER_ADDRESS = parse("20/hour")
+VERIFICATIONS_PER_ACCOUNT = parse("5/hour")
+PASSWORD_RESET_TASK = "auth.password_reset"  # noqa: S105 - a task name
+
+
+class InvalidEmailToken(BadRequest):
+    error_code = "INVALID_TOKEN"
+    default_message = "This link is invalid, expired or already used. Ask for a new one."
+
+
+async def request_password_reset(session: AsyncSession, ctx: AuthContext, email: str) -> None:
+    """The same work for every address, known or not: count it, and hand it to the worker,
+    which looks the account up and mails it. Nothing the caller sees depends on the account."""
+    message = "Too many password reset requests. Try again later."
+    await ctx.limiter.hit(RESETS_PER_ADDRESS, "reset-address", ctx.client_ip, message=message)
+    await ctx.limiter.hit(RESETS_PER_ACCOUNT, "reset-account", _account_key(email), message=message)
+    await enqueue(session, PASSWORD_RESET_TASK, email=normalize_email(email))
+
+
+async def _issue_email_token(
+    session: AsyncSession, user: User, purpose: str, email: str, ttl: timedelta
+) -> tuple[AccountToken, str]:
+    raw = new_refresh_token()
+    token = AccountToken(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=hash_refresh_token(raw),
+        email=email,
+        expires_at=datetime.now(UTC) + ttl,
+    )
+    session.add(token)
+    await session.flush()
+    return token, raw
+
+
+def _link(settings: Settings, path: str, raw: str) -> str:
+    return f"{settings.link_base}/{path}?token={raw}"
+
+
+async def mail_password_reset(
+    session: AsyncSession, settings: Settings, email: str, key: str
+) -> bool:
+    """The worker's half of a reset request: a token and its email for an active account with
+    this address, once per `key` (the job); False when there is nothing to send."""
+    if await already_queued(session, key):
+        return False
+    user = await _find_by_email(session, email)
+    if user is None or not user.is_active:
+        return False
+    _, raw = await _issue_email_token(
+        session, user, "password_reset", user.email, PASSWORD_RESET_TTL
+    )
+    text = (
+        f"Hello {user.full_name},\n\n"
+        "Someone asked to reset the password of your HireMeBahamas account. If it was you, "
+        "open the link below within 30 minutes to choose a new password. If it was not, "
+        "ignore this email: your password stays as it is."
+    )
+    subject = "Reset your HireMeBahamas password"
+    link = _link(settings, "reset-password", raw)
+    return await queue_email(
+        session, settings, key, Email(user.email, subject, text, link, "Choose a new password")
+    )
+
+
+async def _spend_email_token(session: AsyncSession, purpose: str, raw: str) -> AccountToken:
+    token = await session.scalar(
+        select(AccountToken)
+        .where(AccountToken.token_hash == hash_refresh_token(raw), AccountToken.purpose == purpose)
+        .with_for_update()
+    )
+    if token is None or token.used_at is not None or token.expires_at <= datetime.now(UTC):
+        raise InvalidEmailToken()
+    token.used_at = datetime.now(UTC)
+    return token
+
+
+async def _spend_all(session: AsyncSession, user_id: int, purpose: str) -> None:
+    """Every outstanding link of this kind the account has dies (one was just used)."""
+    await session.execute(
+        update(AccountToken)
+        .where(
+            AccountToken.user_id == user_id,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+        )
+        .values(used_at=datetime.now(UTC))
+    )
+
+
+async def confirm_password_reset(
+    session: AsyncSession, ctx: AuthContext, raw: str, new_password: str
+) -> None:
+    await ctx.limiter.hit(RESET_CONFIRMS_PER_ADDRESS, "reset-confirm", ctx.client_ip)
+    token = await _spend_email_token(session, "password_reset", raw)
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise InvalidEmailToken()
+    if normalize_email(new_password) == user.email:
+        raise UnprocessableEntity("The password must not be your email address.")
+    user.password_hash = await ctx.hasher.hash(new_password)
+    await _spend_all(session, user.id, "password_reset")
+    await end_sessions(session, user)
+    try:
+        await clear_failed_logins(ctx.limiter, user.email)
+    except REDIS_ERRORS:
+        # This instance forgot the count; the shared one in Redis expires by itself.
+        logger.warning("the failed sign-in limit was not cleared in Redis after a reset")
+    text = (
+        f"Hello {user.full_name},\n\n"
+        "The password of your HireMeBahamas account was just changed through a reset link, "
+        "and every device was signed out. If this was not you, reset your password again "
+        "at once and contact us."
+    )
+    await queue_email(
+        session,
+        ctx.settings,
+        f"password-changed:{token.id}",
+        Email(user.email, "Your HireMeBahamas password was changed", text),
+    )
+    logger.info("password reset completed", extra={"user_id": user.id})
+
+
+async def send_verification(
+    session: AsyncSession, settings: Settings, user: User, email: str | None = None
+) -> None:
+    """Mail a verification link to the account's address, or to `email`, the address it is
+    changing to (which takes effect once the link is followed)."""
+    address = email or user.email
+    token, raw = await _issue_email_token(session, user, "verify_email", address, VERIFY_EMAIL_TTL)
+    text = (
+        f"Hello {user.full_name},\n\n"
+        "Confirm that this is your email address by opening the link below. Until you do, "
+        "an employer account cannot publish jobs."
+    )
+    link = _link(settings, "verify-email", raw)
+    await queue_email(
+        session,
+        settings,
+        f"verify-email:{token.id}",
+        Email(address, "Confirm your email address", text, link, "Confirm my address"),
+    )
+
+
+async def _limit_verifications(ctx: AuthContext, user: User) -> None:
+    await ctx.limiter.hit(
+        VERIFICATIONS_PER_ACCOUNT,
+        "verify-email",
+        str(user.id),
+        message="Too many verification emails asked for. Try again later.",
+    )
+
+
+async def request_verification(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+    await _limit_verifications(ctx, user)
+    if not user.email_verified:
+        await send_verification(session, ctx.settings, user)
+
+
+async def request_email_change(
+    session: AsyncSession, ctx: AuthContext, user: User, password: str, new_email: str
+) -> None:
+    """Verify the new address before it takes effect (a link mailed to it), and tell the
+    current one, so a stolen session cannot quietly take the account over."""
+    await confirm_password(session, ctx, user, password)
+    await _limit_verifications(ctx, user)
+    if new_email == user.email:
+        raise UnprocessableEntity("This is already your email address.")
+    if await _find_by_email(session, new_email) is not None:
+        raise EmailTaken()
+    await send_verification(session, ctx.settings, user, new_email)
+    text = (
+        f"Hello {user.full_name},\n\n"
+        f"Someone signed in to your HireMeBahamas account asked to change its email address to "
+        f"{new_email}. It changes only once that address is confirmed. If this was not you, "
+        "change your password now: that signs every device out."
+    )
+    await queue_email(
+        session,
+        ctx.settings,
+        f"email-change-requested:{user.id}:{uuid.uuid4().hex}",
+        Email(user.email, "Your HireMeBahamas email address is being changed", text),
+    )
+
+
+async def confirm_verification(session: AsyncSession, settings: Settings, raw: str) -> None:
+    """Mark the address verified; a link sent to a new address also makes it the account's
+    (and every other outstanding verification link of the account dies)."""
+    token = await _spend_email_token(session, "verify_email", raw)
+    user = await session.get(User, token.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise InvalidEmailToken()
+    now = datetime.now(UTC)
+    if token.email != user.email:
+        old_email = user.email
+        if await _find_by_email(session, token.email) is not None:
+            raise EmailTaken()
+        user.email = token.email
+        try:
+            await session.flush()
+        except IntegrityError:  # taken by a sign-up at the same moment
+            raise EmailTaken() from None
+        await _spend_all(session, user.id, "verify_email")
+        text = (
+            f"Hello {user.full_name},\n\n"
+            f"The email address of your HireMeBahamas account is now {user.email}; this "
+            "address no longer signs in. If this was not you, contact us at once."
+        )
+        await queue_email(
+            session,
+            settings,
+            f"email-changed:{token.id}",
+            Email(old_email, "Your HireMeBahamas email address was changed", text),
+        )
+    user.email_verified_at = now

@@ -146,7 +146,7 @@ async def invite(
         if getattr(exc.orig, "sqlstate", None) == _UNIQUE_VIOLATION:
             raise Conflict("This candidate has already been invited to this job.") from None
         raise
-    notify(
+    await notify(
         session,
         candidate.id,
         messages.candidate_invited(job.title, job.company.name),

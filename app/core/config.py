@@ -122,6 +122,21 @@ class Settings(BaseSettings):
     events_max_streams: int = Field(1000, ge=1)
     events_max_streams_per_user: int = Field(5, ge=1)
 
+    # Email and the worker (issue 14). Without SMTP_HOST, development writes each email as a
+    # .eml file under MAIL_DIR instead of sending it; production refuses to start without it.
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(10.0, gt=0)
+    email_from: str = "HireMeBahamas <no-reply@hiremebahamas.com>"
+    # The base of every link in an email; unset: the first of ALLOWED_ORIGINS.
+    frontend_url: str | None = None
+    mail_dir: str = ".data/mail"
+    worker_concurrency: int = Field(4, ge=1, le=100)
+    worker_stalled_seconds: float = Field(30.0, ge=2)
+
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -170,6 +185,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a rate limit such as '30/hour' or '5/15 minutes'")
         return value
 
+    @field_validator("frontend_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        # FRONTEND_URL may list several origins (it is also ALLOWED_ORIGINS' old name): links
+        # go to the first.
+        value = (value or "").split(",")[0].strip()
+        if not value:
+            return None
+        if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value.strip()):
+            raise ValueError("must be an http(s) base URL such as https://hiremebahamas.com")
+        return value.strip().rstrip("/")
+
     @field_validator(
         "secret_key",
         "database_url",
@@ -177,6 +204,9 @@ class Settings(BaseSettings):
         "redis_url",
         "metrics_token",
         "database_read_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
     )
     @classmethod
     def _strip(cls, value: str | None) -> str | None:
@@ -212,7 +242,14 @@ class Settings(BaseSettings):
                 "ALLOWED_ORIGINS (or FRONTEND_URL) must name the frontend's origin in "
                 f"production, not the development default {DEFAULT_ALLOWED_ORIGINS[0]}"
             )
+        if not self.smtp_host:
+            raise ValueError("SMTP_HOST must be set in production: email cannot be delivered")
         return self
+
+    @property
+    def link_base(self) -> str:
+        """Where every link in an email points: FRONTEND_URL, else the first CORS origin."""
+        return self.frontend_url or self.allowed_origins[0].rstrip("/")
 
     @property
     def is_production(self) -> bool:

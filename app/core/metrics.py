@@ -114,6 +114,29 @@ class _RequestCollector(Collector):
         yield latency
 
 
+class QueueStats(Collector):
+    """The background queue (Procrastinate's jobs table) as last read, by `read_queue_stats`
+    just before each scrape: jobs by status, and the lag of the oldest job that is due."""
+
+    def __init__(self) -> None:
+        self.by_status: dict[str, int] = {}
+        self.lag_seconds: float | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        jobs = GaugeMetricFamily(
+            "queue_jobs", "Background jobs by status (todo = queue depth)", labels=["status"]
+        )
+        for status in ("todo", "doing", "failed"):
+            jobs.add_metric([status], self.by_status.get(status, 0))
+        yield jobs
+        if self.lag_seconds is not None:
+            yield GaugeMetricFamily(
+                "queue_lag_seconds",
+                "How long the oldest due background job has waited for a worker",
+                value=self.lag_seconds,
+            )
+
+
 class Metrics:
     """One registry per app, so that several apps in one process (tests) never collide."""
 
@@ -136,6 +159,8 @@ class Metrics:
             "http_requests_in_progress", "HTTP requests being served", registry=self.registry
         ).set_function(lambda: self.in_flight)
         self.registry.register(_PoolCollector(pool, replica_pool))
+        self.queue = QueueStats()
+        self.registry.register(self.queue)
 
 
 def operator_view(settings: Settings, authorization: str | None) -> bool:

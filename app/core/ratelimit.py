@@ -96,7 +96,11 @@ class RateLimiter:
         limiter = self._redis_limiter()
         if limiter is None:
             return False
-        await limiter.storage.clear(key)
+        try:
+            await limiter.storage.clear(key)
+        except REDIS_ERRORS as exc:
+            self._redis.mark_failed(exc)
+            raise
         return True
 
     @staticmethod

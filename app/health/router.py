@@ -10,13 +10,16 @@ import asyncio
 import time
 from typing import Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.db import Database
+from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import ErrorResponse, Unauthorized
-from app.core.metrics import operator_view
+from app.core.metrics import QueueStats, operator_view
 from app.core.redis import REDIS_ERRORS, RedisState
 
 router = APIRouter(tags=["health"])
@@ -105,6 +108,36 @@ async def health_detailed(request: Request) -> dict[str, Any]:
     }
 
 
+_QUEUE_STATS = text(
+    """
+    SELECT j.status::text AS status, count(*) AS jobs,
+           max(extract(epoch FROM now() - coalesce(j.scheduled_at, d.at)))
+               FILTER (WHERE j.status = 'todo' AND coalesce(j.scheduled_at, d.at) <= now()) AS lag
+    FROM procrastinate_jobs j
+    LEFT JOIN LATERAL (
+        SELECT min(at) AS at FROM procrastinate_events e
+        WHERE e.job_id = j.id AND e.type = 'deferred'
+    ) d ON true
+    WHERE j.status IN ('todo', 'doing', 'failed')
+    GROUP BY j.status
+    """
+)
+
+
+async def _read_queue_stats(database: Database, stats: QueueStats, seconds: float) -> None:
+    """Refresh the queue figures; on a database that does not answer in time the last ones
+    stay (and `/ready/db` tells the outage)."""
+    if database.target is None:
+        return
+    try:
+        async with asyncio.timeout(seconds), database.engine.connect() as conn:
+            rows = (await conn.execute(_QUEUE_STATS)).all()
+    except (TimeoutError, *DATABASE_UNAVAILABLE_ERRORS, SQLAlchemyError):
+        return
+    stats.by_status = {row.status: row.jobs for row in rows}
+    stats.lag_seconds = max((float(row.lag) for row in rows if row.lag is not None), default=0.0)
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics (Authorization: Bearer <METRICS_TOKEN>, required in production)",
@@ -119,8 +152,12 @@ async def health_detailed(request: Request) -> dict[str, Any]:
     operation_id="metrics_old_path",
 )
 def metrics(request: Request) -> Response:
-    if not operator_view(request.app.state.settings, request.headers.get("authorization")):
+    state = request.app.state
+    if not operator_view(state.settings, request.headers.get("authorization")):
         raise Unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>.")
+    # Served from the thread pool; the queue figures are read on the event loop, bounded.
+    timeout = state.settings.health_check_timeout
+    anyio.from_thread.run(_read_queue_stats, state.database, state.metrics.queue, timeout)
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )

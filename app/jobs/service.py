@@ -39,7 +39,7 @@ from app.jobs.schemas import (
     JobSummary,
     JobUpdate,
 )
-from app.users.models import User
+from app.users.models import Role, User
 
 # The replies cached here are the bytes the declared response models serialise to.
 _JOB_PAGE = TypeAdapter(Page[JobSummary])
@@ -84,6 +84,21 @@ def _invalidate_if_public(cache: Cache, session: AsyncSession, job: Job) -> None
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
 
 
+class EmailNotVerified(Forbidden):
+    error_code = "EMAIL_NOT_VERIFIED"
+    default_message = (
+        "Verify your email address before publishing jobs: follow the link we emailed you, "
+        "or ask for a new one at POST /api/auth/verify-email/request. Drafts are allowed."
+    )
+
+
+def _check_may_publish(user: User) -> None:
+    """An employer publishes only from a verified address (scam postings start from addresses
+    their posters do not own). Admins manage jobs without it."""
+    if user.role == Role.EMPLOYER and not user.email_verified:
+        raise EmailNotVerified()
+
+
 async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobCreate) -> Job:
     company = await get_company(session, data.company_id)
     if not can_manage(user, company.owner_id):
@@ -92,6 +107,7 @@ async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobC
     status = values.pop("status")
     job = Job(**values, status=status)
     if status == JobStatus.PUBLISHED:
+        _check_may_publish(user)
         job.published_at = datetime.now(UTC)
         cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
     session.add(job)
@@ -163,6 +179,7 @@ async def publish_job(session: AsyncSession, cache: Cache, user: User, job_id: i
         raise Conflict(f"Only a draft can be published; this job is {job.display_status(now)}.")
     if job.expires_at is not None and job.expires_at <= now:
         raise Conflict("The job's expiry date has passed; set a new expires_at first.")
+    _check_may_publish(user)
     job.status, job.published_at = JobStatus.PUBLISHED, now
     cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
     await session.flush()
@@ -242,6 +259,16 @@ def _search_statement(search: JobSearch) -> tuple[Select[Any], Ordering]:
     return stmt, ordering
 
 
+async def find_jobs(
+    session: AsyncSession, search: JobSearch, page: PageParams
+) -> tuple[list[Job], str | None]:
+    """One page of the live jobs matching `search` (with their companies), in its order: the
+    search of GET /api/jobs, also what job alerts run."""
+    stmt, ordering = _search_statement(search)
+    rows, cursor = await paginate(session, stmt, ordering, page)
+    return [row[0] for row in rows], cursor
+
+
 async def search_jobs(
     session: AsyncSession, cache: Cache, search: JobSearch, page: PageParams
 ) -> bytes:
@@ -251,10 +278,8 @@ async def search_jobs(
     hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
     if hit.value is not None:
         return hit.value
-    stmt, ordering = _search_statement(search)
-    rows, cursor = await paginate(session, stmt, ordering, page)
+    jobs, cursor = await find_jobs(session, search, page)
     now = datetime.now(UTC)
-    jobs = [row[0] for row in rows]
     body = _JOB_PAGE.dump_json(
         Page[JobSummary](items=[JobSummary.of(job, now) for job in jobs], next_cursor=cursor)
     )

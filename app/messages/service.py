@@ -45,7 +45,7 @@ async def post_message(
     recipient = company.owner_id if user.id == applicant.id else applicant.id
     # One notification per thread while it is unread, not one per message.
     if not await has_unread(session, recipient, NotificationKind.NEW_MESSAGE, application.id):
-        notify(
+        await notify(
             session,
             recipient,
             words.new_message(job.title, user.full_name),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.queue import enqueue
 from app.events.models import EventKind
 from app.events.service import record
 from app.notifications.messages import Message
@@ -20,7 +21,17 @@ from app.notifications.models import Notification, NotificationKind
 NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
 
 
-def notify(
+# The notifications that are also emailed, by the email preference that governs each.
+EMAILED_KINDS = {
+    NotificationKind.APPLICATION_RECEIVED: "new_application",
+    NotificationKind.APPLICATION_STATUS_CHANGED: "status_change",
+    # Sent once per conversation while it is unread (messages.service notifies only then).
+    NotificationKind.NEW_MESSAGE: "messages",
+}
+NOTIFICATION_EMAIL_TASK = "notifications.email"
+
+
+async def notify(
     session: AsyncSession,
     user_id: int,
     message: Message,
@@ -28,6 +39,8 @@ def notify(
     job_id: int | None = None,
     application_id: int | None = None,
 ) -> None:
+    """Record the notification and, for the kinds that are emailed, queue the worker's job to
+    mail it (it checks the recipient's preferences when it runs), in the same transaction."""
     kind, title, body = message
     fields = {
         "kind": kind,
@@ -36,8 +49,12 @@ def notify(
         "job_id": job_id,
         "application_id": application_id,
     }
-    session.add(Notification(user_id=user_id, **fields))
+    notification = Notification(user_id=user_id, **fields)
+    session.add(notification)
     record(session, user_id, EventKind.NOTIFICATION, fields)
+    if kind in EMAILED_KINDS:
+        await session.flush()
+        await enqueue(session, NOTIFICATION_EMAIL_TASK, notification_id=notification.id)
 
 
 async def list_notifications(

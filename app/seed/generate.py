@@ -58,6 +58,7 @@ class Dataset:
 USER_COLUMNS = (
     "id", "email", "password_hash", "full_name", "role", "headline", "location", "island",
     "skills", "years_experience", "open_to_work", "created_at", "updated_at",
+    "email_verified_at",
 )  # fmt: skip
 COMPANY_COLUMNS = (
     "id", "owner_id", "name", "slug", "description", "website", "industry", "size", "location",
@@ -145,6 +146,7 @@ class _Generator:
                 open_to_work,
                 created,
                 created,
+                created,  # seeded addresses count as verified: the demo employers publish
             )
         )
 

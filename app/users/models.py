@@ -95,6 +95,24 @@ class User(IdMixin, TimestampMixin, Base):
     search_vector: Mapped[str | None] = deferred(mapped_column(TSVECTOR))
 
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Which non-security emails the account wants (GET|PUT /api/users/me/email-preferences).
+    email_new_application: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("true")
+    )
+    email_status_change: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("true")
+    )
+    email_messages: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("true")
+    )
+    email_job_alerts: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("true")
+    )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set by an admin (POST /api/admin/users/{id}/suspend): sessions ended, sign-in refused.
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

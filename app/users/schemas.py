@@ -95,6 +95,7 @@ class UserPrivate(UserPublic):
     """The account as its owner sees it."""
 
     email: str
+    email_verified: bool
     phone: str | None
     resume_url: str | None
     avatar_file_id: int | None

@@ -37,7 +37,7 @@ async def test_login_sets_an_httponly_cookie_scoped_to_auth(client: httpx.AsyncC
 async def test_cookie_is_secure_in_production(
     start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
-    app = await start_app(make_settings(environment="production"))
+    app = await start_app(make_settings(environment="production", smtp_host="smtp.example.com"))
     async with make_client(app) as client:
         response = await client.post(
             "/api/auth/register",

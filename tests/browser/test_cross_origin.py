@@ -102,7 +102,7 @@ def api(
 
 
 async def _publish_a_job(api: ServerProcess) -> None:
-    async with user(api.base_url, "employer") as employer:
+    async with user(api.base_url, "employer", api.env["DATABASE_URL"]) as employer:
         company = expect(
             await employer.post(
                 "/api/companies", json={"name": "Cays Charters", "island": "Exuma"}

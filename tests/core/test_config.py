@@ -15,7 +15,11 @@ from app.core.db import parse_database_url
 ROOT = Path(__file__).resolve().parents[2]
 
 STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
-PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": STRONG_KEY,
+    "SMTP_HOST": "smtp.example.com",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -170,6 +174,7 @@ def test_production_with_the_old_names_loads(monkeypatch: pytest.MonkeyPatch) ->
         ENVIRONMENT="production",
         JWT_SECRET_KEY=STRONG_KEY,
         FRONTEND_URL="https://hiremebahamas.com",
+        SMTP_HOST="smtp.example.com",
     )
     assert settings.is_production
 
@@ -212,3 +217,25 @@ def test_production_refuses_the_default_origin(monkeypatch: pytest.MonkeyPatch) 
         _load(monkeypatch, **env)
     with pytest.raises(ConfigError, match="must name the frontend's origin"):
         _load(monkeypatch, **env, ALLOWED_ORIGINS="http://localhost:3000")
+
+
+def test_production_refuses_to_start_without_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {k: v for k, v in PRODUCTION_WITH_ORIGIN.items() if k != "SMTP_HOST"}
+    monkeypatch.delenv("SMTP_HOST", raising=False)
+    with pytest.raises(ConfigError, match="SMTP_HOST must be set in production"):
+        _load(monkeypatch, **env)
+
+
+def test_frontend_url_must_be_a_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTEND_URL", "javascript:alert(1)")
+    with pytest.raises(ConfigError, match="FRONTEND_URL"):
+        load_settings()
+    monkeypatch.setenv("FRONTEND_URL", "https://hiremebahamas.com/")
+    assert load_settings().link_base == "https://hiremebahamas.com"
+
+
+def test_links_go_to_the_first_frontend_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    both = "https://hiremebahamas.com, https://www.hiremebahamas.com"
+    assert _load(monkeypatch, FRONTEND_URL=both).link_base == "https://hiremebahamas.com"
+    monkeypatch.delenv("FRONTEND_URL")
+    assert _load(monkeypatch, ALLOWED_ORIGINS="https://a.example").link_base == "https://a.example"

@@ -66,6 +66,9 @@ def _add_test_routes(app: FastAPI) -> None:
         return StreamingResponse(chunks, media_type="text/plain")
 
 
+SMTP = "smtp.example.com"  # production refuses to start without an SMTP server
+
+
 @pytest.fixture
 async def build(
     start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
@@ -241,7 +244,7 @@ async def test_security_headers_on_every_response(client: httpx.AsyncClient, pat
 
 
 async def test_hsts_only_in_production(build: Callable[..., Any]) -> None:
-    async with make_client(await build(environment="production")) as client:
+    async with make_client(await build(environment="production", smtp_host=SMTP)) as client:
         for path in ("/health", "/nope"):
             hsts = (await client.get(path)).headers["strict-transport-security"]
             assert "max-age=" in hsts
@@ -287,8 +290,8 @@ async def test_streamed_responses_are_gzipped_whole(client: httpx.AsyncClient) -
     ("overrides", "visible"),
     [
         ({}, True),
-        ({"environment": "production"}, False),
-        ({"environment": "production", "enable_docs": True}, True),
+        ({"environment": "production", "smtp_host": SMTP}, False),
+        ({"environment": "production", "smtp_host": SMTP, "enable_docs": True}, True),
         ({"enable_docs": False}, False),
     ],
 )

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from tests.helpers import mark_email_verified
+
 PASSWORD = "correct-horse-battery-staple"
 REQUEST_TIMEOUT = 30.0
 _addresses = itertools.count(1)
@@ -27,8 +29,11 @@ def expect(response: httpx.Response, status: int) -> Any:
 
 
 @asynccontextmanager
-async def user(base_url: str, role: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A freshly registered, logged-in user: a client carrying its bearer token and cookie."""
+async def user(
+    base_url: str, role: str, database_url: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A freshly registered, logged-in user: a client carrying its bearer token and cookie.
+    With `database_url`, an employer's address is marked verified (so it may publish)."""
     n = next(_addresses)
     address = f"198.51.{n // 250 % 250}.{n % 250 + 1}"
     async with httpx.AsyncClient(
@@ -37,6 +42,8 @@ async def user(base_url: str, role: str) -> AsyncIterator[httpx.AsyncClient]:
         email = f"{role}-{uuid.uuid4().hex[:12]}@example.com"
         body = {"email": email, "password": PASSWORD, "full_name": f"Test {role}", "role": role}
         expect(await client.post("/api/auth/register", json=body), 201)
+        if database_url is not None and role == "employer":
+            await mark_email_verified(database_url, email)
         login = expect(
             await client.post("/api/auth/login", json={"email": email, "password": PASSWORD}), 200
         )
@@ -48,11 +55,11 @@ async def user(base_url: str, role: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def hiring_round(base_url: str, seekers: int = 3) -> None:
+async def hiring_round(base_url: str, database_url: str, seekers: int = 3) -> None:
     """An employer posts jobs; job seekers search, save and apply; the employer moves the
     applications along; everybody reads their notifications."""
     word = f"reef{uuid.uuid4().hex[:8]}"
-    async with user(base_url, "employer") as employer:
+    async with user(base_url, "employer", database_url) as employer:
         company = expect(
             await employer.post(
                 "/api/companies", json={"name": f"Coral {word} Ltd", "island": "New Providence"}

@@ -38,7 +38,8 @@ async def test_hiring_rounds_pass_through_transaction_mode_pgbouncer(
     url = pgbouncer.url_for(session_url).render_as_string(hide_password=False)
     server = _start(server_factory, url, "true")
 
-    await asyncio.gather(*(hiring_round(server.base_url) for _ in range(ROUNDS)))
+    direct = session_url.render_as_string(hide_password=False)
+    await asyncio.gather(*(hiring_round(server.base_url, direct) for _ in range(ROUNDS)))
 
     async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_TIMEOUT) as client:
         assert (await client.get("/ready/db")).status_code == 200

@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 
 from app.core.db import parse_database_url
+from tests.helpers import mark_email_verified
 
 ROLES = ["anonymous", "job_seeker", "employer", "admin"]
 PASSWORD = "fuzzing-is-fun-0123"
@@ -42,6 +43,8 @@ async def _user(client: httpx.AsyncClient, role: str, database_url: str) -> dict
         await client.post("/api/auth/register", json={**body, "role": api_role}, headers=address),
         201,
     )
+    if role == "employer":
+        await mark_email_verified(database_url, email)
     if role == "admin":
         dsn = parse_database_url(database_url).url.set(drivername="postgresql")
         conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))

@@ -237,6 +237,7 @@ async def test_seed_refuses_production_without_force(
         "ENVIRONMENT": "production",
         "SECRET_KEY": STRONG_KEY,
         "ALLOWED_ORIGINS": "https://hiremebahamas.com",
+        "SMTP_HOST": "smtp.example.com",
     }
     small = ("--companies", "1", "--jobs", "1", "--applications", "0")
     refused = cli("seed", *small, env=production)

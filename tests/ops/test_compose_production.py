@@ -40,7 +40,7 @@ def _interpolate(value: str, env: dict[str, str]) -> str:
 
 
 def test_services_and_two_api_replicas() -> None:
-    assert set(SERVICES) == {"postgres", "redis", "migrate", "api", "nginx"}
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "api", "worker", "nginx"}
     assert SERVICES["api"]["deploy"]["replicas"] == 2
     assert "ports" not in SERVICES["api"], "only nginx is published"
     assert [p.split(":")[-1] for p in SERVICES["nginx"]["ports"]] == ["80"]
@@ -58,6 +58,13 @@ def test_start_order_waits_on_health_and_a_completed_migration() -> None:
         "migrate": "service_completed_successfully",
     }
     assert conditions["nginx"] == {"api": "service_healthy"}
+    # The worker runs on the migrated schema, with the API's settings (email included).
+    assert conditions["worker"] == {
+        "postgres": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    assert SERVICES["worker"]["command"] == ["python", "-m", "app", "worker"]
+    assert SERVICES["worker"]["environment"] == SERVICES["api"]["environment"]
     assert SERVICES["migrate"]["command"] == ["python", "-m", "app", "migrate"]
     assert SERVICES["migrate"]["restart"] == "no"
 
@@ -86,6 +93,7 @@ def test_api_environment_is_accepted_by_production_settings() -> None:
         "SECRET_KEY": "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk",
         "POSTGRES_PASSWORD": "a-database-password",
         "ALLOWED_ORIGINS": "https://hiremebahamas.com",
+        "SMTP_HOST": "smtp.example.com",
     }
     env = {k: _interpolate(str(v), operator) for k, v in SERVICES["api"]["environment"].items()}
     assert env["ENVIRONMENT"] == "production"
@@ -102,8 +110,9 @@ def test_api_environment_is_accepted_by_production_settings() -> None:
 
 def test_compose_refuses_to_start_without_the_operator_secrets() -> None:
     environment = SERVICES["api"]["environment"]
-    for required in ("SECRET_KEY", "POSTGRES_PASSWORD", "ALLOWED_ORIGINS"):
-        operator = {k: "set" for k in ("SECRET_KEY", "POSTGRES_PASSWORD", "ALLOWED_ORIGINS")}
+    secrets = ("SECRET_KEY", "POSTGRES_PASSWORD", "ALLOWED_ORIGINS", "SMTP_HOST")
+    for required in secrets:
+        operator = dict.fromkeys(secrets, "set")
         del operator[required]
         with pytest.raises(MissingVariable, match=required):
             for value in environment.values():

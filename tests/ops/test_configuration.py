@@ -16,6 +16,7 @@ PRODUCTION = {
     "ENVIRONMENT": "production",
     "SECRET_KEY": STRONG_KEY,
     "ALLOWED_ORIGINS": "https://hiremebahamas.com",
+    "SMTP_HOST": "smtp.example.com",
 }
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 

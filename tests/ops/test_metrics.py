@@ -15,6 +15,7 @@ from app.core.config import Settings
 from tests.helpers import assert_error, make_client
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
+SMTP = "smtp.example.com"  # production refuses to start without an SMTP server
 
 
 def _samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -69,7 +70,9 @@ async def test_pool_series_add_up_across_instances(
 async def test_production_requires_the_metrics_token(
     start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
-    app = await start_app(make_settings(environment="production", metrics_token=TOKEN))
+    app = await start_app(
+        make_settings(environment="production", smtp_host=SMTP, metrics_token=TOKEN)
+    )
     async with make_client(app) as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
             refused = await client.get("/metrics", headers=headers)
@@ -88,7 +91,7 @@ async def test_production_requires_the_metrics_token(
 async def test_production_without_a_token_keeps_metrics_closed(
     start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
-    app = await start_app(make_settings(environment="production"))
+    app = await start_app(make_settings(environment="production", smtp_host=SMTP))
     async with make_client(app) as client:
         assert_error(await client.get("/metrics"), 401, "UNAUTHORIZED")
         assert "version" not in (await client.get("/health/detailed")).json()

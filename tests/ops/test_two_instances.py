@@ -7,13 +7,14 @@ test proves the write and the read happened on different instances.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.cluster import Cluster
-from tests.helpers import assert_error
+from tests.helpers import assert_error, mark_email_verified
 
 pytestmark = pytest.mark.slow
 
@@ -110,9 +111,12 @@ def test_password_change_on_one_instance_ends_other_sessions_on_the_other(cluste
         assert_error(refresh, 401)
 
 
-def test_job_published_on_one_instance_is_listed_on_the_other_at_once(cluster: Cluster) -> None:
+def test_job_published_on_one_instance_is_listed_on_the_other_at_once(
+    cluster: Cluster, database_url: str
+) -> None:
     with cluster.client() as http:
         employer = _bearer(_register(http, "boss@example.com", role="employer")["access_token"])
+        asyncio.run(mark_email_verified(database_url, "boss@example.com"))
         company = http.post(
             "/api/companies",
             json={"name": "Conch Bay Resort", "island": "New Providence"},

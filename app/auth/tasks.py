@@ -1,0 +1,44 @@
+"""The worker's side of accounts: mailing reset links, and clearing spent tokens daily."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from procrastinate.job_context import JobContext
+from sqlalchemy import delete, or_
+
+from app.auth import service
+from app.auth.models import AccountToken, RefreshToken
+from app.core.tasks import RETRY, queue_app, runtime
+
+logger = logging.getLogger("app.auth")
+
+
+@queue_app.task(name=service.PASSWORD_RESET_TASK, pass_context=True, retry=RETRY)
+async def password_reset(context: JobContext, email: str) -> None:
+    rt = runtime(context)
+    async with rt.database.sessionmaker()() as session, session.begin():
+        key = f"password-reset:{context.job.id}"
+        if not await service.mail_password_reset(session, rt.settings, email, key):
+            logger.info("password reset asked for; nothing to send", extra={"job": key})
+
+
+@queue_app.periodic(cron="17 3 * * *", periodic_id="clean-tokens")
+@queue_app.task(name="auth.clean_tokens", pass_context=True, queueing_lock="clean-tokens")
+async def clean_tokens(context: JobContext, timestamp: int) -> int:
+    """Delete emailed tokens that are spent or expired, and refresh tokens a day past expiry
+    (kept that long so a late reuse is still recognised and answered as such)."""
+    now = datetime.now(UTC)
+    async with runtime(context).database.sessionmaker()() as session, session.begin():
+        spent = await session.execute(
+            delete(AccountToken).where(
+                or_(AccountToken.used_at.is_not(None), AccountToken.expires_at < now)
+            )
+        )
+        expired = await session.execute(
+            delete(RefreshToken).where(RefreshToken.expires_at < now - timedelta(days=1))
+        )
+    removed = spent.rowcount + expired.rowcount
+    logger.info("removed %d spent or expired tokens", removed)
+    return removed

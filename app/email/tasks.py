@@ -1,0 +1,39 @@
+"""The worker's side of email: delivering an outbox row, exactly once per row."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+from datetime import UTC, datetime
+
+from procrastinate.job_context import JobContext
+from sqlalchemy import select
+
+from app.core.tasks import RETRY, queue_app, runtime
+from app.email.messages import policy_for
+from app.email.models import OutboxEmail
+from app.email.sender import deliver
+from app.email.service import SEND_EMAIL_TASK
+
+logger = logging.getLogger("app.email")
+
+
+@queue_app.task(name=SEND_EMAIL_TASK, pass_context=True, retry=RETRY)
+async def send_email(context: JobContext, outbox_id: int) -> None:
+    """Deliver one outbox email. The row stays locked while it is sent, so two runs of the job
+    (a stalled-job retry racing a worker that was only slow) cannot both send it; once sent it
+    is marked, and a later run does nothing."""
+    rt = runtime(context)
+    async with rt.database.sessionmaker()() as session, session.begin():
+        row = await session.scalar(
+            select(OutboxEmail).where(OutboxEmail.id == outbox_id).with_for_update()
+        )
+        if row is None or row.sent_at is not None or row.message is None:
+            return
+        message = email.message_from_string(row.message, policy=policy_for(row.recipient))
+        slug = re.sub(r"[^a-z0-9]+", "-", row.key.lower()).strip("-")[:60]
+        await deliver(rt.settings, message, f"{row.id:06d}-{slug}")  # type: ignore[arg-type]
+        row.sent_at = datetime.now(UTC)
+        row.message = None

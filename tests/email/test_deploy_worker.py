@@ -1,0 +1,68 @@
+"""The worker's start commands in the deploy files, run as the platforms run them."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.ops.test_configuration import STRONG_KEY
+from tests.server_process import ROOT, server_env
+
+_RENDER = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
+_COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+WORKER_COMMANDS = {
+    "render.yaml worker": next(s for s in _RENDER if s["type"] == "worker")["startCommand"],
+    "docker-compose worker": " ".join(_COMPOSE["worker"]["command"]),
+}
+
+
+@pytest.mark.parametrize("name", WORKER_COMMANDS)
+def test_worker_start_commands_run_the_worker_and_stop_on_sigterm(
+    name: str, database_url: str, tmp_path: Path
+) -> None:
+    env = server_env({"DATABASE_URL": database_url, "MAIL_DIR": str(tmp_path / "mail")})
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["bash", "-c", "exec " + WORKER_COMMANDS[name]],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "worker started" not in log.read_text() and process.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        assert process.poll() is None, log.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, log.read_text()
+        assert "worker stopped" in log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_production_worker_refuses_to_start_without_smtp(database_url: str) -> None:
+    env = server_env(
+        {"DATABASE_URL": database_url, "ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}
+        | {"ALLOWED_ORIGINS": "https://hiremebahamas.com"}
+    )
+    result = subprocess.run(
+        ["python", "-m", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Refusing to start" in result.stderr
+    assert "SMTP_HOST must be set in production" in result.stderr

@@ -1,0 +1,101 @@
+"""Job alerts: saved searches of GET /api/jobs, run by the worker, each new matching job mailed
+once per alert (instant: one email per job; daily: a digest)."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from app.core.queue import enqueue
+from tests.email.conftest import Mail, wait_for
+from tests.factories import Market
+from tests.helpers import assert_error
+
+ALERTS = "/api/users/me/job-alerts"
+
+
+async def _run(app: FastAPI, market: Market, task: str) -> None:
+    """Run one sweep now, as the scheduler would at its time, and wait for it to finish."""
+    async with app.state.database.session() as session:
+        job_id = await enqueue(session, task, timestamp=0)
+
+    async def finished() -> bool:
+        rows = await market.sql("SELECT status FROM procrastinate_jobs WHERE id = :id", id=job_id)
+        return not rows  # successful jobs are deleted
+
+    await wait_for(finished)
+
+
+async def test_each_matching_job_is_mailed_once_per_alert(
+    app: FastAPI,
+    market: Market,
+    client: httpx.AsyncClient,
+    mail: Mail,
+) -> None:
+    seeker = await market.user()
+    instant = {"q": "dive", "island": "Exuma", "frequency": "instant"}
+    created = await client.post(ALERTS, json=instant, headers=seeker.headers)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"{ALERTS}/{created.json()['id']}"
+    assert created.json()["filters"] == {"q": "dive", "island": "Exuma"}
+    daily = {"island": "Exuma", "frequency": "daily"}
+    assert (await client.post(ALERTS, json=daily, headers=seeker.headers)).status_code == 201
+
+    employer = await market.user("employer")
+    company = await market.company(employer)
+    match = await market.job(employer, company["id"], title="Dive instructor", island="Exuma")
+    await market.job(employer, company["id"], title="Dive instructor", island="Bimini")
+    await market.job(
+        employer, company["id"], title="Draft dive job", island="Exuma", status="draft"
+    )
+    mail.worker()
+
+    await _run(app, market, "alerts.instant")
+    [alert] = await wait_for(lambda: mail.received(to=seeker.email, contains="job"))
+    assert alert["Subject"] == "New job: Dive instructor"
+    text = alert.get_body(preferencelist=("plain",)).get_content()
+    assert f"/jobs/{match['id']}" in text
+    assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    await _run(app, market, "alerts.instant")  # nothing new: nothing mailed again
+    await _run(app, market, "alerts.daily")
+    digests = await wait_for(lambda: mail.received(to=seeker.email, contains="for you"))
+    assert [d["Subject"] for d in digests] == ["1 new jobs for you"]
+    await _run(app, market, "alerts.daily")  # a second digest the same day: nothing new in it
+    await wait_for(lambda: _settled(market))
+    assert len(mail.received(to=seeker.email, contains="job")) == 2
+
+
+async def _settled(market: Market) -> bool:
+    rows = await market.sql("SELECT count(*) FROM outbox_emails WHERE sent_at IS NULL")
+    return rows[0][0] == 0
+
+
+async def test_alerts_have_limits_and_owners(market: Market, client: httpx.AsyncClient) -> None:
+    seeker, other = await market.user(), await market.user()
+    assert_error(
+        await client.post(ALERTS, json={"frequency": "daily"}, headers=seeker.headers), 422
+    )
+    bad = {"q": "chef", "frequency": "hourly"}
+    assert_error(await client.post(ALERTS, json=bad, headers=seeker.headers), 422)
+    assert_error(
+        await client.post(ALERTS, json={"q": "chef", "sort": "sideways"}, headers=seeker.headers),
+        422,
+    )
+    assert_error(await client.post(ALERTS, json={"q": "chef"}), 401)
+    ids = []
+    for n in range(10):
+        made = await client.post(ALERTS, json={"q": f"chef {n}"}, headers=seeker.headers)
+        assert made.status_code == 201
+        ids.append(made.json()["id"])
+    assert_error(await client.post(ALERTS, json={"q": "one more"}, headers=seeker.headers), 409)
+
+    listed = (await client.get(ALERTS, headers=seeker.headers)).json()
+    assert [a["id"] for a in listed["items"]] == ids
+    assert listed["next_cursor"] is None
+    assert (await client.get(ALERTS, headers=other.headers)).json()["items"] == []
+
+    assert_error(await client.delete(f"{ALERTS}/{ids[0]}", headers=other.headers), 404)
+    assert (await client.delete(f"{ALERTS}/{ids[0]}", headers=seeker.headers)).status_code == 204
+    assert_error(await client.delete(f"{ALERTS}/{ids[0]}", headers=seeker.headers), 404)
+    assert_error(await client.delete(f"{ALERTS}/99999999999999999999", headers=seeker.headers), 422)

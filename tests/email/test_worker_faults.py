@@ -1,0 +1,146 @@
+"""The worker through faults: SMTP refusing then back, SIGKILL mid-job, the database going away
+under it, and SIGTERM. Real processes and a TCP proxy that fails the way a network does."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from app.core.db import parse_database_url
+from tests.email.conftest import Mail, wait_for
+from tests.factories import Market
+from tests.tcp_fault import TcpFault
+
+pytestmark = pytest.mark.slow
+
+RESET = "Reset your HireMeBahamas password"
+VERIFY = "Confirm your email address"
+
+
+async def _all_sent(market: Market) -> bool:
+    rows = await market.sql("SELECT sent_at FROM outbox_emails")
+    return bool(rows) and all(row[0] is not None for row in rows)
+
+
+async def test_smtp_refusing_then_back_delivers_each_email_once(
+    market: Market,
+    client: httpx.AsyncClient,
+    mail: Mail,
+) -> None:
+    mail.smtp.stop()  # connection refused
+    seeker = await market.user()
+    worker = mail.worker()
+    assert (
+        await client.post("/api/auth/password-reset", json={"email": seeker.email})
+    ).status_code == 202
+
+    async def retried() -> bool:
+        rows = await market.sql(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'email.send' "
+            "AND status = 'todo' AND attempts >= 1"
+        )
+        return rows[0][0] == 2  # the verification email and the reset email, both waiting
+
+    await wait_for(retried)
+    assert mail.received() == []
+    mail.smtp.start()
+    await wait_for(lambda: _market_done(market))
+    await wait_for(lambda: _all_sent(market))
+    assert len(mail.received(RESET)) == 1
+    assert len(mail.received(VERIFY)) == 1
+    assert worker.process.poll() is None
+
+
+async def _market_done(market: Market) -> bool:
+    rows = await market.sql(
+        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'email.send'"
+    )
+    return rows[0][0] == 0  # successful jobs are deleted
+
+
+async def test_a_job_whose_worker_was_killed_runs_again_exactly_once(
+    market: Market,
+    client: httpx.AsyncClient,
+    mail: Mail,
+) -> None:
+    seeker = await market.user()
+    with TcpFault() as silent_smtp:  # accepts, never greets: the send hangs mid-job
+        stuck = mail.worker(SMTP_PORT=str(silent_smtp.port), SMTP_TIMEOUT="120")
+        assert (
+            await client.post("/api/auth/password-reset", json={"email": seeker.email})
+        ).status_code == 202
+
+        async def both_stuck() -> bool:
+            rows = await market.sql(
+                "SELECT count(*) FROM procrastinate_jobs "
+                "WHERE task_name = 'email.send' AND status = 'doing'"
+            )
+            return rows[0][0] == 2 and silent_smtp.accepted >= 2
+
+        await wait_for(both_stuck)
+        stuck.kill()  # SIGKILL: no cleanup, no status update
+
+    mail.worker()  # a fresh worker, with the real SMTP server
+    await wait_for(lambda: _all_sent(market))
+    await wait_for(lambda: _market_done(market))
+    assert len(mail.received(RESET)) == 1
+    assert len(mail.received(VERIFY)) == 1
+
+
+async def test_the_worker_survives_a_database_outage(
+    market: Market,
+    client: httpx.AsyncClient,
+    mail: Mail,
+    database_url: str,
+) -> None:
+    seeker = await market.user()
+    target = parse_database_url(database_url)
+    with TcpFault((target.url.host, target.url.port or 5432)) as proxy:
+        via_proxy = target.url.set(drivername="postgresql", host="127.0.0.1", port=proxy.port)
+        worker = mail.worker(DATABASE_URL=via_proxy.render_as_string(hide_password=False))
+        await wait_for(lambda: len(mail.received(VERIFY)) == 1)
+
+        proxy.refuse()  # the database is gone for the worker (the API still reaches it)
+        assert (
+            await client.post("/api/auth/password-reset", json={"email": seeker.email})
+        ).status_code == 202
+        await wait_for(lambda: "worker restarting its loop" in worker.log())
+        await asyncio.sleep(2)  # a few reconnection attempts into the outage
+        assert worker.process.poll() is None, worker.log()
+        assert len(mail.received(RESET)) == 0
+
+        proxy.forward()  # back, without restarting the worker
+        await wait_for(lambda: len(mail.received(RESET)) == 1, timeout=90)
+        assert worker.terminate() == 0, worker.log()  # the same process all along
+
+
+async def test_sigterm_lets_the_running_job_finish_and_exits_0(
+    market: Market,
+    mail: Mail,
+) -> None:
+    await market.user()
+    worker = mail.worker()
+    await wait_for(lambda: len(mail.received(VERIFY)) == 1)
+    assert worker.terminate() == 0
+    assert "worker stopped" in worker.log()
+
+
+async def test_metrics_show_queue_depth_failures_and_lag(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    """No worker runs: what is queued waits, and /metrics says how many and for how long."""
+    await market.user()  # its verification email is queued
+    await market.sql(
+        "UPDATE procrastinate_events SET at = at - interval '90 seconds' WHERE type = 'deferred'"
+    )
+    await market.sql(
+        "INSERT INTO procrastinate_jobs (queue_name, task_name, status) "
+        "VALUES ('default', 'email.send', 'failed')"
+    )
+    text = (await client.get("/metrics")).text
+    assert 'queue_jobs{status="todo"} 1.0' in text
+    assert 'queue_jobs{status="failed"} 1.0' in text
+    lag = next(line for line in text.splitlines() if line.startswith("queue_lag_seconds "))
+    assert float(lag.split()[1]) >= 90
