@@ -759,7 +759,7 @@ def settings_text(bench: Bench) -> str:
         lines.append(f"  {where}: {setting} -- {why}")
     lines.append(
         f"  floor_db: an asyncpg pool of {FLOOR_POOL} -- as many connections as the service may "
-        "hold at its defaults (DB_POOL_SIZE 5 + DB_MAX_OVERFLOW 5)"
+        "hold at its defaults (DB_POOL_SIZE 10 + DB_MAX_OVERFLOW 0)"
     )
     return "\n".join(lines)
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,19 +223,20 @@ async def list_employer_jobs(
     session: AsyncSession, user: User, page: PageParams
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """The caller's jobs in every state but deleted, each with its application counts."""
+    # Counted per listed job (LATERAL), not grouped over every application on the site and
+    # joined afterwards: the page's jobs are all it reads.
     counts = (
         select(
-            Application.job_id,
             func.count().label("total"),
             func.count().filter(Application.status == ApplicationStatus.SUBMITTED).label("new"),
         )
-        .group_by(Application.job_id)
-        .subquery()
+        .where(Application.job_id == Job.id)
+        .lateral()
     )
     stmt = (
         with_company()
-        .outerjoin(counts, counts.c.job_id == Job.id)
-        .add_columns(func.coalesce(counts.c.total, 0), func.coalesce(counts.c.new, 0))
+        .join(counts, true())
+        .add_columns(counts.c.total, counts.c.new)
         .where(Company.owner_id == user.id, Job.deleted_at.is_(None))
     )
     return await paginate(session, stmt, EMPLOYER_NEWEST, page)

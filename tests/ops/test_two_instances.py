@@ -139,17 +139,28 @@ def test_job_published_on_one_instance_is_listed_on_the_other_at_once(
         )
         assert draft.status_code == 201, draft.text
         job_id = draft.json()["id"]
-        # Both instances have the empty list and the missing job page in their caches.
+        # Both instances have the empty list and the missing job page in their caches, and
+        # hand the CDN the same ETag for the list.
+        etags = set()
         for index in (0, 1):
-            assert _on(cluster, http, index, "GET", "/api/jobs").json()["items"] == []
+            before = _on(cluster, http, index, "GET", "/api/jobs")
+            assert before.json()["items"] == []
+            etags.add(before.headers["etag"])
             assert _on(cluster, http, index, "GET", f"/api/jobs/{job_id}").status_code == 404
+        (empty_etag,) = etags
 
         published = http.post(f"/api/jobs/{job_id}/publish", headers=employer)
         assert published.status_code == 200, published.text
         other = 1 - cluster.served_by(published)
         for index in (other, 1 - other):
-            listed = _on(cluster, http, index, "GET", "/api/jobs").json()["items"]
-            assert [job["id"] for job in listed] == [job_id]
+            listed = _on(cluster, http, index, "GET", "/api/jobs")
+            assert [job["id"] for job in listed.json()["items"]] == [job_id]
+            # The CDN's copy is stale on either instance: a new ETag, no 304 for the old one.
+            assert listed.headers["etag"] != empty_etag
+            revalidated = _on(
+                cluster, http, index, "GET", "/api/jobs", headers={"If-None-Match": empty_etag}
+            )
+            assert revalidated.status_code == 200
             page = _on(cluster, http, index, "GET", f"/api/jobs/{job_id}")
             assert page.status_code == 200
             assert page.json()["title"] == "Front Desk Agent"
