@@ -280,6 +280,7 @@ class _Pool:
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._read_engine: AsyncEngine | None = None
         self.engines_created = 0
 
     @property
@@ -313,11 +314,17 @@ class _Pool:
         _classify_driver_errors(engine)
         self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         # GET and HEAD: the same pool, its connections in autocommit: no BEGIN and no COMMIT
-        # round trip around their SELECTs; a write attempted on one is refused.
+        # round trip around their SELECTs; a write attempted on one is refused. Not behind
+        # PgBouncer in transaction mode: there only a transaction keeps asyncpg's prepare and
+        # execute of one statement on the same server connection
+        # (tests/faults/test_pgbouncer.py).
+        self._read_engine = (
+            engine
+            if self.target.pgbouncer
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._read_sessionmaker = async_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"),
-            expire_on_commit=False,
-            sync_session_class=_ReadOnlySession,
+            self._read_engine, expire_on_commit=False, sync_session_class=_ReadOnlySession
         )
         self.engines_created += 1
         logger.info(
@@ -326,6 +333,13 @@ class _Pool:
             self.target.pgbouncer,
         )
         return engine
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        """The engine GET and HEAD sessions use (see _create_engine)."""
+        self.engine  # noqa: B018 - creates the engines and sessionmakers on first use
+        assert self._read_engine is not None
+        return self._read_engine
 
     def sessionmaker(self, *, read_only: bool = False) -> async_sessionmaker[AsyncSession]:
         self.engine  # noqa: B018 - creates the engine and sessionmakers on first use
@@ -349,6 +363,7 @@ class _Pool:
             await self._engine.dispose()
             self._engine = None
             self._sessionmaker = self._read_sessionmaker = None
+            self._read_engine = None
 
 
 # Seconds the replica is behind the primary: 0 when it has replayed all it received (an idle
@@ -409,8 +424,7 @@ class ReadReplica:
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
-                autocommit = self._pool.engine.execution_options(isolation_level="AUTOCOMMIT")
-                async with autocommit.connect() as conn:
+                async with self._pool.read_engine.connect() as conn:
                     lag = float((await conn.execute(_REPLICA_LAG_SQL)).scalar_one())
         except TimeoutError:
             self._record({"state": "timeout", "timeout_s": self._timeout})
