@@ -17,6 +17,7 @@ from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.middleware import (
+    ApiRateLimitMiddleware,
     BodySizeLimitMiddleware,
     CORSMiddleware,
     GZipMiddleware,
@@ -25,7 +26,7 @@ from app.core.middleware import (
     UnhandledErrorMiddleware,
 )
 from app.core.openapi import operation_id
-from app.core.ratelimit import ApiRateLimitMiddleware, RateLimiter
+from app.core.ratelimit import RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
 from app.core.startup_report import log_startup_configuration

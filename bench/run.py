@@ -59,7 +59,8 @@ OVERRIDES: dict[str, tuple[dict[str, str], str]] = {
     "app_norecycle": (
         {"GUNICORN_MAX_REQUESTS": "0"},
         "the recycling check's comparison run: the same load with recycling off, against which "
-        "production's p99 and lost requests are judged",
+        "production's p99 and lost requests are judged (production's default is off too since "
+        "this round; the run stays so that a changed default is judged)",
     ),
     "app_quiet": (
         {"LOG_LEVEL": "WARNING"},

@@ -124,13 +124,21 @@ async def run(args: argparse.Namespace) -> None:
     database = prepare.bench_database(server_url, args.db_name)
     await prepare.create_database(server_url, args.db_name, fresh=True)
     prepare.migrate(database)
-    env = {
-        **prepare.app_env(database),
+    # The settings that differ from production, printed with their reasons below.
+    overrides = {
         "EVENTS_MAX_STREAMS": str(args.streams + 10),
         "EVENTS_MAX_STREAMS_PER_USER": str(args.streams // USERS + 1),
-        "EVENTS_HEARTBEAT_SECONDS": "15",
-        "GUNICORN_MAX_REQUESTS": "0",
         "GUNICORN_KEEPALIVE": "75",
+    }
+    print(
+        "Overrides: EVENTS_MAX_STREAMS and EVENTS_MAX_STREAMS_PER_USER to admit the streams held "
+        f"({overrides['EVENTS_MAX_STREAMS']}, and {overrides['EVENTS_MAX_STREAMS_PER_USER']} for "
+        f"each of {USERS} accounts); GUNICORN_KEEPALIVE=75 so the latency client's keep-alive "
+        "connection, idle while the streams open, is not closed under it"
+    )
+    env = {
+        **prepare.app_env(database),
+        **overrides,
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
     }
     log_path = Path(tempfile.mkdtemp(prefix="bench-streams-")) / "server.log"

@@ -2,7 +2,7 @@
 
 Outermost first: RequestContext (request id, client address, security headers, `no-store`
 unless the route allows caching, access log, metrics) -> CORS ->
-ApiRateLimit (app/core/ratelimit.py) -> GZip ->
+ApiRateLimit (RATE_LIMIT_PER_MINUTE per client on /api/*) -> GZip ->
 UnhandledError (500 in the error shape, inside CORS so browsers can read it) -> BodySizeLimit
 (413) -> FastAPI.
 """
@@ -18,16 +18,18 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from limits import RateLimitItemPerMinute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, error_body, error_response
+from app.core.errors import PayloadTooLarge, RateLimited, error_body, error_response
 from app.core.json import send_json
 from app.core.logging import AccessLog
 from app.core.metrics import Metrics
+from app.core.ratelimit import RateLimiter
 from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
 
 error_log = logging.getLogger("app.errors")
@@ -364,3 +366,32 @@ def _gzip_headers(
     if length is not None:
         kept.append((b"content-length", str(length).encode()))
     return kept
+
+
+class ApiRateLimitMiddleware:
+    """The general per-client limit on the API (RATE_LIMIT_PER_MINUTE requests a minute to
+    /api/*), apart from the credential limits and shared by every instance like them.
+
+    Keyed by the client address RequestContextMiddleware resolved through TRUSTED_PROXIES, so
+    it sits inside that middleware, and inside CORS so a browser can read the 429. The probes
+    and /metrics are outside /api and never counted.
+    """
+
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, per_minute: int) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.item = RateLimitItemPerMinute(per_minute)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("state", {}).get("client_ip", "unknown")
+        try:
+            await self.limiter.hit(self.item, "api", client)
+        except RateLimited as exc:
+            body = error_body(exc.status_code, exc.error_code, exc.message)
+            headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+            await send_json(send, body, status=exc.status_code, headers=headers)
+            return
+        await self.app(scope, receive, send)

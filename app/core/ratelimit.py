@@ -12,18 +12,15 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
-from limits import RateLimitItem, RateLimitItemPerMinute
+from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio import Redis
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.errors import RateLimited, error_body
-from app.core.json import send_json
+from app.core.errors import RateLimited
 from app.core.redis import REDIS_ERRORS, RedisState
 
 KEY_PREFIX = "hmb:ratelimit"
-API_PREFIX = "/api/"
 
 
 class RateLimiter:
@@ -114,32 +111,3 @@ async def get_rate_limiter(request: Request) -> RateLimiter:  # async: no thread
 
 
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
-
-
-class ApiRateLimitMiddleware:
-    """The general per-client limit on the API (RATE_LIMIT_PER_MINUTE requests a minute to
-    /api/*), apart from the credential limits and shared by every instance like them.
-
-    Keyed by the client address RequestContextMiddleware resolved through TRUSTED_PROXIES, so
-    it sits inside that middleware, and inside CORS so a browser can read the 429. The probes
-    and /metrics are outside /api and never counted.
-    """
-
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, per_minute: int) -> None:
-        self.app = app
-        self.limiter = limiter
-        self.item = RateLimitItemPerMinute(per_minute)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("state", {}).get("client_ip", "unknown")
-        try:
-            await self.limiter.hit(self.item, "api", client)
-        except RateLimited as exc:
-            body = error_body(exc.status_code, exc.error_code, exc.message)
-            headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
-            await send_json(send, body, status=exc.status_code, headers=headers)
-            return
-        await self.app(scope, receive, send)

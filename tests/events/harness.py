@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 
 from app.core.db import parse_database_url
+from tests.helpers import mark_email_verified
 from tests.server_process import ServerProcess, StartServer
 
 PASSWORD = "live-events-0123"
@@ -64,6 +65,36 @@ async def register(base_url: str, role: str = "job_seeker") -> Account:
         {"Authorization": f"Bearer {data['access_token']}"},
         data["refresh_token"],
     )
+
+
+async def hiring(base_url: str, database_url: str) -> tuple[Account, Account, int]:
+    """An employer (verified, so it may publish) with a published job; a seeker (not yet
+    applied); the job's id."""
+    employer = await register(base_url, "employer")
+    await mark_email_verified(database_url, employer.email)
+    seeker = await register(base_url, "job_seeker")
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        company = await client.post(
+            "/api/companies",
+            json={"name": "Sea Grape Inn", "island": "Eleuthera"},
+            headers=employer.headers,
+        )
+        job = await client.post(
+            "/api/jobs",
+            json={
+                "company_id": company.json()["id"],
+                "title": "Housekeeper",
+                "description": "Keep twelve cottages on Governor's Harbour spotless.",
+                "location": "Governor's Harbour",
+                "island": "Eleuthera",
+                "category": "hospitality_tourism",
+                "employment_type": "full_time",
+                "status": "published",
+            },
+            headers=employer.headers,
+        )
+    assert job.status_code == 201, job.text
+    return employer, seeker, job.json()["id"]
 
 
 async def sql(database_url: str, statement: str, *args: Any) -> Any:

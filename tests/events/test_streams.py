@@ -14,45 +14,16 @@ import pytest
 
 from tests.events.harness import (
     Account,
+    hiring,
     instances,
     open_stream,
     register,
     sql,
 )
-from tests.helpers import assert_error, mark_email_verified
+from tests.helpers import assert_error
 from tests.server_process import StartServer
 
 pytestmark = pytest.mark.slow
-
-
-async def _hiring(base_url: str, database_url: str) -> tuple[Account, Account, int]:
-    """An employer (verified, so it may publish) with a published job; a seeker (not yet
-    applied); the job's id."""
-    employer = await register(base_url, "employer")
-    await mark_email_verified(database_url, employer.email)
-    seeker = await register(base_url, "job_seeker")
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        company = await client.post(
-            "/api/companies",
-            json={"name": "Sea Grape Inn", "island": "Eleuthera"},
-            headers=employer.headers,
-        )
-        job = await client.post(
-            "/api/jobs",
-            json={
-                "company_id": company.json()["id"],
-                "title": "Housekeeper",
-                "description": "Keep twelve cottages on Governor's Harbour spotless.",
-                "location": "Governor's Harbour",
-                "island": "Eleuthera",
-                "category": "hospitality_tourism",
-                "employment_type": "full_time",
-                "status": "published",
-            },
-            headers=employer.headers,
-        )
-    assert job.status_code == 201, job.text
-    return employer, seeker, job.json()["id"]
 
 
 async def _post(base_url: str, path: str, account: Account, body: object = None) -> httpx.Response:
@@ -64,7 +35,7 @@ async def test_an_event_raised_through_one_instance_reaches_a_stream_on_the_othe
     server_factory: StartServer, database_url: str, redis_url: str | None
 ) -> None:
     one, other = instances(server_factory, database_url, redis_url, EVENTS_HEARTBEAT_SECONDS="1")
-    employer, seeker, job_id = await _hiring(one.base_url, database_url)
+    employer, seeker, job_id = await hiring(one.base_url, database_url)
     async with open_stream(one.base_url, employer.headers) as stream:
         applied = await _post(other.base_url, f"/api/jobs/{job_id}/applications", seeker, {})
         assert applied.status_code == 201, applied.text
@@ -101,7 +72,7 @@ async def test_a_reconnect_with_last_event_id_replays_what_it_missed(
     server_factory: StartServer, database_url: str, redis_url: str | None
 ) -> None:
     one, other = instances(server_factory, database_url, redis_url)
-    employer, seeker, job_id = await _hiring(one.base_url, database_url)
+    employer, seeker, job_id = await hiring(one.base_url, database_url)
     async with open_stream(one.base_url, employer.headers) as stream:
         applied = await _post(other.base_url, f"/api/jobs/{job_id}/applications", seeker, {})
         first = await stream.next_of("notification")
