@@ -4,14 +4,16 @@ so idle thread-pool threads don't drown the picture) and print where the CPU goe
     .venv/bin/pip install -e '.[bench]'          # py-spy, pyinstrument
     DATABASE_URL=... .venv/bin/python -m bench.profile health [--seconds 10]
 
-Uses the database and inputs of the last `python3 tasks.py bench` run (bench/results/).
+Uses the database and inputs of the last `python3 tasks.py bench` run (bench/results/). For a
+signed-in case it first logs `--seekers`/`--employers` seed accounts in through the profiled
+server (the run's own tokens were signed with its unkept key).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -19,8 +21,11 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
 from bench import load, prepare
-from bench.run import CASES, RESULTS
+from bench.run import CASES, OVERRIDES, RESULTS, production_env
+from tests.server_process import ServerProcess
 
 
 def summarise(raw: Path, top: int) -> str:
@@ -41,15 +46,32 @@ def summarise(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
+def _signed_in_data(
+    server: ServerProcess, run_data: Path, data: Path, args: argparse.Namespace
+) -> Path:
+    """The last run's inputs, with seekers.txt and employers.txt of tokens this server issued."""
+    shutil.copytree(run_data, data, dirs_exist_ok=True)
+
+    async def sign_in() -> None:
+        async with httpx.AsyncClient(base_url=server.base_url) as client:
+            await prepare.sign_in(
+                client, data, seekers=args.seekers, employers=args.employers, seed=1
+            )
+
+    asyncio.run(sign_in())
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
-    # Signed-in cases need tokens signed with the bench run's own (unkept) key: not here.
-    cases = {c.name: c for c in CASES if c.needs != "signed_in"}
+    cases = {c.name: c for c in CASES if c.needs != "login"}
     p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     p.add_argument("case", choices=sorted(cases))
     p.add_argument("--seconds", type=int, default=10)
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--top", type=int, default=30)
     p.add_argument("--db-name", default="hmb_bench")
+    p.add_argument("--seekers", type=int, default=40)
+    p.add_argument("--employers", type=int, default=10)
     args = p.parse_args(argv)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     runs = sorted(d for d in RESULTS.glob("2*") if (d / "data" / "users.txt").exists())
@@ -60,19 +82,21 @@ def main(argv: list[str] | None = None) -> int:
     if not server_url:
         raise SystemExit("DATABASE_URL is not set (the server the benchmark used)")
     env = {
-        "ENVIRONMENT": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
+        **production_env(bcrypt_rounds=12),
+        **OVERRIDES["every service server"][0],
         # py-spy follows one worker pid for the whole recording: a recycled worker would end it.
         "GUNICORN_MAX_REQUESTS": "0",
         "DATABASE_URL": prepare.bench_database(server_url, args.db_name).url,
     }
-    print("production defaults except GUNICORN_MAX_REQUESTS=0 (py-spy follows one worker pid)")
+    print("the bench's service settings, and GUNICORN_MAX_REQUESTS=0 (py-spy follows one pid)")
     case = cases[args.case]
     out = RESULTS / f"profile-{case.name}"
     out.mkdir(parents=True, exist_ok=True)
     server = load.start("app.main:app", env, out / "server.log")
     try:
         load.wait_healthy(server)
+        if case.needs == "signed_in":
+            data = _signed_in_data(server, data, out / "data", args)
 
         def drive(seconds: int) -> load.Run:
             return load.wrk(

@@ -778,6 +778,22 @@ def startup_only(bench: Bench, stamp: str) -> int:
     return 0
 
 
+def production_env(bcrypt_rounds: int) -> dict[str, str]:
+    """What every server of a run is started with: production, a random key, and the settings
+    an operator gives (production refuses to start without them; the API only queues email, no
+    worker runs here)."""
+    env = {
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_ORIGINS": "https://hiremebahamas.com",
+        "SMTP_HOST": "smtp.invalid",
+        "BCRYPT_ROUNDS": str(bcrypt_rounds),
+    }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return env
+
+
 def _servers_for(cases: list[Case], args: argparse.Namespace, available: set[str]) -> set[str]:
     keys = {"app"}
     for case in cases:
@@ -793,17 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = RESULTS / stamp
     out.mkdir(parents=True, exist_ok=True)
-    env = {
-        "ENVIRONMENT": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        # Production settings an operator gives (it refuses to start without them); the API
-        # only queues email, no worker runs here.
-        "ALLOWED_ORIGINS": "https://hiremebahamas.com",
-        "SMTP_HOST": "smtp.invalid",
-        "BCRYPT_ROUNDS": str(args.bcrypt_rounds),
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-    }
-    bench = Bench(args, out, out / "data", {k: v for k, v in env.items() if v is not None})
+    bench = Bench(args, out, out / "data", production_env(args.bcrypt_rounds))
     print(settings_text(bench), flush=True)
     if args.only == ["startup"]:
         return startup_only(bench, stamp)
