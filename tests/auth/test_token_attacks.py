@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 
 from app.core.config import Settings
 from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.helpers import assert_error
+from tests.helpers import assert_error, make_client
 
 # Any RSA public key an attacker might present as an HMAC secret (the HS/RS confusion attack).
 PUBLIC_KEY_PEM = """-----BEGIN PUBLIC KEY-----
@@ -75,6 +76,35 @@ async def test_genuine_token_is_accepted(
     # The forgeries below differ from this one only in what they forge.
     token = jwt.encode(_claims(settings, account["user"]["id"]), settings.secret_key, "HS256")
     assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
+
+
+async def test_a_token_used_many_times_is_refused_once_it_expires(
+    client: httpx.AsyncClient, settings: Settings, account: dict[str, Any]
+) -> None:
+    """A token is verified in full once and its verdict kept: the kept verdict must end at
+    the token's expiry, however often it was used before."""
+    expires = datetime.now(UTC) + timedelta(seconds=2)
+    token = jwt.encode(_claims(settings, account["user"]["id"], exp=expires), settings.secret_key)
+    for _ in range(3):
+        assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
+    await asyncio.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.05)
+    await _assert_refused(client, token)
+
+
+async def test_a_token_is_refused_under_another_key_after_it_was_accepted(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    make_settings: Callable[..., Settings],
+    start_app: Callable[[Settings], Any],
+    account: dict[str, Any],
+) -> None:
+    """An app with another SECRET_KEY (a rotated key) does not take a token on the word of the
+    verdict the old key's app kept."""
+    token = jwt.encode(_claims(settings, account["user"]["id"]), settings.secret_key, "HS256")
+    assert (await client.get("/api/auth/me", headers=bearer(token))).status_code == 200
+    rotated = await start_app(make_settings(secret_key="r0tated-" + "k3y9" * 12))
+    async with make_client(rotated) as other:
+        await _assert_refused(other, token)
 
 
 async def test_alg_none_is_refused(
