@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.auth.deps import EmployerUser
 from app.candidates import service
 from app.candidates.schemas import (
     CandidateRead,
     CandidateSearch,
+    CandidateSearchQuery,
     Contact,
     InvitationCreate,
     InvitationRead,
@@ -25,7 +26,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.ids import IdPath
-from app.core.pagination import Page, PageDep
+from app.core.pagination import Page, PageParams
 from app.core.ratelimit import RateLimiterDep
 from app.files import service as files
 from app.files.deps import StorageDep
@@ -34,14 +35,24 @@ from app.users.models import User
 router = APIRouter(tags=["candidates"])
 
 
+async def candidate_search(
+    query: Annotated[CandidateSearchQuery, Query()],
+) -> tuple[CandidateSearch, PageParams]:
+    """The filters and the page: one query model (see PageQuery); a forged cursor is a 422
+    here, before the caller's account is read."""
+    return query, query.page()
+
+
+CandidateSearchDep = Annotated[tuple[CandidateSearch, PageParams], Depends(candidate_search)]
+
+
 @router.get(
     "",
     summary="Find job seekers who chose to be found (employers only)",
     responses=error_responses(Unauthorized, Forbidden, RateLimited),
 )
 async def search_candidates(
-    filters: Annotated[CandidateSearch, Query()],
-    page: PageDep,
+    query: CandidateSearchDep,
     employer: EmployerUser,
     session: SessionDep,
     storage: StorageDep,
@@ -51,6 +62,7 @@ async def search_candidates(
     """Full-text `q` over headline, skills and bio (ranked), `island`, every one of `skills`,
     `min_years`; seekers whose visibility is `hidden` never appear. Email, phone and résumé
     only for seekers who applied to one of the caller's jobs."""
+    filters, page = query
     rows, cursor, applicants = await service.search(session, limiter, employer, filters, page)
     seekers: list[User] = [row[0] for row in rows]
     resumes = await files.ready_files(

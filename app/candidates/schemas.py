@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.core.bahamas import Island
 from app.core.fields import Skill, line, text
 from app.core.ids import MAX_ID
+from app.core.pagination import PageQuery
 from app.files.schemas import FileRead
 from app.jobs.schemas import MAX_QUERY_LENGTH
 from app.users.models import Visibility
@@ -26,6 +27,10 @@ class CandidateSearch(BaseModel):
     island: Island | None = None
     skills: Annotated[list[Skill], Field(max_length=MAX_SKILL_FILTERS)] = []
     min_years: Annotated[int, Field(ge=0, le=70)] | None = None
+
+
+class CandidateSearchQuery(PageQuery, CandidateSearch):
+    """GET /api/candidates's query string: the filters and the page."""
 
 
 class Contact(BaseModel):

@@ -93,22 +93,42 @@ class InvalidCursor(UnprocessableEntity):
         )
 
 
-async def page_params(  # async: FastAPI would run a plain def in the thread pool
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")] = DEFAULT_LIMIT,
-    cursor: Annotated[
-        str | None,
-        # Checked here rather than by Query(max_length=): FastAPI collects a parameter's
-        # validation error and goes on solving the route's other dependencies (opening a
-        # session to find the caller), while an error raised here ends the request at once.
-        Query(
-            description="`next_cursor` of the previous page.",
-            json_schema_extra={"maxLength": MAX_CURSOR_LENGTH},
-        ),
-    ] = None,
-) -> PageParams:
+PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+PageCursor = Annotated[
+    str | None,
+    # Checked by decode_cursor rather than by Query(max_length=): FastAPI collects a parameter's
+    # validation error and goes on solving the route's other dependencies (opening a session
+    # to find the caller), while an error raised by page_params ends the request at once.
+    Query(
+        description="`next_cursor` of the previous page.",
+        json_schema_extra={"maxLength": MAX_CURSOR_LENGTH},
+    ),
+]
+
+
+def page_of(limit: int, cursor: str | None) -> PageParams:
+    """The page asked for; a cursor this service did not hand out is a 422 (InvalidCursor)."""
     if not cursor:
         return PageParams(limit=limit, cursor=None)
     return PageParams(limit=limit, cursor=cursor, after=decode_cursor(cursor))
+
+
+async def page_params(  # async: FastAPI would run a plain def in the thread pool
+    limit: PageLimit = DEFAULT_LIMIT, cursor: PageCursor = None
+) -> PageParams:
+    return page_of(limit, cursor)
+
+
+class PageQuery(BaseModel):
+    """`limit` and `cursor` as fields of a route's query model: FastAPI reads a query model
+    from the URL only when it is the route's one query parameter, so a route whose filters
+    are a model (GET /api/jobs) declares its page in the same model."""
+
+    limit: PageLimit = DEFAULT_LIMIT
+    cursor: PageCursor = None
+
+    def page(self) -> PageParams:
+        return page_of(self.limit, self.cursor)
 
 
 # Declare it before the caller's dependencies (CurrentUser and the like): FastAPI solves them in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser, WriteAction, write_limit
 from app.core.cache import CacheDep
@@ -20,12 +20,13 @@ from app.core.errors import (
 )
 from app.core.http_cache import private_json, public_get, public_json
 from app.core.ids import IdPath
-from app.core.pagination import Page, PageDep
+from app.core.pagination import Page, PageDep, PageParams
 from app.jobs import service
 from app.jobs.schemas import (
     JobCreate,
     JobRead,
     JobSearch,
+    JobSearchQuery,
     JobSummary,
     JobUpdate,
     SavedJobRead,
@@ -33,6 +34,17 @@ from app.jobs.schemas import (
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
+
+
+async def job_search(
+    query: Annotated[JobSearchQuery, Query()],
+) -> tuple[JobSearch, PageParams]:
+    """The filters and the page of GET /api/jobs: one query model (see PageQuery); a forged
+    cursor is a 422 here, before the session is used."""
+    return query, query.page()
+
+
+JobSearchDep = Annotated[tuple[JobSearch, PageParams], Depends(job_search)]
 
 _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
 
@@ -45,14 +57,11 @@ _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
     summary="Search live published jobs",
 )
 async def search_jobs(
-    request: Request,
-    search: Annotated[JobSearch, Query()],
-    page: PageDep,
-    session: SessionDep,
-    cache: CacheDep,
+    request: Request, query: JobSearchDep, session: SessionDep, cache: CacheDep
 ) -> Response:
     """Live published jobs. Cached for everyone alike (the list does not depend on who asks),
     and by CDNs and browsers (ETag, `If-None-Match` answered with 304)."""
+    search, page = query
     return public_json(request, await service.search_jobs(session, cache, search, page))
 
 

@@ -21,6 +21,7 @@ from app.companies.models import Company
 from app.core.bahamas import Island
 from app.core.fields import Currency, line, name, skills, text
 from app.core.ids import MAX_ID
+from app.core.pagination import PageQuery
 from app.jobs.models import (
     DisplayStatus,
     EmploymentType,
@@ -167,6 +168,10 @@ class JobSearch(BaseModel):
         if self.sort is None:
             return "relevance" if self.q else "newest"
         return "newest" if self.sort == "relevance" and not self.q else self.sort
+
+
+class JobSearchQuery(PageQuery, JobSearch):
+    """GET /api/jobs's query string: the filters and the page."""
 
 
 class CompanyBrief(BaseModel):
