@@ -26,7 +26,7 @@ from app.core.middleware import (
     UnhandledErrorMiddleware,
 )
 from app.core.openapi import operation_id
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
 from app.core.startup_report import log_startup_configuration
@@ -111,8 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(
         ApiRateLimitMiddleware,
-        limiter=app.state.rate_limiter,
-        per_minute=settings.rate_limit_per_minute,
+        limit=FleetRateLimit(app.state.redis, settings.rate_limit_per_minute),
     )
     app.add_middleware(
         CORSMiddleware,

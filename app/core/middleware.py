@@ -18,7 +18,6 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from limits import RateLimitItemPerMinute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
@@ -29,7 +28,7 @@ from app.core.errors import PayloadTooLarge, RateLimited, error_body, error_resp
 from app.core.json import send_json
 from app.core.logging import AccessLog
 from app.core.metrics import Metrics
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import FleetRateLimit
 from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
 
 error_log = logging.getLogger("app.errors")
@@ -370,28 +369,27 @@ def _gzip_headers(
 
 class ApiRateLimitMiddleware:
     """The general per-client limit on the API (RATE_LIMIT_PER_MINUTE requests a minute to
-    /api/*), apart from the credential limits and shared by every instance like them.
+    /api/*), apart from the credential limits and counted for the whole fleet
+    (FleetRateLimit: in process, summed in Redis in the background until a client nears it).
 
     Keyed by the client address RequestContextMiddleware resolved through TRUSTED_PROXIES, so
     it sits inside that middleware, and inside CORS so a browser can read the 429. The probes
     and /metrics are outside /api and never counted.
     """
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, per_minute: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: FleetRateLimit) -> None:
         self.app = app
-        self.limiter = limiter
-        self.item = RateLimitItemPerMinute(per_minute)
+        self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        client = scope.get("state", {}).get("client_ip", "unknown")
-        try:
-            await self.limiter.hit(self.item, "api", client)
-        except RateLimited as exc:
-            body = error_body(exc.status_code, exc.error_code, exc.message)
-            headers = [(k.lower().encode(), v.encode()) for k, v in (exc.headers or {}).items()]
-            await send_json(send, body, status=exc.status_code, headers=headers)
+        retry_after = await self.limit.hit(scope.get("state", {}).get("client_ip", "unknown"))
+        if retry_after is not None:
+            refusal = RateLimited(retry_after)
+            body = error_body(refusal.status_code, refusal.error_code, refusal.message)
+            headers = [(k.lower().encode(), v.encode()) for k, v in (refusal.headers or {}).items()]
+            await send_json(send, body, status=refusal.status_code, headers=headers)
             return
         await self.app(scope, receive, send)

@@ -7,6 +7,7 @@ hold per instance rather than across the fleet, and the service keeps answering.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Annotated
@@ -111,3 +112,95 @@ async def get_rate_limiter(request: Request) -> RateLimiter:  # async: no thread
 
 
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+
+
+class _ClientCount:
+    __slots__ = ("total", "unsent")
+
+    def __init__(self) -> None:
+        self.total = 0  # the fleet's count for the minute, as Redis last said (ours included)
+        self.unsent = 0  # counted here, not yet added in Redis
+
+
+class FleetRateLimit:
+    """A per-client limit per minute for the whole fleet (the general API limit,
+    RATE_LIMIT_PER_MINUTE), without a Redis round trip in most requests.
+
+    Each request is counted here at once. A client's first request of the minute on this
+    instance waits for its count in Redis (so an instance learns what the others counted);
+    after that, what this instance counted is added to the client's count in Redis by a flush
+    that runs FLUSH_SECONDS after the first unsent count (one pipeline for every client
+    counted since), and Redis's answer is the fleet's total. So, far below the limit, a
+    request does not wait for Redis; in the last tenth of the limit (the last
+    ten requests at least) every request flushes its client and waits for the total, so the
+    boundary holds across instances up to what the others counted in their last FLUSH_SECONDS
+    before they got there; a limit of ten or less is exact. Fixed minute windows, like the
+    credential limits. Without Redis, or while it fails, the count is
+    this process's own (and the limit is per instance).
+
+    The credential limits (RateLimiter) stay one exact round trip per attempt: they are few
+    and must hold to the attempt."""
+
+    FLUSH_SECONDS = 0.1
+    WINDOW_SECONDS = 60
+
+    def __init__(self, redis: RedisState, per_minute: int) -> None:
+        self._redis = redis
+        self.limit = per_minute
+        self._exact_from = per_minute - max(per_minute // 10, 10)
+        self._window = -1
+        self._counts: dict[str, _ClientCount] = {}
+        self._flush_pending = False
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    async def hit(self, client: str) -> int | None:
+        """Count one request of `client`: None when allowed, else the seconds until its
+        minute ends (for Retry-After)."""
+        now = time.time()
+        window = int(now // self.WINDOW_SECONDS)
+        if window != self._window:
+            self._window, self._counts = window, {}
+        count = self._counts.get(client)
+        first = count is None
+        if count is None:
+            count = self._counts[client] = _ClientCount()
+        count.unsent += 1
+        if first or count.total + count.unsent >= self._exact_from:
+            await self._send(window, {client: count})
+        elif not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self._flush)
+        if count.total + count.unsent > self.limit:
+            return math.ceil(self.WINDOW_SECONDS - now % self.WINDOW_SECONDS)
+        return None
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        unsent = {client: count for client, count in self._counts.items() if count.unsent}
+        if unsent:
+            task = asyncio.create_task(self._send(self._window, unsent))
+            self._flushes.add(task)  # a task nobody references may be collected mid-flight
+            task.add_done_callback(self._flushes.discard)
+
+    async def _send(self, window: int, counts: dict[str, _ClientCount]) -> None:
+        sent = [(client, count, count.unsent) for client, count in counts.items()]
+        for _, count, _ in sent:
+            count.unsent = 0
+        redis = self._redis.client()
+        if redis is not None:
+            try:
+                async with redis.pipeline(transaction=False) as pipe:
+                    for client, _, n in sent:
+                        key = f"{KEY_PREFIX}:api:{window}:{client}"
+                        pipe.incrby(key, n)
+                        pipe.expire(key, 2 * self.WINDOW_SECONDS)
+                    replies = await pipe.execute()
+            except REDIS_ERRORS as exc:
+                self._redis.mark_failed(exc)
+            else:
+                self._redis.mark_ok()
+                for (_, count, _), total in zip(sent, replies[::2], strict=True):
+                    count.total = max(count.total, int(total))
+                return
+        for _, count, n in sent:  # counted here only
+            count.total += n

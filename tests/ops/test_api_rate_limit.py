@@ -4,6 +4,7 @@ probes never counted, and one count for the whole fleet (two instances behind ng
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,58 @@ async def test_the_limit_is_documented_on_api_operations(limited_app: Any) -> No
     async with make_client(limited_app) as client:
         schema = (await client.get("/openapi.json")).json()
     assert "429" in schema["paths"]["/api/jobs"]["get"]["responses"]
+
+
+async def _fleet_count(redis: Redis, client: str) -> int:
+    keys = [key async for key in redis.scan_iter(f"hmb:ratelimit:api:*:{client}")]
+    return sum(int(value or 0) for value in await redis.mget(keys)) if keys else 0
+
+
+async def test_counts_far_below_the_limit_reach_redis_in_the_background(
+    start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings], redis: Redis
+) -> None:
+    """Far below its limit a client's requests are counted in process and added in Redis by
+    the next flush (FleetRateLimit.FLUSH_SECONDS), not one round trip each."""
+    app = await start_app(make_settings(rate_limit_per_minute=100))
+    async with make_client(app, client_ip="203.0.113.20") as client:
+        for _ in range(5):
+            assert (await client.get("/api/stats")).status_code == 200
+        assert await _fleet_count(redis, "203.0.113.20") in (1, 5)  # the first waits for it
+        for _ in range(40):
+            if await _fleet_count(redis, "203.0.113.20") == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert await _fleet_count(redis, "203.0.113.20") == 5
+
+
+async def test_an_instance_knows_what_the_others_counted_from_a_clients_first_request(
+    start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings], redis: Redis
+) -> None:
+    """Two instances (two apps on one Redis): a client that used its minute on one is refused
+    on its first request to the other, and near the limit the count is exact."""
+    first = await start_app(make_settings(rate_limit_per_minute=30))
+    second = await start_app(make_settings(rate_limit_per_minute=30))
+    async with (
+        make_client(first, client_ip="203.0.113.21") as a,
+        make_client(second, client_ip="203.0.113.21") as b,
+    ):
+        for _ in range(15):
+            assert (await a.get("/api/stats")).status_code == 200
+        await asyncio.sleep(0.3)  # the first instance's flush
+        statuses = [(await b.get("/api/stats")).status_code for _ in range(20)]
+    assert statuses == [200] * 15 + [429] * 5
+    assert await _fleet_count(redis, "203.0.113.21") == 35
+
+
+async def test_without_redis_the_limit_holds_per_instance(
+    start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
+) -> None:
+    app = await start_app(
+        make_settings(rate_limit_per_minute=25, redis_url="redis://127.0.0.1:1/0")
+    )
+    async with make_client(app, client_ip="203.0.113.22") as client:
+        statuses = [(await client.get("/api/stats")).status_code for _ in range(27)]
+    assert statuses == [200] * 25 + [429] * 2
 
 
 @pytest.mark.slow
