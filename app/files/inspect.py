@@ -7,12 +7,12 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-
-from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
+from typing import TYPE_CHECKING
 
 from app.files import rules
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 
 class Refused(ValueError):
@@ -60,6 +60,10 @@ def inspect(data: bytes, rule: rules.PurposeRule, declared: str) -> Inspected:
 
 
 def _pdf_pages(data: bytes) -> int:
+    # Imported on the first PDF, not at boot: the worker's start-up does not pay for pypdf.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     try:
         pages = len(PdfReader(io.BytesIO(data)).pages)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
@@ -93,6 +97,9 @@ _PIL_FORMATS = {rules.PNG: "PNG", rules.JPEG: "JPEG", rules.WEBP: "WEBP"}
 
 
 def _reencode(data: bytes, kind: str) -> Inspected:
+    # Imported on the first image, not at boot: the worker's start-up does not pay for Pillow.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[kind]]) as source:
             width, height = source.size
@@ -124,7 +131,7 @@ def _reencode(data: bytes, kind: str) -> Inspected:
     )
 
 
-def _encode(image: Image.Image, kind: str) -> bytes:
+def _encode(image: PILImage, kind: str) -> bytes:
     if kind == rules.JPEG and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     out = io.BytesIO()

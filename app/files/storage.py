@@ -158,6 +158,7 @@ class FileSystemStorage:
 
 class S3Storage:
     def __init__(self, settings: Settings) -> None:
+        # Imported when the first request needs the storage, not at boot: boto3 is slow to load.
         import boto3
         from botocore.config import Config
 
