@@ -27,4 +27,4 @@ EXPOSE 10000
 # No curl in the image: Python's urllib fails (exit 1) on anything but a 2xx from /health.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '10000'), timeout=4)"
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app.main:app"]
+CMD ["python", "-m", "app", "serve"]

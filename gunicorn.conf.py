@@ -1,7 +1,8 @@
-"""Gunicorn configuration for production (Render, Docker) and the local run command.
+"""Gunicorn configuration for production (Render, Docker) and the local run command, all of
+which start it through `python -m app serve`.
 
 One Uvicorn worker per instance: more traffic means more instances, not more workers.
-Every value can be overridden from the environment.
+Every value can be overridden from the environment (checked in app/core/serving.py).
 """
 
 from __future__ import annotations
@@ -9,45 +10,23 @@ from __future__ import annotations
 import os
 import sys
 
-RESERVED_PORTS = {5432: "PostgreSQL", 6379: "Redis"}
+from app.core.serving import ServerSettingError, server_settings
 
+# The same checks `python -m app serve` makes first; here for a plain `gunicorn -c` start.
+try:
+    _server = server_settings()
+except ServerSettingError as exc:
+    sys.stderr.write(f"{exc}\n")
+    sys.exit(2)
 
-def _port() -> int:
-    raw = os.environ.get("PORT", "10000").strip()
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        sys.stderr.write(f"Invalid PORT {raw!r}: it must be a number from 1 to 65535.\n")
-        sys.exit(2)
-    port = int(raw)
-    if port in RESERVED_PORTS:
-        sys.stderr.write(
-            f"Refusing PORT={port}: it is the {RESERVED_PORTS[port]} port. "
-            "Set PORT to the port the web service should listen on (default 10000).\n"
-        )
-        sys.exit(2)
-    return port
-
-
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, str(default)).strip()
-    if not raw.isdigit() or int(raw) < minimum:
-        least = f" of at least {minimum}" if minimum else ""
-        sys.stderr.write(f"Invalid {name} {raw!r}: it must be a whole number{least}.\n")
-        sys.exit(2)
-    return int(raw)
-
-
-bind = f"0.0.0.0:{_port()}"
+bind = f"0.0.0.0:{_server.port}"
 worker_class = "app.worker.UvicornWorker"
-# A non-numeric WEB_CONCURRENCY never gets here: Gunicorn itself int()s it on import.
-workers = _int("WEB_CONCURRENCY", 1, minimum=1)
-timeout = _int("GUNICORN_TIMEOUT", 120)
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Off by default: with one worker, recycling stalls the whole instance while the new worker
-# boots (measured in the README: half the throughput, dropped connections), and the worker's
-# memory is flat without it. Set it only to contain a leak you have measured.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+workers = _server.workers
+timeout = _server.timeout
+graceful_timeout = _server.graceful_timeout
+keepalive = _server.keepalive
+max_requests = _server.max_requests
+max_requests_jitter = _server.max_requests_jitter
 preload_app = False
 # The app writes one JSON access line per request itself; Gunicorn's would repeat it.
 accesslog = None

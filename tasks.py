@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's two commands, for a machine with nothing but Python 3.11+:
 
-    python3 tasks.py run     serve the API as production does (Gunicorn + gunicorn.conf.py),
+    python3 tasks.py run     serve the API as production does (python -m app serve: Gunicorn),
                              with the background worker (python -m app worker) beside it
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
     python3 tasks.py test    run the whole test suite (arguments after it go to pytest)
@@ -142,9 +142,8 @@ def run(args: argparse.Namespace) -> int:
     if args.demo:  # a small realistic marketplace, only into a database without jobs
         demo = ["--if-empty", "--companies", "60", "--jobs", "600", "--applications", "2000"]
         subprocess.run([VENV_PYTHON, "-m", "app", "seed", *demo], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen(
-        [VENV / "bin" / "gunicorn", "-c", "gunicorn.conf.py", "app.main:app"], cwd=ROOT, env=env
-    )
+    # The production start command: it becomes Gunicorn's master, so `server` is the master.
+    server = subprocess.Popen([VENV_PYTHON, "-m", "app", "serve"], cwd=ROOT, env=env)
     # The background worker beside it (emails; without SMTP_HOST they land in .data/mail/).
     worker = subprocess.Popen([VENV_PYTHON, "-m", "app", "worker"], cwd=ROOT, env=env)
 
@@ -197,9 +196,10 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "run",
         help="serve the API as production does",
-        description="Migrate the database and serve the API with Gunicorn and gunicorn.conf.py "
-        "on $PORT (10000), printing the URL to open once it answers. Without DATABASE_URL an "
-        "embedded PostgreSQL under .data/postgres is started. Ctrl-C stops it.",
+        description="Migrate the database and serve the API with `python -m app serve` "
+        "(Gunicorn and gunicorn.conf.py) on $PORT (10000), printing the URL to open once it "
+        "answers. Without DATABASE_URL an embedded PostgreSQL under .data/postgres is started. "
+        "Ctrl-C stops it.",
     )
     serve.add_argument(
         "--demo", action="store_true", help="seed a small demo marketplace first (when empty)"

@@ -1,7 +1,7 @@
 """Operator commands: `python -m app <command>` (`python -m app <command> --help` for each).
 
 Each domain registers its subcommands in its own commands.py; adding one is a block there and,
-for a new module, a line in COMMANDS below. Shared helpers (settings, a database session, the
+for a new module, an entry in COMMANDS below. Shared helpers (settings, a database session, the
 exit codes) are in app/core/cli.py.
 """
 
@@ -9,46 +9,54 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from app.auth.commands import add_auth_commands
-from app.core.cli import CommandError, add_core_commands
-from app.files.commands import add_file_commands
-from app.openapi import add_openapi_command
-from app.queue_worker import add_worker_command
-from app.seed.command import add_seed_command
-from app.users.commands import add_user_commands
+from app.core.cli import CommandError
 
 Command = Callable[[argparse.Namespace], Awaitable[int]]
 
-# Each adds its subcommands with
+# Each "module:function" adds its subcommands with
 # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.
-COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    add_core_commands,
-    add_seed_command,
-    add_user_commands,
-    add_auth_commands,
-    add_openapi_command,
-    add_file_commands,
-    add_worker_command,
+# They are imported in this order only until the command asked for is registered: the domains
+# import FastAPI, SQLAlchemy and their schemas (seconds of CPU), which `serve`, the web start
+# command that runs before Gunicorn on every boot, and `migrate` do not need.
+COMMANDS = (
+    "app.core.cli:add_core_commands",
+    "app.seed.command:add_seed_command",
+    "app.users.commands:add_user_commands",
+    "app.auth.commands:add_auth_commands",
+    "app.openapi:add_openapi_command",
+    "app.files.commands:add_file_commands",
+    "app.queue_worker:add_worker_command",
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser with every command, or, when argv names one, with those up to its own."""
     parser = argparse.ArgumentParser(
         prog="python -m app",
         description="HireMeBahamas operator commands. Exit codes: 0 done, 1 refused or failed, "
         "2 bad arguments, unusable configuration or an unreachable database.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    for add in COMMANDS:
-        add(commands)
+    for registration in COMMANDS:
+        module, function = registration.split(":")
+        getattr(importlib.import_module(module), function)(commands)
+        if argv and argv[0] in commands.choices:
+            break
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "passthrough"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.passthrough = extra
     command: Command = args.handler
     try:
         return asyncio.run(command(args))

@@ -2,6 +2,9 @@
 
     python -m gunicorn -c gunicorn.conf.py app.main:app      (cwd = the repository root)
 
+which is what `python -m app serve`, the deploy files' start command, execs once it has
+checked the server settings (tests/server/test_serve.py boots that command itself).
+
 API:
 
     server = start_server({"DATABASE_URL": url, "REDIS_URL": None}, log_path=tmp_path / "srv.log")

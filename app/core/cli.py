@@ -1,25 +1,34 @@
 """What every `python -m app` command shares: its settings, a database session, one clear
 line and an exit code on failure (0 done, 1 refused or failed, 2 unusable configuration or
-an unreachable database), and `migrate`, which belongs to no domain.
+an unreachable database), and `migrate` and `serve`, which belong to no domain.
 
 A command is one block in its domain's commands.py: `commands.add_parser(...)` with its
 arguments and `set_defaults(handler=<async function of the Namespace returning an exit
 code>)`, registered in app/cli.py. Inside it, `raise CommandError(...)` to stop with a message.
+A command that takes arguments it does not parse itself (`serve`, for Gunicorn) sets
+`passthrough=[]` in its defaults and gets them there.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from app.core.serving import ServerSettingError, server_settings
 
-from app.core.config import ConfigError, Settings, load_settings
-from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database, DatabaseURLError, migration_target
+# The settings and the database (pydantic, SQLAlchemy: a second or more of CPU) are imported
+# by the commands that use them, not here: `serve`, the web start command, runs before Gunicorn
+# and must not delay every boot by importing them.
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.core.config import Settings
 
 EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
@@ -39,6 +48,8 @@ def progress(message: str) -> None:
 
 
 def command_settings(action: str) -> Settings:
+    from app.core.config import ConfigError, load_settings
+
     try:
         return load_settings()
     except ConfigError as exc:
@@ -49,6 +60,8 @@ def command_settings(action: str) -> Settings:
 async def command_session(action: str) -> AsyncIterator[AsyncSession]:
     """One session in one transaction (committed when the block ends without an error) on
     the database DATABASE_URL names."""
+    from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
+
     database = Database(command_settings(action))
     if database.target is None:
         raise CommandError(f"Cannot {action}: {database.config_error}", EXIT_UNUSABLE)
@@ -62,13 +75,13 @@ async def command_session(action: str) -> AsyncIterator[AsyncSession]:
         await database.dispose()
 
 
-def _alembic_ini() -> Path:
-    """alembic.ini in the working directory (the Docker image's /app), else the checkout's."""
-    for candidate in (Path.cwd() / "alembic.ini", Path(__file__).parents[2] / "alembic.ini"):
+def _project_file(name: str, action: str) -> Path:
+    """`name` in the working directory (the Docker image's /app), else the checkout's."""
+    for candidate in (Path.cwd() / name, Path(__file__).parents[2] / name):
         if candidate.is_file():
             return candidate
     raise CommandError(
-        "Cannot migrate: no alembic.ini here; run it from the directory that holds it",
+        f"Cannot {action}: no {name} here; run it from the directory that holds it",
         EXIT_UNUSABLE,
     )
 
@@ -83,14 +96,28 @@ def add_core_commands(commands: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(handler=run_migrate)
 
+    parser = commands.add_parser(
+        "serve",
+        help="the web server's start command: check its settings, then run Gunicorn",
+        description="Check PORT, WEB_CONCURRENCY and the GUNICORN_* settings as gunicorn.conf.py "
+        "does, then become `gunicorn -c gunicorn.conf.py app.main:app` (the same process, so "
+        "signals reach Gunicorn's master and the exit code is Gunicorn's). Arguments after "
+        "`serve` are passed to Gunicorn. Exit code 2, with one line naming the variable, when "
+        "a setting cannot be used.",
+        allow_abbrev=False,
+    )
+    parser.set_defaults(handler=run_serve, passthrough=[])
+
 
 async def run_migrate(_: argparse.Namespace) -> int:
+    from app.core.db import DatabaseURLError, migration_target
+
     settings = command_settings("migrate")
     try:
         target = migration_target(settings)
     except DatabaseURLError as exc:
         raise CommandError(f"Cannot migrate: {exc}", EXIT_UNUSABLE) from None
-    ini = _alembic_ini()
+    ini = _project_file("alembic.ini", "migrate")
     progress(f"Migrating {target.masked} to the newest revision ...")
     # Alembic's env.py runs its own event loop: a process of its own, its log lines as progress.
     alembic = (sys.executable, "-m", "alembic", "-c", str(ini))
@@ -103,3 +130,15 @@ async def run_migrate(_: argparse.Namespace) -> int:
     revision = (await current.communicate())[0].decode().split()
     progress(f"The database is at head ({revision[0] if revision else 'no revision'}).")
     return 0
+
+
+async def run_serve(args: argparse.Namespace) -> NoReturn:
+    try:
+        server_settings()
+    except ServerSettingError as exc:
+        raise CommandError(str(exc), EXIT_UNUSABLE) from None
+    config = _project_file("gunicorn.conf.py", "serve")
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(config), "app.main:app"]
+    # Exec, not a child: the platform's SIGTERM reaches Gunicorn's master itself, and its exit
+    # code is the service's. No shell: the operator's arguments reach Gunicorn as they are.
+    os.execvp(gunicorn[0], [*gunicorn, *args.passthrough])  # noqa: S606

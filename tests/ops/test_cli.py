@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 from tests.helpers import assert_error
 
 ADMIN_PASSWORD = "a long admin passphrase"
-COMMANDS = ("migrate", "seed", "create-admin", "grant-admin", "revoke-admin", "unlock")
+COMMANDS = ("migrate", "serve", "seed", "create-admin", "grant-admin", "revoke-admin", "unlock")
 STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
 
 

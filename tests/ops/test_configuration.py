@@ -87,7 +87,8 @@ def test_development_console_is_one_readable_format(
 
 
 def test_zero_web_concurrency_is_refused_in_one_line(server_factory: StartServer) -> None:
-    # (Gunicorn itself reads a non-numeric or negative value before gunicorn.conf.py runs.)
+    # (Gunicorn itself reads a non-numeric or negative value before gunicorn.conf.py runs;
+    # `python -m app serve` refuses those first: tests/server/test_serve.py.)
     server = server_factory({"WEB_CONCURRENCY": "0"})
     assert server.wait_exit() == 2
     log = server.log()
