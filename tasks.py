@@ -150,9 +150,14 @@ def run(args: argparse.Namespace) -> int:
     # SIGTERM (a supervisor) or Ctrl-C: stop Gunicorn and the worker gracefully and wait for
     # them, then return normally so the embedded PostgreSQL is stopped too (by its atexit
     # handler).
+    # Each is sent SIGTERM once: a second one could land after the worker has put its own
+    # handler away on the way out, and kill it (exit -15) instead of letting it exit 0.
+    signalled: set[int] = set()
+
     def stop(_signum: int, _frame: object) -> None:
         for process in (server, worker):
-            if process.poll() is None:
+            if process.poll() is None and process.pid not in signalled:
+                signalled.add(process.pid)
                 process.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
