@@ -243,6 +243,10 @@ class CaptureProxy:
             )
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            # The proxy is stopping (_shutdown). Ending normally, not cancelled: on Python 3.11
+            # asyncio's callback for a cancelled client task logs a CancelledError traceback.
+            pass
         except Exception as exc:
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:

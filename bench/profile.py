@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from bench import load, prepare
-from bench.run import CASES, OVERRIDES, RESULTS, production_env
+from bench.run import CASES, MIXED_LABEL, OVERRIDES, RESULTS, Case, production_env
 from tests.server_process import ServerProcess
 
 
@@ -64,6 +64,7 @@ def _signed_in_data(
 
 def main(argv: list[str] | None = None) -> int:
     cases = {c.name: c for c in CASES if c.needs != "login"}
+    cases["mixed"] = Case("mixed", MIXED_LABEL, "mixed.lua", "/", "", 0.0, needs="signed_in")
     p = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     p.add_argument("case", choices=sorted(cases))
     p.add_argument("--seconds", type=int, default=10)

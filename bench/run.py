@@ -42,6 +42,7 @@ OLD_TARGETS = "old service: health < 5 ms, API p50 < 150 ms and p99 < 700 ms, me
 SESSION_FLOOR = "floor + the service's other statements (transaction, pings, settings)"
 MIXED_EXPECTED = {"409"}  # applying twice for one job: the writes stay valid over runs
 MIXED_P99_MS = 100.0
+MIXED_LABEL = "mixed day (70% browse, 25% signed-in reads, 5% writes)"
 CASE_P99_MS = 50.0
 STARTUP_TARGET = 1.5
 RECYCLE_P99_TARGET = 1.5
@@ -455,7 +456,7 @@ def measure_mixed(bench: Bench) -> dict[str, Any]:
         print(f"round {round_no} mixed: p99 {runs[-1].p99_ms:.1f} ms", flush=True)
     figures = _mixed_figures(runs)
     return {
-        "label": "mixed day (70% browse, 25% signed-in reads, 5% writes)",
+        "label": MIXED_LABEL,
         **figures,
         "target": f"p99 <= {MIXED_P99_MS:g} ms, 0 errors",
         "pass": figures["p99_ms"] <= MIXED_P99_MS and figures["errors"] == 0,
