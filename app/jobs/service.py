@@ -3,6 +3,7 @@ live jobs, the employer's own list, and saved jobs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,9 +17,9 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     delete,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -30,7 +31,7 @@ from sqlalchemy.orm import contains_eager
 from app.companies.service import can_manage, get_company
 from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, cache_key, ttl_until
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from app.core.pagination import Ordering, Page, PageParams, SortKey, paginate
+from app.core.pagination import Ordering, Page, PagedSelect, PageParams, SortKey, paginate
 from app.jobs.models import Job, JobStatus, SavedJob
 from app.jobs.schemas import (
     JobCreate,
@@ -120,14 +121,18 @@ async def _reload(session: AsyncSession, job_id: int) -> Job:
     return (await session.scalars(stmt)).one()
 
 
+@functools.cache
+def _job_by_id(for_update: bool) -> Select[Any]:
+    """The job of id `job_id` (a parameter) with its company; built once (see PagedSelect)."""
+    stmt = with_company().where(Job.id == bindparam("job_id"))
+    return stmt.with_for_update(of=Job) if for_update else stmt
+
+
 async def get_visible_job(
     session: AsyncSession, job_id: int, user: User | None, *, for_update: bool = False
 ) -> Job:
     """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
-    stmt = with_company().where(Job.id == job_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Job)
-    job = (await session.scalars(stmt)).one_or_none()
+    job = (await session.scalars(_job_by_id(for_update), {"job_id": job_id})).one_or_none()
     if job is None or not _visible(job.status, job.deleted_at, job.company.owner_id, user):
         raise NotFound("No such job.")
     return job
@@ -228,35 +233,51 @@ async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: in
 _EQUAL_FILTERS = ("island", "category", "employment_type", "work_mode", "company_id")
 
 
-def _search_statement(search: JobSearch) -> tuple[Select[Any], Ordering]:
-    """Live jobs matching `search`, with their company, and the order they are listed in."""
-    stmt = with_company().where(live_clause())
+def _search_values(search: JobSearch) -> dict[str, Any]:
+    """The filters `search` sets, as the bind values of its statement (`_search_select`)."""
+    values: dict[str, Any] = {
+        name: getattr(search, name)
+        for name in (*_EQUAL_FILTERS, "salary_min", "salary_max")
+        if getattr(search, name) is not None
+    }
+    if search.q:
+        values["q"] = search.q
     if search.location:
         pattern = search.location.lower().replace("\\", "\\\\").replace("%", r"\%")
-        pattern = pattern.replace("_", r"\_") + "%"
+        values["location"] = pattern.replace("_", r"\_") + "%"
+    if search.posted_within_days is not None:
+        values["posted_within"] = timedelta(days=search.posted_within_days)
+    return values
+
+
+@functools.lru_cache(maxsize=256)
+def _search_select(filters: frozenset[str], sort: str) -> PagedSelect:
+    """Live jobs matching the `filters` set (names of `_search_values`, bound as parameters of
+    those names), with their company, in the order `sort` lists them: built once per shape."""
+    stmt = with_company().where(live_clause())
+    if "location" in filters:
+        pattern = bindparam("location", type_=String)
         stmt = stmt.where(func.lower(Job.location).like(pattern, escape="\\"))
     for column in _EQUAL_FILTERS:
-        value = getattr(search, column)
-        if value is not None:
-            stmt = stmt.where(getattr(Job, column) == value)
-    if search.salary_min is not None:
-        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= search.salary_min)
-    if search.salary_max is not None:
-        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= search.salary_max)
-    if search.posted_within_days is not None:
-        since = func.now() - literal(timedelta(days=search.posted_within_days), Interval)
+        if column in filters:
+            stmt = stmt.where(getattr(Job, column) == bindparam(column))
+    if "salary_min" in filters:
+        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= bindparam("salary_min"))
+    if "salary_max" in filters:
+        stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= bindparam("salary_max"))
+    if "posted_within" in filters:
+        since = func.now() - bindparam("posted_within", type_=Interval)
         stmt = stmt.where(Job.published_at >= since)
-    sort = search.effective_sort
     ordering = SALARY if sort == "salary" else NEWEST
-    if search.q:
+    if "q" in filters:
         query = func.websearch_to_tsquery(
-            literal_column("'english'::regconfig"), literal(search.q, String)
+            literal_column("'english'::regconfig"), bindparam("q", type_=String)
         )
         stmt = stmt.where(Job.search_vector.bool_op("@@")(query))
         if sort == "relevance":
             rank = func.ts_rank(Job.search_vector, query, type_=REAL)
             ordering = Ordering("jobs:relevance", (SortKey(rank, float), *NEWEST.keys))
-    return stmt, ordering
+    return PagedSelect(stmt, ordering)
 
 
 async def find_jobs(
@@ -264,8 +285,9 @@ async def find_jobs(
 ) -> tuple[list[Job], str | None]:
     """One page of the live jobs matching `search` (with their companies), in its order: the
     search of GET /api/jobs, also what job alerts run."""
-    stmt, ordering = _search_statement(search)
-    rows, cursor = await paginate(session, stmt, ordering, page)
+    values = _search_values(search)
+    paged = _search_select(frozenset(values), search.effective_sort)
+    rows, cursor = await paged.fetch(session, page, values)
     return [row[0] for row in rows], cursor
 
 
