@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -59,11 +60,17 @@ def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
         return None
 
 
+# Built once: on every signed-in request, so SQLAlchemy neither rebuilds it nor recomputes its
+# cache key (cheaper than Session.get, which does both; the session is new, so its identity
+# map has nothing to offer).
+_ACCOUNT = select(User).where(User.id == bindparam("user_id"))
+
+
 async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
     """The account behind verified claims, provided it still exists, is active and not
     suspended, and has not ended its sessions since the token was issued (logout-all, password
     change, deletion, suspension)."""
-    user = await session.get(User, claims["sub"])
+    user = (await session.scalars(_ACCOUNT, {"user_id": claims["sub"]})).one_or_none()
     if (
         user is None
         or not user.is_active
