@@ -4,11 +4,12 @@ applicant and the job's owner are the only readers."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, true
+from sqlalchemy import Row, Select, bindparam, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,7 @@ from app.applications.models import Application, ApplicationStatus, ApplicationS
 from app.applications.schemas import ApplicationCreate, StatusChangeRequest
 from app.companies.models import Company
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey, paginate
 from app.files import service as files
 from app.files.models import Purpose
 from app.jobs.models import Job
@@ -90,11 +91,18 @@ async def apply(
     return application
 
 
-async def _load(session: AsyncSession, application_id: int, *, lock: bool = False) -> Joined:
-    stmt = _joined().where(Application.id == application_id)
+@functools.cache
+def _application_by_id(lock: bool) -> Select[Any]:
+    """The application of id `application_id` (a parameter) joined; built once (PagedSelect)."""
+    stmt = _joined().where(Application.id == bindparam("application_id"))
     if lock:
         stmt = stmt.with_for_update(of=Application).execution_options(populate_existing=True)
-    row = (await session.execute(stmt)).one_or_none()
+    return stmt
+
+
+async def _load(session: AsyncSession, application_id: int, *, lock: bool = False) -> Joined:
+    params = {"application_id": application_id}
+    row = (await session.execute(_application_by_id(lock), params)).one_or_none()
     if row is None:
         raise NotFound("No such application.")
     return tuple(row)  # type: ignore[return-value]
@@ -116,12 +124,17 @@ async def load_for_participant(
 
 
 async def _history(session: AsyncSession, application_id: int) -> Sequence[ApplicationStatusChange]:
-    stmt = (
+    params = {"application_id": application_id}
+    return (await session.scalars(_history_of(), params)).all()
+
+
+@functools.cache
+def _history_of() -> Select[Any]:
+    return (
         select(ApplicationStatusChange)
-        .where(ApplicationStatusChange.application_id == application_id)
+        .where(ApplicationStatusChange.application_id == bindparam("application_id"))
         .order_by(ApplicationStatusChange.id)
     )
-    return (await session.scalars(stmt)).all()
 
 
 async def get_application(session: AsyncSession, user: User, application_id: int) -> Detail:
@@ -223,6 +236,12 @@ async def list_employer_jobs(
     session: AsyncSession, user: User, page: PageParams
 ) -> tuple[Sequence[Row[Any]], str | None]:
     """The caller's jobs in every state but deleted, each with its application counts."""
+    return await _employer_jobs().fetch(session, page, {"owner_id": user.id})
+
+
+@functools.cache
+def _employer_jobs() -> PagedSelect:
+    """The jobs of `owner_id`'s companies (a parameter) with their counts; built once."""
     # Counted per listed job (LATERAL), not grouped over every application on the site and
     # joined afterwards: the page's jobs are all it reads.
     counts = (
@@ -237,9 +256,9 @@ async def list_employer_jobs(
         with_company()
         .join(counts, true())
         .add_columns(counts.c.total, counts.c.new)
-        .where(Company.owner_id == user.id, Job.deleted_at.is_(None))
+        .where(Company.owner_id == bindparam("owner_id"), Job.deleted_at.is_(None))
     )
-    return await paginate(session, stmt, EMPLOYER_NEWEST, page)
+    return PagedSelect(stmt, EMPLOYER_NEWEST)
 
 
 def employer_note(viewer: User, company: Company, change: ApplicationStatusChange) -> str | None:

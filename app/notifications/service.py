@@ -3,15 +3,16 @@ recipient only."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey
 from app.core.queue import enqueue
 from app.events.models import EventKind
 from app.events.service import record
@@ -60,10 +61,16 @@ async def notify(
 async def list_notifications(
     session: AsyncSession, user_id: int, page: PageParams, *, unread_only: bool
 ) -> tuple[Sequence[Row[Any]], str | None]:
-    stmt = select(Notification).where(Notification.user_id == user_id)
+    return await _notifications_of(unread_only).fetch(session, page, {"user_id": user_id})
+
+
+@functools.cache
+def _notifications_of(unread_only: bool) -> PagedSelect:
+    """The notifications of `user_id` (a parameter), newest first; built once (PagedSelect)."""
+    stmt = select(Notification).where(Notification.user_id == bindparam("user_id"))
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
-    return await paginate(session, stmt, NEWEST_FIRST, page)
+    return PagedSelect(stmt, NEWEST_FIRST)
 
 
 async def unread_count(session: AsyncSession, user_id: int) -> int:
