@@ -39,7 +39,6 @@ from app.files import service as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
 from app.jobs.models import Job
-from app.jobs.schemas import JobSummary
 from app.users.models import User
 
 router = APIRouter(tags=["applications"])
@@ -197,9 +196,7 @@ async def list_employer_jobs(page: PageDep, user: EmployerUser, session: Session
     rows, cursor = await service.list_employer_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [
-        EmployerJob(
-            **JobSummary.of(job, now).model_dump(), application_count=total, unreviewed_count=new
-        )
+        EmployerJob.of(job, now, application_count=total, unreviewed_count=new)
         for job, total, new, *_ in rows
     ]
     return Page[EmployerJob](items=items, next_cursor=cursor)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -30,11 +29,9 @@ from app.jobs.models import (
     JobStatus,
     SalaryPeriod,
     WorkMode,
-    display_status,
 )
 
 MAX_SALARY = Decimal("10000000")
-COMPANY_LABEL = "company."
 MAX_QUERY_LENGTH = 200
 
 Salary = Annotated[Decimal, Field(ge=0, le=MAX_SALARY, max_digits=12, decimal_places=2)]
@@ -188,9 +185,6 @@ class CompanyBrief(BaseModel):
         return cls.model_validate(company)
 
 
-_COMPANY_COLUMNS = tuple((COMPANY_LABEL + name, name) for name in CompanyBrief.model_fields)
-
-
 class JobSummary(BaseModel):
     id: int
     company: CompanyBrief
@@ -217,20 +211,9 @@ class JobSummary(BaseModel):
         return values
 
     @classmethod
-    def of(cls, job: Job, now: datetime) -> Self:
-        return cls.model_validate(cls._fields(job, now))
-
-    @staticmethod
-    def row_fields(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        """The fields read off a row of the job's columns by name, its company's labelled
-        `company.<name>` (COMPANY_LABEL), and `deleted_at`; ready for `model_validate`, which
-        ignores the columns the model does not show."""
-        values = dict(row)
-        values["company"] = {name: values.pop(label) for label, name in _COMPANY_COLUMNS}
-        values["status"] = display_status(
-            values["status"], values["deleted_at"], values["expires_at"], now
-        )
-        return values
+    def of(cls, job: Job, now: datetime, **extra: object) -> Self:
+        """The model of `job`; `extra` are the fields a subclass adds (validated once)."""
+        return cls.model_validate({**cls._fields(job, now), **extra})
 
 
 class JobRead(JobSummary):
