@@ -18,8 +18,7 @@ from app.core.pagination import PageParams, decode_cursor
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
-from app.jobs.models import Job
-from app.jobs.schemas import JobSearch
+from app.jobs.schemas import JobSearch, JobSummary
 from app.jobs.service import find_jobs
 from app.users.models import User
 
@@ -57,10 +56,10 @@ async def delete_alert(session: AsyncSession, user: User, alert_id: int) -> None
         raise NotFound("No such job alert.")
 
 
-async def _new_jobs(session: AsyncSession, alert: JobAlert) -> list[Job]:
+async def _new_jobs(session: AsyncSession, alert: JobAlert) -> list[JobSummary]:
     """The live jobs matching the alert published since it last looked, newest first."""
     search = JobSearch.model_validate({**alert.filters, "sort": "newest"})
-    found: list[Job] = []
+    found: list[JobSummary] = []
     cursor: str | None = None
     while len(found) < MAX_JOBS_PER_SWEEP:
         after = decode_cursor(cursor) if cursor else None
@@ -73,7 +72,7 @@ async def _new_jobs(session: AsyncSession, alert: JobAlert) -> list[Job]:
     return found[:MAX_JOBS_PER_SWEEP]
 
 
-def _describe(job: Job, settings: Settings) -> str:
+def _describe(job: JobSummary, settings: Settings) -> str:
     link = f"{settings.link_base}/jobs/{job.id}"
     return f"{job.title}, {job.company.name} ({job.location})\n{link}"
 

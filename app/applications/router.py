@@ -196,7 +196,7 @@ async def list_employer_jobs(page: PageDep, user: EmployerUser, session: Session
     rows, cursor = await service.list_employer_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [
-        EmployerJob.of(job, now, application_count=total, unreviewed_count=new)
-        for job, total, new, *_ in rows
+        EmployerJob.of_row(row, now, application_count=row.total, unreviewed_count=row.new)
+        for row in rows
     ]
     return Page[EmployerJob](items=items, next_cursor=cursor)

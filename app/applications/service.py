@@ -22,7 +22,7 @@ from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey, pagi
 from app.files import service as files
 from app.files.models import Purpose
 from app.jobs.models import Job
-from app.jobs.service import get_visible_job, is_live, with_company
+from app.jobs.service import get_visible_job, is_live, summary_select
 from app.notifications import messages
 from app.notifications.service import notify
 from app.users.models import User
@@ -253,7 +253,7 @@ def _employer_jobs() -> PagedSelect:
         .lateral()
     )
     stmt = (
-        with_company()
+        summary_select()
         .join(counts, true())
         .add_columns(counts.c.total, counts.c.new)
         .where(Company.owner_id == bindparam("owner_id"), Job.deleted_at.is_(None))

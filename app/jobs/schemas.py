@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+from sqlalchemy import Row
 
 from app.companies.models import Company
 from app.core.bahamas import Island
@@ -29,9 +30,11 @@ from app.jobs.models import (
     JobStatus,
     SalaryPeriod,
     WorkMode,
+    display_status,
 )
 
 MAX_SALARY = Decimal("10000000")
+COMPANY_LABEL = "company."
 MAX_QUERY_LENGTH = 200
 
 Salary = Annotated[Decimal, Field(ge=0, le=MAX_SALARY, max_digits=12, decimal_places=2)]
@@ -214,6 +217,15 @@ class JobSummary(BaseModel):
     def of(cls, job: Job, now: datetime, **extra: object) -> Self:
         """The model of `job`; `extra` are the fields a subclass adds (validated once)."""
         return cls.model_validate({**cls._fields(job, now), **extra})
+
+    @classmethod
+    def of_row(cls, row: Row[Any], now: datetime, **extra: object) -> Self:
+        """The model of a row of `app.jobs.service.summary_select()`: the job's columns by
+        name, `deleted_at`, and its company's brief labelled `company.<name>`."""
+        values = dict(row._mapping)
+        company = {name: values.pop(COMPANY_LABEL + name) for name in CompanyBrief.model_fields}
+        status = display_status(values["status"], values["deleted_at"], values["expires_at"], now)
+        return cls.model_validate({**values, "company": company, "status": status, **extra})
 
 
 class JobRead(JobSummary):
