@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import contains_eager
 
+from app.applications.schemas import EmployerJob
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.pagination import Page
@@ -83,6 +84,45 @@ async def test_search_page_is_byte_identical_to_the_orm_rendering(market: Market
         )
         assert reply.content == expected.model_dump_json().encode()
         assert (reply.json()["next_cursor"] is not None) is cursor
+
+
+async def test_employer_jobs_are_byte_identical_to_the_orm_rendering(market: Market) -> None:
+    """The employer's list reads rows, not ORM objects: each state it shows (draft, published
+    with applications, expired, closed) renders as the ORM job through EmployerJob does."""
+    employer, seeker = await market.user("employer"), await market.user()
+    company = (await market.company(employer, logo_url="https://example.com/logo.png"))["id"]
+    draft = await market.job(employer, company, status="draft", salary_min=900)
+    busy = await market.job(employer, company, skills=["sailing"], salary_max=2500)
+    expired = await market.job(employer, company)
+    closed = await market.job(employer, company)
+    applied = await market.client.post(
+        f"/api/jobs/{busy['id']}/applications", json={}, headers=seeker.headers
+    )
+    assert applied.status_code == 201, applied.text
+    await market.expire(expired["id"])
+    shut = await market.client.post(f"/api/jobs/{closed['id']}/close", headers=employer.headers)
+    assert shut.status_code == 200, shut.text
+
+    response = await market.client.get("/api/employer/jobs", headers=employer.headers)
+
+    assert response.status_code == 200, response.text
+    ids = [closed["id"], expired["id"], busy["id"], draft["id"]]
+    jobs = await _orm_jobs(market.app.state.database, *ids)
+    counts = {busy["id"]: 1}
+    items = [
+        EmployerJob.of(
+            job,
+            datetime.now(UTC),
+            application_count=counts.get(job.id, 0),
+            unreviewed_count=counts.get(job.id, 0),
+        )
+        for job in jobs
+    ]
+    expected = Page[EmployerJob](items=items, next_cursor=None)
+    assert response.content == expected.model_dump_json().encode()
+    assert [j["status"] for j in response.json()["items"]] == [
+        "closed", "expired", "published", "draft"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("params", [{"sort": "salary"}, {"sort": "newest", "island": "Exuma"}])
