@@ -211,12 +211,24 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc) or 'no answer within the timeout'}"
 
 
+# What the server answers a login it will not take now: the database does not exist (dropped,
+# a deleted Neon branch), the role or its password is refused, no connection slot is free, it is
+# starting or shutting down. asyncpg raises them as server errors, which SQLAlchemy would pass
+# on as a query's error (a 500); to a request they are the database being unavailable.
+_LOGIN_REFUSED = (
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+)
+
+
 async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
     """asyncpg.connect, with its network failures (refused, unknown host, DB_CONNECT_TIMEOUT)
-    marked as the database's."""
+    and the server's refusals of the login marked as the database's."""
     try:
         return await asyncpg.connect(*args, **kwargs)
-    except OSError as exc:
+    except (OSError, *_LOGIN_REFUSED) as exc:
         raise DatabaseUnreachable(_describe(exc)) from exc
 
 

@@ -247,6 +247,41 @@ async def test_database_backed_route_is_503_when_the_url_is_missing(
     assert health.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "template",
+    [
+        "postgresql://{user}{password}@{host}:{port}/hmb_no_such_database",
+        "postgresql://hmb_no_such_role@{host}:{port}/{db}",
+    ],
+    ids=["missing-database", "refused-role"],
+)
+async def test_a_login_the_server_refuses_is_a_503_not_a_500(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    server_database_url: str,
+    database_url: str,
+    template: str,
+) -> None:
+    """A DATABASE_URL naming a database that does not exist, or a role the server refuses:
+    every database route answers 503 DATABASE_UNAVAILABLE, as in any outage (both were 500s:
+    asyncpg raises them at connect as server errors, not network ones)."""
+    raw = _local_url(server_database_url, database_url, template)
+    app = await start_app(make_settings(database_url=raw))
+
+    @app.get("/test/db")
+    async def db_route(session: SessionDep) -> dict[str, int]:
+        return {"one": (await session.execute(text("SELECT 1"))).scalar_one()}
+
+    async with make_client(app) as client:
+        response = await client.get("/test/db")
+        ready = await client.get("/ready/db")
+    assert response.status_code == 503, response.text
+    assert response.json()["error_code"] == "DATABASE_UNAVAILABLE"
+    assert ready.status_code == 503
+    assert ready.json()["database"]["state"] == "unavailable"
+    assert app.state.database.is_down  # the outage is counted: fail fast, log it once
+
+
 @pytest.mark.parametrize("settle", [1.2, 0], ids=["seen-closed", "closed-unseen"])
 async def test_a_session_on_a_connection_the_server_dropped_gets_a_new_one(
     make_settings: Callable[..., Settings], settle: float
