@@ -33,7 +33,7 @@ accesslog = None
 errorlog = "-"
 # Gunicorn's and Uvicorn's lines in the app's format: JSON, or the console one in development.
 logger_class = "app.core.logging.GunicornLogger"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = _server.log_level
 proc_name = "hiremebahamas-api"
 # Gunicorn 25+ opens a control socket at a fixed per-user path (~/.gunicorn/gunicorn.ctl) that
 # several instances on one host would fight over; nothing here uses it.

@@ -1,4 +1,4 @@
-"""The web server's own settings (PORT, WEB_CONCURRENCY, the GUNICORN_* numbers), read and
+"""The web server's own settings (PORT, WEB_CONCURRENCY, the GUNICORN_* ones), read and
 checked in one place: by `python -m app serve` before it becomes Gunicorn, and by
 gunicorn.conf.py, which applies them. Gunicorn itself int()s WEB_CONCURRENCY when it is imported,
 before gunicorn.conf.py runs, so only the check in `serve` can refuse a non-numeric or negative
@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 RESERVED_PORTS = {5432: "PostgreSQL", 6379: "Redis"}
+# Gunicorn's own levels; it reads any other value silently as info.
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 class ServerSettingError(ValueError):
@@ -39,6 +41,15 @@ def whole_number(environ: Mapping[str, str], name: str, default: int, minimum: i
     return int(raw)
 
 
+def log_level(environ: Mapping[str, str]) -> str:
+    raw = environ.get("GUNICORN_LOG_LEVEL", "info").strip()
+    if raw.lower() not in LOG_LEVELS:
+        raise ServerSettingError(
+            f"Invalid GUNICORN_LOG_LEVEL {raw!r}: it must be one of {', '.join(LOG_LEVELS)}."
+        )
+    return raw.lower()
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     port: int
@@ -48,6 +59,7 @@ class ServerSettings:
     keepalive: int
     max_requests: int
     max_requests_jitter: int
+    log_level: str
 
 
 def server_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
@@ -65,4 +77,5 @@ def server_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
         # measured.
         max_requests=whole_number(environ, "GUNICORN_MAX_REQUESTS", 0),
         max_requests_jitter=whole_number(environ, "GUNICORN_MAX_REQUESTS_JITTER", 100),
+        log_level=log_level(environ),
     )

@@ -34,6 +34,12 @@ SERVE = [sys.executable, "-m", "app", "serve"]
             "Invalid WEB_CONCURRENCY '0': it must be a whole number of at least 1.",
         ),
         ({"PORT": "abc"}, "Invalid PORT 'abc': it must be a number from 1 to 65535."),
+        # Gunicorn reads an unknown level silently as info.
+        (
+            {"GUNICORN_LOG_LEVEL": "verbose"},
+            "Invalid GUNICORN_LOG_LEVEL 'verbose': it must be one of debug, info, warning, "
+            "error, critical.",
+        ),
     ],
 )
 def test_an_unusable_setting_is_refused_in_one_line_with_exit_2(
