@@ -37,6 +37,7 @@ TASK_MODULES = [
     "app.auth.tasks",
     "app.notifications.tasks",
     "app.alerts.tasks",
+    "app.events.tasks",
 ]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
 RECONNECT_MIN_SECONDS = 1.0

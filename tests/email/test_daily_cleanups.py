@@ -1,0 +1,46 @@
+"""The worker's daily clean-ups, run as the scheduler would at their time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+
+from app.core.queue import enqueue
+from tests.email.conftest import Mail, wait_for
+from tests.factories import Market
+
+
+async def _run(app: FastAPI, market: Market, task: str) -> None:
+    async with app.state.database.session() as session:
+        job_id = await enqueue(session, task, timestamp=0)
+
+    async def finished() -> bool:
+        rows = await market.sql("SELECT status FROM procrastinate_jobs WHERE id = :id", id=job_id)
+        return not rows  # successful jobs are deleted
+
+    await wait_for(finished)
+
+
+async def test_events_older_than_a_week_are_pruned_and_recent_ones_replay(
+    app: FastAPI, market: Market, mail: Mail
+) -> None:
+    seeker = await market.user()
+    [[user_id]] = await market.sql("SELECT id FROM users WHERE email = :e", e=seeker.email)
+    for age, delta in (("8 days", timedelta(days=8)), ("6 days", timedelta(days=6)),
+                       ("1 minute", timedelta(minutes=1))):  # fmt: skip
+        await market.sql(
+            "INSERT INTO events (user_id, kind, payload, created_at)"
+            " VALUES (:u, 'notification', CAST(:p AS jsonb), :at)",
+            u=user_id,
+            p=f'{{"age": "{age}"}}',
+            at=datetime.now(UTC) - delta,
+        )
+    mail.worker()
+
+    await _run(app, market, "events.prune")
+
+    kept = await market.sql(
+        "SELECT payload->>'age' FROM events WHERE user_id = :u ORDER BY id", u=user_id
+    )
+    assert [age for (age,) in kept] == ["6 days", "1 minute"]
