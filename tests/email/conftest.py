@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
 
+from app.core.queue import enqueue
 from tests.factories import market  # noqa: F401
 from tests.server_process import ROOT, free_port, server_env
 
@@ -114,6 +117,21 @@ async def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {condition}")
         await asyncio.sleep(0.1)
+
+
+async def run_task(app: FastAPI, task: str) -> None:
+    """Run one periodic task now, as the scheduler would at its time, and wait until the
+    worker has finished it (Procrastinate deletes a job that succeeded)."""
+    database = app.state.database
+    async with database.session() as session:
+        job_id = await enqueue(session, task, timestamp=0)
+    stmt = text("SELECT 1 FROM procrastinate_jobs WHERE id = :id")
+
+    async def finished() -> bool:
+        async with database.session() as session:
+            return (await session.execute(stmt, {"id": job_id})).first() is None
+
+    await wait_for(finished)
 
 
 def body_text(message: EmailMessage) -> str:

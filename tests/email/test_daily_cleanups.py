@@ -6,20 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from app.core.queue import enqueue
-from tests.email.conftest import Mail, wait_for
+from tests.email.conftest import Mail, run_task
 from tests.factories import Market
-
-
-async def _run(app: FastAPI, market: Market, task: str) -> None:
-    async with app.state.database.session() as session:
-        job_id = await enqueue(session, task, timestamp=0)
-
-    async def finished() -> bool:
-        rows = await market.sql("SELECT status FROM procrastinate_jobs WHERE id = :id", id=job_id)
-        return not rows  # successful jobs are deleted
-
-    await wait_for(finished)
 
 
 async def test_events_older_than_a_week_are_pruned_and_recent_ones_replay(
@@ -38,7 +26,7 @@ async def test_events_older_than_a_week_are_pruned_and_recent_ones_replay(
         )
     mail.worker()
 
-    await _run(app, market, "events.prune")
+    await run_task(app, "events.prune")
 
     kept = await market.sql(
         "SELECT payload->>'age' FROM events WHERE user_id = :u ORDER BY id", u=user_id

@@ -6,24 +6,11 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from app.core.queue import enqueue
-from tests.email.conftest import Mail, wait_for
+from tests.email.conftest import Mail, run_task, wait_for
 from tests.factories import Market
 from tests.helpers import assert_error
 
 ALERTS = "/api/users/me/job-alerts"
-
-
-async def _run(app: FastAPI, market: Market, task: str) -> None:
-    """Run one sweep now, as the scheduler would at its time, and wait for it to finish."""
-    async with app.state.database.session() as session:
-        job_id = await enqueue(session, task, timestamp=0)
-
-    async def finished() -> bool:
-        rows = await market.sql("SELECT status FROM procrastinate_jobs WHERE id = :id", id=job_id)
-        return not rows  # successful jobs are deleted
-
-    await wait_for(finished)
 
 
 async def test_each_matching_job_is_mailed_once_per_alert(
@@ -50,18 +37,18 @@ async def test_each_matching_job_is_mailed_once_per_alert(
     )
     mail.worker()
 
-    await _run(app, market, "alerts.instant")
+    await run_task(app, "alerts.instant")
     [alert] = await wait_for(lambda: mail.received(to=seeker.email, contains="job"))
     assert alert["Subject"] == "New job: Dive instructor"
     text = alert.get_body(preferencelist=("plain",)).get_content()
     assert f"/jobs/{match['id']}" in text
     assert alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
-    await _run(app, market, "alerts.instant")  # nothing new: nothing mailed again
-    await _run(app, market, "alerts.daily")
+    await run_task(app, "alerts.instant")  # nothing new: nothing mailed again
+    await run_task(app, "alerts.daily")
     digests = await wait_for(lambda: mail.received(to=seeker.email, contains="for you"))
     assert [d["Subject"] for d in digests] == ["1 new jobs for you"]
-    await _run(app, market, "alerts.daily")  # a second digest the same day: nothing new in it
+    await run_task(app, "alerts.daily")  # a second digest the same day: nothing new in it
     await wait_for(lambda: _settled(market))
     assert len(mail.received(to=seeker.email, contains="job")) == 2
 
