@@ -93,7 +93,8 @@ async def apply(
 
 @functools.cache
 def _application_by_id(lock: bool) -> Select[Any]:
-    """The application of id `application_id` (a parameter) joined; built once (PagedSelect)."""
+    """The application of id `application_id` (a parameter), joined; built once (PagedSelect
+    says why)."""
     stmt = _joined().where(Application.id == bindparam("application_id"))
     if lock:
         stmt = stmt.with_for_update(of=Application).execution_options(populate_existing=True)

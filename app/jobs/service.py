@@ -268,7 +268,7 @@ def _search_values(search: JobSearch) -> dict[str, Any]:
 @functools.lru_cache(maxsize=256)
 def _search_select(filters: frozenset[str], sort: str) -> PagedSelect:
     """Live jobs matching the `filters` set (names of `_search_values`, bound as parameters of
-    those names), with their company, in the order `sort` lists them: built once per shape."""
+    those names), as summary rows, in the order `sort` lists them: built once per shape."""
     stmt = summary_select().where(live_clause())
     if "location" in filters:
         pattern = bindparam("location", type_=String)
