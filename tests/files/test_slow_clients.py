@@ -5,6 +5,7 @@ not a server error."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from pathlib import Path
 
@@ -111,3 +112,28 @@ async def test_slow_upload_bodies_hold_no_connection_and_others_are_served(
         assert status_line.startswith(b"HTTP/1.1 204"), status_line
         for _, writer in slow:
             writer.close()
+
+
+async def test_an_abandoned_upload_is_no_error_and_no_5xx(
+    server_factory: StartServer, database_url: str, tmp_path: Path
+) -> None:
+    server = _serve(server_factory, database_url, tmp_path)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_BOUND) as client:
+        url = await _ticket(client, await _sign_up(client))
+        _, writer = await _start_slow_put(server, url)
+        await asyncio.sleep(0.5)
+        writer.close()  # the client gives up halfway through the body
+
+        route = 'route="/api/uploads/{file_id}/content"'
+        deadline = asyncio.get_running_loop().time() + REQUEST_BOUND
+        while True:
+            metrics = (await client.get("/metrics")).text
+            put_lines = [line for line in metrics.splitlines() if "PUT" in line and route in line]
+            if put_lines or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.1)
+    assert any('status="499"' in line for line in put_lines), put_lines
+    assert not any(re.search(r'status="5\d\d"', line) for line in put_lines), put_lines
+    log = server.log()
+    assert "ERROR" not in log and "Traceback" not in log, log
+    assert "client disconnected on PUT" in log, log
