@@ -61,9 +61,10 @@ def inspect(data: bytes, rule: rules.PurposeRule, declared: str) -> Inspected:
     return _reencode(data, kind)
 
 
-# Markers a browser sniffing the bytes would render as a page: a PDF that carries them is a
-# polyglot made to be opened as something else.
-_HTML_MARKERS = re.compile(rb"<(?:html|script|body|iframe|svg|!doctype)", re.IGNORECASE)
+# Tags a browser would render as a page: a PDF that carries them is a polyglot made to be
+# opened as something else. Whole tags only (a delimiter after the name): short names alone
+# turn up by chance in megabytes of compressed streams.
+_HTML_MARKERS = re.compile(rb"<(?:html|script|body|iframe|!doctype)[\s>/]", re.IGNORECASE)
 
 
 def _check_not_html(data: bytes) -> None:
