@@ -5,6 +5,7 @@ not a server error."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from pathlib import Path
@@ -95,14 +96,19 @@ async def test_slow_upload_bodies_hold_no_connection_and_others_are_served(
     async with httpx.AsyncClient(base_url=server.base_url, timeout=REQUEST_BOUND) as client:
         uploader, reader = await _sign_up(client), await _sign_up(client)
         url = await _ticket(client, uploader)
-        slow = [await _start_slow_put(server, url) for _ in range(POOL_SIZE + 2)]
-        await asyncio.sleep(1)  # every slow PUT has reached its route by now
+        async with contextlib.AsyncExitStack() as streams:
+            # Live event streams wait on their clients too, and hold no connection meanwhile.
+            for _ in range(POOL_SIZE):
+                events = client.stream("GET", "/api/events", headers=reader)
+                assert (await streams.enter_async_context(events)).status_code == 200
+            slow = [await _start_slow_put(server, url) for _ in range(POOL_SIZE + 2)]
+            await asyncio.sleep(1)  # every slow PUT has reached its route by now
 
-        assert await _idle_in_transaction(database_url) == 0
-        me = await client.get("/api/users/me", headers=reader)
-        assert me.status_code == 200, me.text
-        assert (await client.get("/api/jobs")).status_code == 200
-        assert await _idle_in_transaction(database_url) == 0
+            assert await _idle_in_transaction(database_url) == 0
+            me = await client.get("/api/users/me", headers=reader)
+            assert me.status_code == 200, me.text
+            assert (await client.get("/api/jobs")).status_code == 200
+            assert await _idle_in_transaction(database_url) == 0
 
         # A slow client that finishes is served too.
         first_reader, first = slow[0]
