@@ -38,6 +38,7 @@ TASK_MODULES = [
     "app.notifications.tasks",
     "app.alerts.tasks",
     "app.events.tasks",
+    "app.files.tasks",
 ]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
 RECONNECT_MIN_SECONDS = 1.0

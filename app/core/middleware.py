@@ -21,6 +21,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +33,8 @@ from app.core.ratelimit import FleetRateLimit
 from app.core.request_context import accept_request_id, bind_request_id, reset_request_id
 
 error_log = logging.getLogger("app.errors")
+
+CLIENT_CLOSED_REQUEST = 499
 
 _BASE_SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -120,7 +123,9 @@ class RequestContextMiddleware:
         state["request_id"] = request_id
         state["client_ip"] = client
         token = bind_request_id(request_id)
-        status = 500
+        # What is recorded when no response was started: the client left first (a failure
+        # would have been answered 500 by UnhandledErrorMiddleware). 499 as nginx logs it.
+        status = CLIENT_CLOSED_REQUEST
         extra_headers = [(b"x-request-id", request_id.encode()), *self.security_headers]
 
         async def send_with_headers(message: Message) -> None:
@@ -213,6 +218,10 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            # Nobody is left to answer, and nothing failed on our side: not an error, and no
+            # 5xx in the metrics for anyone who aborts an upload on purpose.
+            error_log.info("client disconnected on %s %s", scope["method"], scope["path"])
         except Exception:
             error_id = str(uuid.uuid4())
             error_log.exception(

@@ -1,5 +1,5 @@
-"""`python -m app cleanup-uploads`: remove uploads announced and never completed in time (run it
-from cron, e.g. every 15 minutes; the background worker will call the same function)."""
+"""`python -m app cleanup-uploads`: remove uploads announced and never completed in time, now
+(the worker does the same every 15 minutes: `app/files/tasks.py`)."""
 
 from __future__ import annotations
 

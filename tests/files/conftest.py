@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from app.core.config import Settings
 from tests.factories import Actor, Market
 from tests.helpers import make_client
-from tests.server_process import free_port
+from tests.server_process import free_port, server_factory  # noqa: F401 - the shared fixture
 
 BUCKET = "hmb-test-files"
 
