@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import parse
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -285,8 +285,10 @@ async def logout(session: AsyncSession, raw: str) -> None:
 async def end_sessions(
     session: AsyncSession, user: User, keep_family: uuid.UUID | None = None
 ) -> None:
-    """Every outstanding access token stops working (the token version moves on) and every
-    refresh token is revoked, except those of `keep_family` when given."""
+    """Every outstanding access token stops working (the token version moves on), every
+    refresh token is revoked, except those of `keep_family` when given, and every emailed
+    link that could take the account over dies (`void_account_links`). Password reset and
+    change, logout-all, suspension, deletion and an admin's demotion all come through here."""
     await session.flush()
     await _lock_account_sessions(session, user.id)
     # Incremented in SQL, under the lock: two concurrent calls move it on twice.
@@ -304,6 +306,7 @@ async def end_sessions(
     if keep_family is not None:
         where.append(RefreshToken.family_id != keep_family)
     await _revoke(session, *where)
+    await void_account_links(session, user)
 
 
 async def change_password(
@@ -445,14 +448,18 @@ async def _spend_email_token(session: AsyncSession, purpose: str, raw: str) -> A
     return token
 
 
-async def _spend_all(session: AsyncSession, user_id: int, purpose: str) -> None:
-    """Every outstanding link of this kind the account has dies (one was just used)."""
+async def void_account_links(session: AsyncSession, user: User) -> None:
+    """Every outstanding password reset link of the account dies, and every link that would
+    change its address (a verification link to an address other than its current one). Run
+    whenever the account is secured again or its address changes: a link asked for before
+    must not undo it (an email change requested by someone who knew the old password, or a
+    reset mailed to an address the account no longer has)."""
     await session.execute(
         update(AccountToken)
         .where(
-            AccountToken.user_id == user_id,
-            AccountToken.purpose == purpose,
+            AccountToken.user_id == user.id,
             AccountToken.used_at.is_(None),
+            or_(AccountToken.purpose == "password_reset", AccountToken.email != user.email),
         )
         .values(used_at=datetime.now(UTC))
     )
@@ -469,7 +476,6 @@ async def confirm_password_reset(
     if normalize_email(new_password) == user.email:
         raise UnprocessableEntity("The password must not be your email address.")
     user.password_hash = await ctx.hasher.hash(new_password)
-    await _spend_all(session, user.id, "password_reset")
     await end_sessions(session, user)
     try:
         await clear_failed_logins(ctx.limiter, user.email)
@@ -555,7 +561,8 @@ async def request_email_change(
 
 async def confirm_verification(session: AsyncSession, settings: Settings, raw: str) -> None:
     """Mark the address verified; a link sent to a new address also makes it the account's
-    (and every other outstanding verification link of the account dies)."""
+    (and the links `void_account_links` names die: resets mailed to the old address, other
+    pending changes)."""
     token = await _spend_email_token(session, "verify_email", raw)
     user = await session.get(User, token.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
@@ -570,7 +577,7 @@ async def confirm_verification(session: AsyncSession, settings: Settings, raw: s
             await session.flush()
         except IntegrityError:  # taken by a sign-up at the same moment
             raise EmailTaken() from None
-        await _spend_all(session, user.id, "verify_email")
+        await void_account_links(session, user)
         text = (
             f"Hello {user.full_name},\n\n"
             f"The email address of your HireMeBahamas account is now {user.email}; this "
