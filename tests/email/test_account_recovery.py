@@ -157,3 +157,20 @@ async def test_an_old_reset_link_dies_when_the_new_address_is_confirmed(
     assert_error(await _confirm(client, stolen), 400, "INVALID_TOKEN")
     await _sign_in(client, new_address, PASSWORD)
 
+
+async def test_a_reset_lets_the_owner_in_from_an_address_the_account_does_not_know(
+    app: FastAPI, market: Market, client: httpx.AsyncClient, mail: Mail
+) -> None:
+    owner = await market.user()  # signed up from an address of its own, not `client`'s
+    mail.worker()
+    async with make_client(app, client_ip="192.0.2.66") as stranger:
+        for _ in range(5):
+            wrong = {"email": owner.email, "password": "a guess"}
+            response = await stranger.post("/api/auth/login", json=wrong)
+            assert_error(response, 401, "INVALID_CREDENTIALS")
+    right = {"email": owner.email, "password": PASSWORD}
+    assert_error(await client.post("/api/auth/login", json=right), 429, "RATE_LIMITED")
+
+    [reset] = await _reset_links(client, mail, owner.email, 1)
+    assert (await _reset(client, reset, OWNER_PASSWORD)).status_code == 204
+    await _sign_in(client, owner.email, OWNER_PASSWORD)
