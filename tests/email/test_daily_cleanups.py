@@ -32,3 +32,24 @@ async def test_events_older_than_a_week_are_pruned_and_recent_ones_replay(
         "SELECT payload->>'age' FROM events WHERE user_id = :u ORDER BY id", u=user_id
     )
     assert [age for (age,) in kept] == ["6 days", "1 minute"]
+
+
+async def test_sign_in_addresses_unused_for_90_days_are_pruned(
+    app: FastAPI, market: Market, mail: Mail
+) -> None:
+    seeker = await market.user()  # its sign-up address is known from now on
+    await market.sql(
+        "INSERT INTO sign_in_addresses (user_id, address_digest, last_seen_at)"
+        " VALUES (:u, :d, :at)",
+        u=seeker.id,
+        d="0" * 64,
+        at=datetime.now(UTC) - timedelta(days=91),
+    )
+    mail.worker()
+
+    await run_task(app, "auth.clean_tokens")
+
+    kept = await market.sql(
+        "SELECT address_digest FROM sign_in_addresses WHERE user_id = :u", u=seeker.id
+    )
+    assert len(kept) == 1 and kept[0][0] != "0" * 64
