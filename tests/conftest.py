@@ -143,6 +143,7 @@ def make_settings(database_url: str, redis_url: str | None) -> Callable[..., Set
             "database_url": database_url,
             "redis_url": redis_url,
             "bcrypt_rounds": 4,
+            "login_delay_seconds": 0.001,  # the slowdown is logged; its length is not tested
             "allowed_origins": ["https://hiremebahamas.com"],
             "allowed_origin_regex": r"https://hiremebahamas-[a-z0-9-]+\.vercel\.app",
             # The suite sends far more than 100 requests a minute from one address; the tests

@@ -68,6 +68,7 @@ def server_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, s
         ENVIRONMENT="test",
         SECRET_KEY=TEST_SECRET,
         BCRYPT_ROUNDS="4",
+        LOGIN_DELAY_SECONDS="0.001",
         RATE_LIMIT_PER_MINUTE="1000000",  # many requests from one address; override to test it
         PYTHONUNBUFFERED="1",
     )

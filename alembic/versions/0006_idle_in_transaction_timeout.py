@@ -5,7 +5,7 @@ its pooled connection and its locks until something ends it. PgBouncer's transac
 (Neon's pooler) refuses startup parameters and the app sends none, so the limit is a setting of
 the database itself, which every new session picks up, whatever pooler it comes through.
 
-Revision ID: 0006_idle_in_transaction_timeout
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-04 18:50:00
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0006_idle_in_transaction_timeout"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

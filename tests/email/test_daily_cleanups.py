@@ -77,3 +77,24 @@ async def test_uploads_never_completed_are_removed_rows_and_bytes(
         assert await market.sql("SELECT id FROM files") == [(in_progress,)]
         assert not (root / abandoned_key).exists()
         assert len([p for p in root.rglob("*") if p.is_file()]) == 1
+
+
+async def test_sign_in_addresses_unused_for_90_days_are_pruned(
+    app: FastAPI, market: Market, mail: Mail
+) -> None:
+    seeker = await market.user()  # its sign-up address is known from now on
+    await market.sql(
+        "INSERT INTO sign_in_addresses (user_id, address_digest, last_seen_at)"
+        " VALUES (:u, :d, :at)",
+        u=seeker.id,
+        d="0" * 64,
+        at=datetime.now(UTC) - timedelta(days=91),
+    )
+    mail.worker()
+
+    await run_task(app, "auth.clean_tokens")
+
+    kept = await market.sql(
+        "SELECT address_digest FROM sign_in_addresses WHERE user_id = :u", u=seeker.id
+    )
+    assert len(kept) == 1 and kept[0][0] != "0" * 64
