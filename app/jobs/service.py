@@ -54,7 +54,11 @@ _NO_SALARY = literal_column("-1")
 SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
 
 NEWEST = Ordering("jobs:newest", (SortKey(Job.published_at, datetime), SortKey(Job.id, int)))
-SALARY = Ordering("jobs:salary", (SortKey(SALARY_KEY, Decimal), SortKey(Job.id, int)))
+# numeric(12, 2) amounts, or -1 for a job that states no pay.
+_SALARY_BOUNDS = (Decimal(-1), Decimal("9999999999.99"))
+SALARY = Ordering(
+    "jobs:salary", (SortKey(SALARY_KEY, Decimal, bounds=_SALARY_BOUNDS), SortKey(Job.id, int))
+)
 SAVED_NEWEST = Ordering(
     "jobs:saved", (SortKey(SavedJob.created_at, datetime), SortKey(SavedJob.job_id, int))
 )
