@@ -96,14 +96,15 @@ def _moderation(user: User) -> UserModeration:
 
 @admin_router.post(
     "/users/{user_id}/suspend",
-    summary="Suspend an account: its sessions end at once and sign-in is refused",
+    summary="Suspend an account: its sessions end at once, sign-in is refused, others no "
+    "longer see its profile, candidacy or jobs",
     response_model=UserModeration,
     responses=_ADMIN_WRITE,
 )
 async def suspend_user(
-    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
+    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
 ):
-    return _moderation(await service.suspend_user(session, admin, user_id, body.reason))
+    return _moderation(await service.suspend_user(session, cache, admin, user_id, body.reason))
 
 
 @admin_router.post(
@@ -113,9 +114,9 @@ async def suspend_user(
     responses=_ADMIN_WRITE,
 )
 async def restore_user(
-    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
+    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
 ):
-    return _moderation(await service.restore_user(session, admin, user_id, body.reason))
+    return _moderation(await service.restore_user(session, cache, admin, user_id, body.reason))
 
 
 @admin_router.post(
