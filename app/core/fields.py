@@ -36,6 +36,37 @@ def line(max_length: int, min_length: int = 1) -> object:
     ]
 
 
+# PostgreSQL's websearch_to_tsquery parses with a stack of 32 pending operators: a query holds
+# at most an OR and an AND pending, and every `-` (NOT) waits there too until a word follows.
+# Between two NOTs, PostgreSQL skips spaces and the characters ! & | ( ) <, so past 30 NOTs
+# in a row the search fails ("tsquery stack too small"). Here anything but a letter, digit or
+# underscore counts as between: that refuses a few queries PostgreSQL would take, none it
+# would not.
+MAX_NEGATIONS_IN_A_ROW = 30
+_NEGATIONS = re.compile(r"-(?:[^\w-]*-)*")
+
+
+def _refuse_negation_runs(value: str) -> str:
+    if any(run.group().count("-") > MAX_NEGATIONS_IN_A_ROW for run in _NEGATIONS.finditer(value)):
+        raise PydanticCustomError(
+            "too_many_negations",
+            "must not have more than {limit} '-' in a row",
+            {"limit": MAX_NEGATIONS_IN_A_ROW},
+        )
+    return value
+
+
+def search_text(max_length: int) -> object:
+    """A full-text search as a person types it (PostgreSQL's websearch syntax: words, "quoted
+    phrases", or, -word), trimmed, possibly empty, that PostgreSQL's parser can take."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=max_length),
+        AfterValidator(_refuse(_CONTROL)),
+        AfterValidator(_refuse_negation_runs),
+    ]
+
+
 # What a name shown to other people must not contain: control and format characters (among
 # them the bidirectional overrides that make "Resort Ltd\u202edtL" read backwards, zero-width
 # spaces and joiners), private-use and surrogate code points, and line or paragraph separators.

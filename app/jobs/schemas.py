@@ -19,7 +19,7 @@ from sqlalchemy import Row
 
 from app.companies.models import Company
 from app.core.bahamas import Island
-from app.core.fields import Currency, line, name, skills, text
+from app.core.fields import Currency, line, name, search_text, skills, text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
 from app.jobs.models import (
@@ -146,7 +146,7 @@ class JobSearch(BaseModel):
     at least X, and salary_max=Y when its min (or max) is at most Y; jobs that state no pay are
     left out whenever a salary filter is given. Amounts compare in the job's own period."""
 
-    q: line(MAX_QUERY_LENGTH, min_length=0) | None = None  # type: ignore[valid-type]
+    q: search_text(MAX_QUERY_LENGTH) | None = None  # type: ignore[valid-type]
     location: line(120) | None = None  # type: ignore[valid-type]
     island: Island | None = None
     category: JobCategory | None = None

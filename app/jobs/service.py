@@ -54,17 +54,23 @@ _NO_SALARY = literal_column("-1")
 SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
 
 NEWEST = Ordering("jobs:newest", (SortKey(Job.published_at, datetime), SortKey(Job.id, int)))
-SALARY = Ordering("jobs:salary", (SortKey(SALARY_KEY, Decimal), SortKey(Job.id, int)))
+# numeric(12, 2) amounts, or -1 for a job that states no pay.
+_SALARY_BOUNDS = (Decimal(-1), Decimal("9999999999.99"))
+SALARY = Ordering(
+    "jobs:salary", (SortKey(SALARY_KEY, Decimal, bounds=_SALARY_BOUNDS), SortKey(Job.id, int))
+)
 SAVED_NEWEST = Ordering(
     "jobs:saved", (SortKey(SavedJob.created_at, datetime), SortKey(SavedJob.job_id, int))
 )
 
 
 def live_clause() -> ColumnElement[bool]:
-    """Published, not deleted, not expired: what search shows and what accepts applications."""
+    """Published, not deleted, not expired, its owner not suspended: what search shows and
+    what accepts applications."""
     return and_(
         Job.status == JobStatus.PUBLISHED,
         Job.deleted_at.is_(None),
+        Job.owner_suspended.is_(False),
         or_(Job.expires_at.is_(None), Job.expires_at > func.now()),
     )
 
@@ -89,6 +95,7 @@ def is_live(job: Job, now: datetime) -> bool:
     return (
         job.status == JobStatus.PUBLISHED
         and job.deleted_at is None
+        and not job.owner_suspended
         and (job.expires_at is None or job.expires_at > now)
     )
 
@@ -148,15 +155,20 @@ async def get_visible_job(
 ) -> Job:
     """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
     job = (await session.scalars(_job_by_id(for_update), {"job_id": job_id})).one_or_none()
-    if job is None or not _visible(job.status, job.deleted_at, job.company.owner_id, user):
+    if job is None or not _visible(job, user):
         raise NotFound("No such job.")
     return job
 
 
-def _visible(status: str, deleted_at: datetime | None, owner_id: int, user: User | None) -> bool:
-    """Drafts, deleted jobs and jobs taken down are seen only by those who manage them."""
-    hidden = status in (JobStatus.DRAFT, JobStatus.TAKEN_DOWN) or deleted_at is not None
-    return not hidden or (user is not None and can_manage(user, owner_id))
+def _visible(job: Job, user: User | None) -> bool:
+    """Drafts, deleted jobs, jobs taken down and those of a suspended owner are seen only by
+    those who manage them."""
+    hidden = (
+        job.status in (JobStatus.DRAFT, JobStatus.TAKEN_DOWN)
+        or job.deleted_at is not None
+        or job.owner_suspended
+    )
+    return not hidden or (user is not None and can_manage(user, job.company.owner_id))
 
 
 def job_page_key(job_id: int) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.routing import APIRoute
+from starlette.types import Receive, Scope, Send
 
 from app.auth.deps import AdminUser, CurrentUser, WriteAction, write_limit
 from app.companies.schemas import CompanyRead
@@ -24,10 +27,35 @@ from app.moderation.schemas import (
     ReportRead,
     UserModeration,
 )
+from app.users.deps import caller_is_admin
 from app.users.models import User
 
+
+class AdminRoute(APIRoute):
+    """A route of the admin API: to everyone but admins a 404 like any unknown route, whatever
+    the method or body. The AdminUser dependency alone would come too late: FastAPI reads and
+    validates the body before it solves dependencies (a 422), and Starlette answers a known
+    path with another method itself (a 405 with its Allow)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def admins_only(request: Request) -> Response:
+            if not await caller_is_admin(request):
+                raise NotFound("No such route.")
+            return await handler(request)
+
+        return admins_only
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wrong_method = self.methods and scope["method"] not in self.methods
+        if wrong_method and not await caller_is_admin(Request(scope, receive)):
+            raise NotFound("No such route.")
+        await super().handle(scope, receive, send)
+
+
 reports_router = APIRouter(prefix="/reports", tags=["trust and safety"])
-admin_router = APIRouter(prefix="/admin", tags=["admin"])
+admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
 _ADMIN_WRITE = error_responses(NotFound, Conflict)
 
@@ -96,14 +124,15 @@ def _moderation(user: User) -> UserModeration:
 
 @admin_router.post(
     "/users/{user_id}/suspend",
-    summary="Suspend an account: its sessions end at once and sign-in is refused",
+    summary="Suspend an account: its sessions end at once, sign-in is refused, others no "
+    "longer see its profile, candidacy or jobs",
     response_model=UserModeration,
     responses=_ADMIN_WRITE,
 )
 async def suspend_user(
-    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
+    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
 ):
-    return _moderation(await service.suspend_user(session, admin, user_id, body.reason))
+    return _moderation(await service.suspend_user(session, cache, admin, user_id, body.reason))
 
 
 @admin_router.post(
@@ -113,9 +142,9 @@ async def suspend_user(
     responses=_ADMIN_WRITE,
 )
 async def restore_user(
-    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
+    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
 ):
-    return _moderation(await service.restore_user(session, admin, user_id, body.reason))
+    return _moderation(await service.restore_user(session, cache, admin, user_id, body.reason))
 
 
 @admin_router.post(

@@ -121,16 +121,32 @@ EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
 JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
 
 
-async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> User:
-    """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
-    any unknown route: nobody learns that it exists or what it holds."""
+async def _admin(request: Request, session: AsyncSession, token: str | None) -> User | None:
+    """The admin behind the bearer token, or None for anyone else (signed in or not)."""
     try:
         user = await _account_of(session, _verified_claims(request, token))
     except Unauthorized:
-        raise NotFound("No such route.") from None
-    if user.role != Role.ADMIN:
+        return None
+    return user if user.role == Role.ADMIN else None
+
+
+async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> User:
+    """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
+    any unknown route: nobody learns that it exists or what it holds."""
+    admin = await _admin(request, session, token)
+    if admin is None:
         raise NotFound("No such route.")
-    return user
+    return admin
+
+
+async def caller_is_admin(request: Request) -> bool:
+    """Whether the caller is an admin, asked before FastAPI reads the body or checks the method
+    (the admin API's route class); its own short read-only session, none when anonymous."""
+    token = await oauth2_scheme(request)
+    if not token:
+        return False
+    async with request.app.state.database.session(read_only=True) as session:
+        return await _admin(request, session, token) is not None
 
 
 AdminUser = Annotated[User, Depends(get_admin)]

@@ -35,9 +35,14 @@ _CLEARED_PROFILE = {
 
 
 async def get_visible_user(session: AsyncSession, user_id: int) -> User:
-    """An account others may look at: active and not deleted, else 404."""
+    """An account others may look at: active, not deleted, not suspended, else 404."""
     user = await session.get(User, user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
+    if (
+        user is None
+        or not user.is_active
+        or user.deleted_at is not None
+        or user.suspended_at is not None
+    ):
         raise NotFound("No such user.")
     return user
 
