@@ -2,8 +2,8 @@
 state on the job, set from the accounts already suspended), and the audit log records a
 company's verification cleared by a change of its name or website
 
-Revision ID: 0006_market
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 19:00:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0006_market"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
