@@ -1,8 +1,8 @@
 """The HTTP protocol the Gunicorn worker serves with: uvicorn's httptools protocol, with a cap on
 the size of a request's head (request line and headers).
 
-httptools has no such cap of its own: it buffers a header until its end arrives, so a 32 MB
-header was read whole into the worker's memory and then served. Here at most
+httptools has no such cap of its own: it buffers a header until its end arrives, so a header of
+any size was read whole into the worker's memory and then served. Here at most
 `h11_max_incomplete_event_size` bytes of a head are handed to the parser (the same limit h11
 applies, set from MAX_HEADER_BYTES by the worker); a head that has not ended by then is answered
 414 (the request line alone is that long) or 431 in the service's error shape, and the
