@@ -60,13 +60,17 @@ class SmtpServer:
             self.process.wait(10)
         self.process = None
 
-    def messages(self) -> list[EmailMessage]:
+    def raw_messages(self) -> list[bytes]:
+        """Every message the server accepted, byte for byte as it arrived."""
         if not self.maildir.exists():
             return []
         box = mailbox.Maildir(self.maildir, create=False)
+        return [box.get_bytes(key) for key in sorted(box.keys())]
+
+    def messages(self) -> list[EmailMessage]:
         return [
-            email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)  # type: ignore[misc]
-            for key in sorted(box.keys())
+            email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
+            for raw in self.raw_messages()
         ]
 
 
