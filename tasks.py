@@ -178,8 +178,9 @@ FRONTEND_TYPES = ROOT / "frontend-types"
 
 
 def _frontend_types_installed() -> None:
-    """`npm ci` in frontend-types when npm exists and node_modules is missing or older than
-    package-lock.json (the TypeScript check needs openapi-typescript; without node it skips)."""
+    """`npm ci` in frontend-types when npm exists and node_modules is missing or was installed
+    from another package-lock.json (the TypeScript check needs openapi-typescript; without node
+    it skips)."""
     lock = FRONTEND_TYPES / "package-lock.json"
     stamp = FRONTEND_TYPES / "node_modules" / ".installed-package-lock"
     wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
@@ -187,8 +188,10 @@ def _frontend_types_installed() -> None:
         return
     print("Installing frontend-types/node_modules (npm ci) ...", flush=True)
     npm = ["npm", "ci", "--prefix", str(FRONTEND_TYPES), "--no-audit", "--no-fund"]
-    subprocess.run([*npm, "--loglevel=error"], check=True)
-    stamp.write_text(wanted)
+    if subprocess.run([*npm, "--loglevel=error"]).returncode == 0:
+        stamp.write_text(wanted)
+    else:  # e.g. offline: the suite still runs, and the TypeScript check says what is missing
+        print("npm ci failed; the TypeScript types check will fail", flush=True)
 
 
 def _pytest_arguments(args: list[str]) -> list[str]:

@@ -52,8 +52,12 @@ SLOW_FIXTURES = frozenset(
         "moto_server",  # the S3 server (tests/files)
         "pgbouncer",
         "pair",  # the streaming replica (tests/core/test_read_replica.py)
+        "server",  # the probe app's Gunicorn (tests/server/test_http.py)
     }
 )
+# Module-scoped processes that are costly to start: the tests of a module using one run on one
+# pytest-xdist worker (an xdist_group; tasks.py runs --dist loadgroup), so it starts once.
+ONE_WORKER_FIXTURES = frozenset({"cluster", "pair", "server"})
 _CHILDREN_BEFORE = pytest.StashKey[set[int]]()
 
 
@@ -77,8 +81,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        names = getattr(item, "fixturenames", ())
+        if SLOW_FIXTURES.intersection(names):
             item.add_marker(pytest.mark.slow)
+        if ONE_WORKER_FIXTURES.intersection(names):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.hookimpl(wrapper=True)
