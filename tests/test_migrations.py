@@ -7,12 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from app.core.db import parse_database_url
 from app.models import Base
 from tests.conftest import ROOT, run_alembic
+
+# Alembic as a process per step, over every revision: the heaviest tests of the suite, left out
+# of the fast subset, with room for a machine busy with parallel workers.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def _revisions() -> list[str]:
