@@ -4,7 +4,8 @@
     python3 tasks.py run     serve the API as production does (python -m app serve: Gunicorn),
                              with the background worker (python -m app worker) beside it
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
-    python3 tasks.py test    run the whole test suite (arguments after it go to pytest)
+    python3 tasks.py test    run the whole test suite in parallel (arguments after it go to
+                             pytest); `test --fast` leaves out the tests that start processes
     python3 tasks.py lint    ruff over the whole tree
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
     python3 tasks.py lock    re-compile requirements/*.txt from pyproject.toml
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -175,13 +177,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 PYTEST_USAGE_ERROR = 4
+# pytest-xdist workers: the tests mostly wait on processes and I/O, so more workers than the
+# 2 vCPUs `-n auto` would choose finish sooner (measured; see the README's test section).
+TEST_WORKERS = "4"
+FRONTEND_TYPES = ROOT / "frontend-types"
+
+
+def _frontend_types_installed() -> None:
+    """`npm ci` in frontend-types when npm exists and node_modules is missing or was installed
+    from another package-lock.json (the TypeScript check needs openapi-typescript; without node
+    it skips)."""
+    lock = FRONTEND_TYPES / "package-lock.json"
+    stamp = FRONTEND_TYPES / "node_modules" / ".installed-package-lock"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if shutil.which("npm") is None or (stamp.exists() and stamp.read_text() == wanted):
+        return
+    print("Installing frontend-types/node_modules (npm ci) ...", flush=True)
+    npm = ["npm", "ci", "--prefix", str(FRONTEND_TYPES), "--no-audit", "--no-fund"]
+    if subprocess.run([*npm, "--loglevel=error"]).returncode == 0:
+        stamp.write_text(wanted)
+    else:  # e.g. offline: the suite still runs, and the TypeScript check says what is missing
+        print("npm ci failed; the TypeScript types check will fail", flush=True)
+
+
+def _pytest_arguments(args: list[str]) -> list[str]:
+    """`--fast` is `-m "not slow"`; without -n (or -p no:xdist) the run is parallel."""
+    args = [part for arg in args for part in (["-m", "not slow"] if arg == "--fast" else [arg])]
+    chosen = any(arg == "no:xdist" or arg.startswith(("-n", "--numprocesses")) for arg in args)
+    return args if chosen else ["-n", TEST_WORKERS, "--dist", "loadgroup", *args]
 
 
 def test(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = _embedded_postgres("test-postgres", "postgres")
-    code = subprocess.run([VENV_PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+    _frontend_types_installed()
+    command = [VENV_PYTHON, "-m", "pytest", *_pytest_arguments(pytest_args)]
+    code = subprocess.run(command, cwd=ROOT, env=env).returncode
     return 2 if code == PYTEST_USAGE_ERROR else code  # bad arguments: 2, as for every command
 
 
@@ -236,9 +268,12 @@ def _parser() -> argparse.ArgumentParser:
         (
             "test",
             "run the test suite",
-            "python3 tasks.py test [pytest arguments], e.g. `tests/ops -x -q`. Without "
-            "DATABASE_URL an embedded PostgreSQL under .data/test-postgres is used; REDIS_URL "
-            "names a Redis database the suite flushes. Unknown pytest flags exit 2.",
+            "python3 tasks.py test [--fast] [pytest arguments], e.g. `tests/ops -x -q`. Runs "
+            f"on {TEST_WORKERS} pytest-xdist workers unless -n is given; --fast is "
+            '-m "not slow" (no test that starts a server, worker, SMTP, moto, nginx, PgBouncer, '
+            "replica or browser). Without DATABASE_URL an embedded PostgreSQL under "
+            ".data/test-postgres is used; REDIS_URL names a Redis database: worker i flushes "
+            "database (b - i) mod 16 of its database b. Unknown pytest flags exit 2.",
         ),
         (
             "bench",

@@ -16,6 +16,10 @@ from app.core.db import parse_database_url
 from app.models import Base
 from tests.conftest import ROOT, run_alembic
 
+# Alembic as a process per step, over every revision: the heaviest tests of the suite, left out
+# of the fast subset, with room for a machine busy with parallel workers.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
 
 def _revisions() -> list[str]:
     """Every revision, oldest first (read from the files; no database involved)."""

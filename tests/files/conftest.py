@@ -90,7 +90,7 @@ class Stored:
         return {o["Key"] for o in contents}
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.slow)])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path, make_settings: Callable[..., Settings]
 ) -> tuple[Settings, Stored]:
