@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import SessionDep
+from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.users.models import Role, User
@@ -94,10 +94,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 async def get_optional_user(
-    request: Request, session: SessionDep, token: BearerToken
+    request: Request, session: PublicReadSessionDep, token: BearerToken
 ) -> User | None:
     """The caller on public pages that show more to some: None without a bearer token; a token
-    that is sent must be valid (401 otherwise)."""
+    that is sent must be valid (401 otherwise). It shares the page's session (a token means
+    the primary)."""
     if not token:
         return None
     return await _account_of(session, _verified_claims(request, token))
