@@ -14,17 +14,15 @@ from app.core.background import StartupTasks
 from app.core.config import Settings, get_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import install_error_handlers
+from app.core.http.body_size import BodySizeLimitMiddleware
+from app.core.http.context import RequestContextMiddleware
+from app.core.http.cors import CORSMiddleware
+from app.core.http.gzip import GZipMiddleware
+from app.core.http.proxies import TrustedProxies
+from app.core.http.ratelimit import ApiRateLimitMiddleware
+from app.core.http.unhandled import UnhandledErrorMiddleware
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
-from app.core.middleware import (
-    ApiRateLimitMiddleware,
-    BodySizeLimitMiddleware,
-    CORSMiddleware,
-    GZipMiddleware,
-    RequestContextMiddleware,
-    TrustedProxies,
-    UnhandledErrorMiddleware,
-)
 from app.core.openapi import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
