@@ -18,9 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,13 +30,6 @@ from sqlalchemy.util import await_only
 
 from app.core.json import json_bytes
 from app.core.redis import REDIS_ERRORS, RedisState
-
-# What the public listings show (the job list and pages, the stats) lives in one namespace that
-# every write changing them invalidates (publish, close, edit, delete, a company's new name or
-# logo). Expiry needs no write, so an entry never outlives the soonest `expires_at` among the
-# jobs it holds. Here rather than in a domain: jobs and companies both invalidate it.
-JOBS_CACHE_NAMESPACE = "jobs"
-JOBS_CACHE_TTL_SECONDS = 30.0
 
 _PENDING_KEY = "cache_invalidations"
 _LISTENING_KEY = "cache_listening"
@@ -186,11 +177,3 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 
 def cache_key(*parts: object) -> str:
     return hashlib.sha256(json_bytes(parts)).hexdigest()
-
-
-def ttl_until(expiries: Iterable[datetime | None], limit: float = JOBS_CACHE_TTL_SECONDS) -> float:
-    """Seconds an entry may live: `limit`, or less if one of its jobs expires sooner."""
-    soonest = min((e for e in expiries if e is not None), default=None)
-    if soonest is None:
-        return limit
-    return min(limit, (soonest - datetime.now(UTC)).total_seconds())

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Request, Response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Seconds: as long as the Redis cache keeps an entry (app/core/cache.py), and a minute in which
-# a CDN answers from its copy while it fetches a fresh one.
+# Seconds: as long as the response cache (app/core/cache.py) keeps a public page, and a minute
+# in which a CDN answers from its copy while it fetches a fresh one.
 PUBLIC_MAX_AGE = 30
 PUBLIC_STALE_WHILE_REVALIDATE = 60
 PUBLIC_CACHE_CONTROL = (
