@@ -11,7 +11,6 @@ from app.auth.deps import CurrentUser, EmployerUser
 from app.companies import service
 from app.companies.models import Industry
 from app.companies.schemas import CompanyCreate, CompanyRead, CompanyUpdate
-from app.core.bahamas import Island
 from app.core.cache import CacheDep
 from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
@@ -19,6 +18,7 @@ from app.core.http_cache import public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.files.deps import StorageDep
+from app.users.islands import Island
 
 router = APIRouter(tags=["companies"])
 
