@@ -27,12 +27,12 @@ from app.core.openapi import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
-from app.core.startup_report import log_startup_configuration
 from app.events.hub import EventHub
 from app.files.router import UPLOAD_CONTENT_PATH
 from app.health.probes import probe_routes
 from app.health.router import router as health_router
 from app.routers import API_ROUTERS
+from app.server.startup_report import log_startup_configuration
 
 logger = logging.getLogger("app.main")
 
