@@ -30,7 +30,7 @@ COMMANDS = (
     "app.auth.commands:add_auth_commands",
     "app.openapi:add_openapi_command",
     "app.files.commands:add_file_commands",
-    "app.queue_worker:add_worker_command",
+    "app.queue.worker:add_worker_command",
 )
 
 

@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from app.core.queue import enqueue
+from app.queue.enqueue import enqueue
 from tests.factories import market  # noqa: F401
 from tests.server_process import ROOT, free_port, server_env
 

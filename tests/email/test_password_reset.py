@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.auth.service import PASSWORD_RESET_TASK
-from app.core.queue import enqueue
+from app.queue.enqueue import enqueue
 from tests.email.conftest import Mail, body_text, link_token, wait_for
 from tests.factories import PASSWORD, Market
 
