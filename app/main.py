@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.core.background import StartupTasks
 from app.core.config import Settings, get_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import install_error_handlers
@@ -23,10 +22,11 @@ from app.core.http.ratelimit import ApiRateLimitMiddleware
 from app.core.http.unhandled import UnhandledErrorMiddleware
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
-from app.core.openapi import operation_id
+from app.core.operation_ids import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
+from app.core.startup_tasks import StartupTasks
 from app.events.hub import EventHub
 from app.files.router import UPLOAD_CONTENT_PATH
 from app.health.probes import probe_routes

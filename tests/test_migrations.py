@@ -10,8 +10,8 @@ import asyncpg
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from app.all_models import Base
 from app.core.db import parse_database_url
-from app.models import Base
 from tests.conftest import ROOT, run_alembic
 
 

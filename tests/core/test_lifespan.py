@@ -14,8 +14,8 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-from app.core.background import StartupTasks
 from app.core.config import Settings
+from app.core.startup_tasks import StartupTasks
 from app.main import create_app
 from tests.helpers import make_client
 from tests.tcp_fault import TcpFault
