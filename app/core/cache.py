@@ -30,6 +30,7 @@ from sqlalchemy.util import await_only
 
 from app.core.json import json_bytes
 from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.services import core_services
 
 _PENDING_KEY = "cache_invalidations"
 _LISTENING_KEY = "cache_listening"
@@ -164,12 +165,7 @@ def _forget_pending(sync_session: Session) -> None:
 
 
 async def get_cache(request: Request) -> Cache:  # async: no thread-pool hop
-    """The app's cache, made on first use (it opens nothing by itself)."""
-    state = request.app.state
-    cache: Cache | None = getattr(state, "cache", None)
-    if cache is None:
-        cache = state.cache = Cache(state.redis)
-    return cache
+    return core_services(request).cache
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -16,6 +16,7 @@ from app.core.config import Settings
 from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
+from app.core.services import core_services
 from app.users.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -26,7 +27,7 @@ _INVALID = "The access token is invalid or has expired."
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
 # thread pool, a hop that costs more than the dependency itself (bench/: several per request).
 async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    return core_services(request).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -39,7 +40,7 @@ def _verified_claims(request: Request, token: str | None) -> dict[str, Any]:
     if not token:
         raise Unauthorized()
     try:
-        return decode_access_token(request.app.state.settings, token)
+        return decode_access_token(core_services(request).settings, token)
     except TokenError:
         raise Unauthorized(_INVALID) from None
 

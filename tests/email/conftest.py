@@ -122,7 +122,7 @@ async def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
 async def run_task(app: FastAPI, task: str) -> None:
     """Run one periodic task now, as the scheduler would at its time, and wait until the
     worker has finished it (Procrastinate deletes a job that succeeded)."""
-    database = app.state.database
+    database = app.state.services.database
     async with database.session() as session:
         job_id = await enqueue(session, task, timestamp=0)
     stmt = text("SELECT 1 FROM procrastinate_jobs WHERE id = :id")

@@ -130,7 +130,7 @@ async def test_a_rolled_back_transaction_enqueues_nothing(
         pass
 
     try:
-        async with app.state.database.session() as session:
+        async with app.state.services.database.session() as session:
             await enqueue(session, PASSWORD_RESET_TASK, email=seeker.email)
             raise Abandoned
     except Abandoned:

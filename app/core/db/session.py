@@ -8,13 +8,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.services import core_services
+
 _SAFE_METHODS = frozenset(("GET", "HEAD"))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """GET and HEAD, which must not write (HTTP's safe methods), get a read-only session."""
     read_only = request.scope["method"] in _SAFE_METHODS
-    async with request.app.state.database.session(read_only=read_only) as session:
+    async with core_services(request).database.session(read_only=read_only) as session:
         yield session
 
 
@@ -24,7 +26,8 @@ async def get_public_read_session(request: Request) -> AsyncIterator[AsyncSessio
     Authorization header) reads from the primary, so an owner sees their own writes at once."""
     read_only = request.scope["method"] in _SAFE_METHODS
     public = read_only and "authorization" not in request.headers
-    async with request.app.state.database.session(read_only=read_only, public=public) as session:
+    database = core_services(request).database
+    async with database.session(read_only=read_only, public=public) as session:
         yield session
 
 
