@@ -85,7 +85,8 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
 
 # The dependencies below take the Request and the token themselves rather than depending on
 # get_token_claims and a settings dependency: FastAPI solves every dependency node on every
-# request (~30 us each here, bench/profile.py), and these are on every signed-in request.
+# request (a cost README's Performance section measures), and these are on every signed-in
+# request.
 async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> User:
     """The signed-in caller (`_account_of` the bearer token's claims); 401 otherwise."""
     return await _account_of(session, _verified_claims(request, token))
