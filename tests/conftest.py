@@ -30,10 +30,10 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from app.all_models import Base
 from app.core.config import Settings
 from app.core.db import parse_database_url
 from app.main import create_app
-from app.models import Base
 from tests.helpers import make_client
 from tests.server_process import child_pids
 

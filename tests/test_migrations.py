@@ -12,8 +12,8 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from app.all_models import Base
 from app.core.db import parse_database_url
-from app.models import Base
 from tests.conftest import ROOT, run_alembic
 
 # Alembic as a process per step, over every revision: the heaviest tests of the suite, left out

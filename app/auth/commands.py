@@ -15,7 +15,13 @@ from pydantic import ValidationError
 
 from app.auth import service
 from app.auth.schemas import RegisterRequest
-from app.core.cli import EXIT_UNUSABLE, CommandError, command_session, command_settings, progress
+from app.core.commands import (
+    EXIT_UNUSABLE,
+    CommandError,
+    command_session,
+    command_settings,
+    progress,
+)
 from app.core.errors import AppError
 from app.core.ratelimit import RateLimiter
 from app.core.redis import REDIS_ERRORS, RedisState

@@ -22,7 +22,6 @@ from app.auth.models import AccountToken, RefreshToken, SignInAddress
 from app.auth.schemas import RegisterRequest
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnprocessableEntity
-from app.core.queue import enqueue
 from app.core.ratelimit import Counted, RateLimiter
 from app.core.redis import REDIS_ERRORS
 from app.core.security import (
@@ -36,6 +35,7 @@ from app.email.service import already_queued, queue_email
 from app.events.models import EventKind
 from app.events.service import record
 from app.files.storage import Storage
+from app.queue.enqueue import enqueue
 from app.users.models import Role, User
 from app.users.schemas import normalize_email
 from app.users.service import account_for_update, anonymise

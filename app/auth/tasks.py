@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_
 
 from app.auth import service
 from app.auth.models import AccountToken, RefreshToken, SignInAddress
-from app.core.tasks import RETRY, queue_app, runtime
+from app.queue.registry import RETRY, queue_app, runtime
 
 logger = logging.getLogger("app.auth")
 

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.bahamas import Island
 from app.core.fields import Skill, search_text, text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
 from app.files.schemas import FileRead
 from app.jobs.schemas import MAX_QUERY_LENGTH
+from app.users.islands import Island
 from app.users.models import Visibility
 from app.users.schemas import UserPublic
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from app.companies.models import CompanySize, Industry
-from app.core.bahamas import Island
 from app.core.fields import LongText, WebUrl, line, name, web_url
 from app.files.schemas import FileId
+from app.users.islands import Island
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[

@@ -11,9 +11,10 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.schemas import CompanyCreate, CompanyUpdate
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
+from app.core.cache import Cache
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
 from app.files import service as files

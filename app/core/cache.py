@@ -18,9 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,13 +30,7 @@ from sqlalchemy.util import await_only
 
 from app.core.json import json_bytes
 from app.core.redis import REDIS_ERRORS, RedisState
-
-# What the public listings show (the job list and pages, the stats) lives in one namespace that
-# every write changing them invalidates (publish, close, edit, delete, a company's new name or
-# logo). Expiry needs no write, so an entry never outlives the soonest `expires_at` among the
-# jobs it holds. Here rather than in a domain: jobs and companies both invalidate it.
-JOBS_CACHE_NAMESPACE = "jobs"
-JOBS_CACHE_TTL_SECONDS = 30.0
+from app.core.services import core_services
 
 _PENDING_KEY = "cache_invalidations"
 _LISTENING_KEY = "cache_listening"
@@ -173,12 +165,7 @@ def _forget_pending(sync_session: Session) -> None:
 
 
 async def get_cache(request: Request) -> Cache:  # async: no thread-pool hop
-    """The app's cache, made on first use (it opens nothing by itself)."""
-    state = request.app.state
-    cache: Cache | None = getattr(state, "cache", None)
-    if cache is None:
-        cache = state.cache = Cache(state.redis)
-    return cache
+    return core_services(request).cache
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]
@@ -186,11 +173,3 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 
 def cache_key(*parts: object) -> str:
     return hashlib.sha256(json_bytes(parts)).hexdigest()
-
-
-def ttl_until(expiries: Iterable[datetime | None], limit: float = JOBS_CACHE_TTL_SECONDS) -> float:
-    """Seconds an entry may live: `limit`, or less if one of its jobs expires sooner."""
-    soonest = min((e for e in expiries if e is not None), default=None)
-    if soonest is None:
-        return limit
-    return min(limit, (soonest - datetime.now(UTC)).total_seconds())

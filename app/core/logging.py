@@ -141,12 +141,12 @@ class AccessLog:
     lines (JSON: time, level, logger, message, the request's fields, request_id; or the
     console line in development).
 
-    Through logging.Logger and the JSON formatter a line cost ~27 µs of CPU, a quarter of a
-    whole /health (bench/); built with orjson it costs ~3 µs. The write itself, a system call
-    per line, cost as much again under load, so the lines of one event-loop iteration go out
-    in one write at its end (a few microseconds later: nothing waits long enough to be lost
-    but a killed process's last iteration). The `app.access` logger's level still decides
-    (LOG_LEVEL=WARNING silences it).
+    Through logging.Logger and the JSON formatter a line cost a large share of a whole /health
+    (README, Performance); built with orjson it costs a fraction of that. The write itself, a
+    system call per line, cost as much again under load, so the lines of one event-loop
+    iteration go out in one write at its end (a few microseconds later: nothing waits long
+    enough to be lost but a killed process's last iteration). The `app.access` logger's level
+    still decides (LOG_LEVEL=WARNING silences it).
     """
 
     def __init__(self) -> None:

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from app.core.errors import RateLimited
 from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.services import core_services
 
 KEY_PREFIX = "hmb:ratelimit"
 
@@ -127,7 +128,7 @@ class RateLimiter:
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:  # async: no thread-pool hop
-    return request.app.state.rate_limiter
+    return core_services(request).rate_limiter
 
 
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from procrastinate.job_context import JobContext
 from sqlalchemy import select
 
-from app.core.tasks import RETRY, queue_app, runtime
 from app.email.messages import policy_for
 from app.email.models import OutboxEmail
 from app.email.sender import deliver
 from app.email.service import SEND_EMAIL_TASK
+from app.queue.registry import RETRY, queue_app, runtime
 
 logger = logging.getLogger("app.email")
 

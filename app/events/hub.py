@@ -30,8 +30,9 @@ _RECONNECT_SECONDS = (0.5, 1, 2, 5)
 _PING_SECONDS = 15
 _CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
-# Every hub of this process, told when the server starts its graceful shutdown (app/worker.py):
-# open streams end then, or the server would wait on them until its graceful timeout.
+# Every hub of this process, told when the server starts its graceful shutdown
+# (app/server/worker.py): open streams end then, or the server would wait on them until its
+# graceful timeout.
 _hubs: weakref.WeakSet[EventHub] = weakref.WeakSet()
 
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from procrastinate.job_context import JobContext
 from sqlalchemy import delete
 
-from app.core.tasks import queue_app, runtime
 from app.events.models import Event
+from app.queue.registry import queue_app, runtime
 
 logger = logging.getLogger("app.events")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.core.cli import command_session, command_settings, progress
+from app.core.commands import command_session, command_settings, progress
 from app.files import service
 from app.files.storage import make_storage
 

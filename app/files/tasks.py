@@ -7,9 +7,9 @@ import logging
 
 from procrastinate.job_context import JobContext
 
-from app.core.tasks import queue_app, runtime
 from app.files import service
 from app.files.storage import make_storage
+from app.queue.registry import queue_app, runtime
 
 logger = logging.getLogger("app.files")
 

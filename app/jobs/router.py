@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser, WriteAction, write_limit
 from app.core.cache import CacheDep
-from app.core.db import SessionDep
+from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -57,7 +57,7 @@ _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
     summary="Search live published jobs",
 )
 async def search_jobs(
-    request: Request, query: JobSearchDep, session: SessionDep, cache: CacheDep
+    request: Request, query: JobSearchDep, session: PublicReadSessionDep, cache: CacheDep
 ) -> Response:
     """Live published jobs. Cached for everyone alike (the list does not depend on who asks),
     and by CDNs and browsers (ETag, `If-None-Match` answered with 304)."""
@@ -86,7 +86,11 @@ async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, ca
     summary="A job's page",
 )
 async def get_job(
-    request: Request, job_id: IdPath, user: OptionalUser, session: SessionDep, cache: CacheDep
+    request: Request,
+    job_id: IdPath,
+    user: OptionalUser,
+    session: PublicReadSessionDep,
+    cache: CacheDep,
 ) -> Response:
     """A draft or deleted job is a 404 to everyone but those who manage them. Anonymous
     readers get the cached, publicly cacheable page; a signed-in reader's is private."""

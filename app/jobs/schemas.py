@@ -18,7 +18,6 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Row
 
 from app.companies.models import Company
-from app.core.bahamas import Island
 from app.core.fields import Currency, line, name, search_text, skills, text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
@@ -32,6 +31,7 @@ from app.jobs.models import (
     WorkMode,
     display_status,
 )
+from app.users.islands import Island
 
 MAX_SALARY = Decimal("10000000")
 COMPANY_LABEL = "company."

@@ -28,9 +28,10 @@ from sqlalchemy.dialects.postgresql import REAL, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.companies.models import Company
 from app.companies.service import can_manage, get_company
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, cache_key, ttl_until
+from app.core.cache import Cache, cache_key
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.core.pagination import Ordering, Page, PagedSelect, PageParams, SortKey, paginate
 from app.jobs.models import Job, JobStatus, SavedJob

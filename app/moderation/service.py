@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.service import load_for_participant
 from app.auth.service import end_sessions
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.service import get_company
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
+from app.core.cache import Cache
 from app.core.errors import Conflict, NotFound, UnprocessableEntity
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
 from app.jobs.models import Job, JobStatus

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey
-from app.core.queue import enqueue
 from app.events.models import EventKind
 from app.events.service import record
 from app.notifications.messages import Message
 from app.notifications.models import Notification, NotificationKind
+from app.queue.enqueue import enqueue
 
 NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from procrastinate.job_context import JobContext
 
-from app.core.tasks import RETRY, queue_app, runtime
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
 from app.notifications.models import Notification
 from app.notifications.service import EMAILED_KINDS, NOTIFICATION_EMAIL_TASK
+from app.queue.registry import RETRY, queue_app, runtime
 from app.users.models import User
 
 

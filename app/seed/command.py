@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
+from app.core.cache import Cache
 from app.core.config import ConfigError, load_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.redis import RedisState

@@ -14,10 +14,10 @@ from typing import Any
 from app.applications.models import ApplicationStatus
 from app.applications.pipeline import STAGES
 from app.companies.models import CompanySize, Industry
-from app.core.bahamas import Island
 from app.jobs.models import EmploymentType, JobCategory, JobStatus, WorkMode
 from app.notifications import messages
 from app.seed import vocabulary as v
+from app.users.islands import Island
 
 SEED_EMAIL_DOMAIN = "seed.hiremebahamas.bs"
 

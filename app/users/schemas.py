@@ -9,9 +9,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.bahamas import Island
 from app.core.fields import LongText, WebUrl, line, name, skills
 from app.files.schemas import FileId, FileRead
+from app.users.islands import Island
 from app.users.models import Visibility
 
 

@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from app.core.queue import enqueue
+from app.queue.enqueue import enqueue
 from tests.factories import market  # noqa: F401
 from tests.server_process import ROOT, free_port, server_env
 
@@ -126,7 +126,7 @@ async def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
 async def run_task(app: FastAPI, task: str) -> None:
     """Run one periodic task now, as the scheduler would at its time, and wait until the
     worker has finished it (Procrastinate deletes a job that succeeded)."""
-    database = app.state.database
+    database = app.state.services.database
     async with database.session() as session:
         job_id = await enqueue(session, task, timestamp=0)
     stmt = text("SELECT 1 FROM procrastinate_jobs WHERE id = :id")

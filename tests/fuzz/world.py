@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import asyncpg
 import httpx
 
+from app.all_models import Base
 from app.core.db import parse_database_url
-from app.models import Base
 from tests.helpers import mark_email_verified
 
 ROLES = ["anonymous", "job_seeker", "employer", "admin"]

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.bahamas import Island
 from app.core.db import parse_database_url
 from app.seed import generate as g
 from app.seed.command import SEED_PASSWORD
+from app.users.islands import Island
 from tests.conftest import ROOT
 from tests.helpers import make_client
 

@@ -60,7 +60,7 @@ def test_start_commands_boot_the_production_server(
 ) -> None:
     server = server_factory({"DATABASE_URL": database_url}, command=START_COMMANDS[name])
     server.wait_healthy()
-    assert "Using worker: app.worker.UvicornWorker" in server.log()
+    assert "Using worker: app.server.worker.UvicornWorker" in server.log()
     assert len(server.worker_pids()) == 1
 
 

@@ -1,5 +1,5 @@
 """The Gunicorn worker: uvicorn-worker's UvicornWorker, made to exit cleanly on SIGTERM and to
-cap the size of a request's head (app/http_protocol.py)."""
+cap the size of a request's head (app/server/http_protocol.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gunicorn.arbiter import Arbiter
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
 
-from app.core.serving import server_settings
+from app.server.settings import server_settings
 
 
 class _Server(Server):
@@ -37,7 +37,7 @@ class UvicornWorker(_UvicornWorker):
         **_UvicornWorker.CONFIG_KWARGS,
         "proxy_headers": False,
         # httptools (the production protocol) with the head size cap that h11 has built in.
-        "http": "app.http_protocol:LimitedHttpToolsProtocol",
+        "http": "app.server.http_protocol:LimitedHttpToolsProtocol",
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -47,11 +47,11 @@ class UvicornWorker(_UvicornWorker):
         super().__init__(*args, **kwargs)
 
     def load_wsgi(self) -> None:
-        # Importing and building the app makes ~150k objects that live as long as the worker:
-        # the cyclic collector's full passes over them while they are made free next to nothing
-        # (~700 objects) and were a tenth of the boot. So none runs until the app is built, and
-        # what the boot made is then frozen out of every later pass (the request path's
-        # collections no longer walk it either).
+        # Importing and building the app makes a great many objects that live as long as the
+        # worker: the cyclic collector's full passes over them while they are made free next to
+        # nothing and were a visible share of the boot (README, Performance). So none runs until
+        # the app is built, and what the boot made is then frozen out of every later pass (the
+        # request path's collections no longer walk it either).
         gc.disable()
         try:
             super().load_wsgi()
