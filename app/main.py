@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router, prefix in API_ROUTERS:
         app.include_router(router, prefix=f"/api{prefix}")
     app.include_router(health_router)
-    install_error_handlers(app, DATABASE_UNAVAILABLE_ERRORS)
+    install_error_handlers(app, DATABASE_UNAVAILABLE_ERRORS)  # type: ignore[arg-type]  # core/db.py types them BaseException; all are Exceptions
 
     # add_middleware wraps what is there: the last one added is the outermost.
     app.add_middleware(

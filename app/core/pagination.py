@@ -24,6 +24,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.core.errors import UnprocessableEntity
 from app.core.ids import MAX_ID
@@ -45,7 +46,7 @@ class Page(BaseModel, Generic[T]):
 
 @dataclass(frozen=True)
 class SortKey:
-    expr: ColumnElement[Any]
+    expr: ColumnElement[Any] | QueryableAttribute[Any]
     type: type[SortValue]
     descending: bool = True
 
@@ -250,7 +251,7 @@ def keyset_params(ordering: Ordering, page: PageParams) -> dict[str, Any]:
     return params
 
 
-R = TypeVar("R")
+R = TypeVar("R", bound=Sequence[Any])
 
 
 def keyset_page(
@@ -282,7 +283,7 @@ class PagedSelect:
 
     async def fetch(
         self, session: AsyncSession, page: PageParams, params: Mapping[str, Any] | None = None
-    ) -> tuple[Sequence[Row[Any]], str | None]:
+    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
         """One page's rows, `params` bound besides the page's own, and the next cursor."""
         values = {**(params or {}), **keyset_params(self.ordering, page)}
         rows = (await session.execute(self.statement(page), values)).all()
@@ -291,7 +292,7 @@ class PagedSelect:
 
 async def paginate(
     session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Run `stmt` for one page in `ordering`; return its rows and the next page's cursor.
 
     The sort key values are appended to each row as extra columns, after the caller's own.
