@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import parse
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -265,10 +265,10 @@ async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTok
     return await issue_tokens(session, ctx, user, token.family_id)
 
 
-async def _revoke(session: AsyncSession, *where: object) -> None:
+async def _revoke(session: AsyncSession, *where: ColumnElement[bool]) -> None:
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None), *where)  # type: ignore[arg-type]
+        .where(RefreshToken.revoked_at.is_(None), *where)
         .values(revoked_at=datetime.now(UTC))
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, HttpUrl, StringConstraints
 
@@ -72,7 +72,7 @@ class CompanyUpdate(BaseModel):
     logo_url: WebUrl | None = None
     logo_file_id: FileId | None = None
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, mode="json")
 
 

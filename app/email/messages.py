@@ -43,7 +43,7 @@ def _html(email: Email) -> str:
     )
 
 
-def policy_for(recipient: str) -> Policy:
+def policy_for(recipient: str) -> Policy[EmailMessage]:
     """7-bit-safe headers (RFC 2047) for ordinary addresses. An address with a non-ASCII local
     part (sign-up accepts them) travels only as UTF-8: SMTPUTF8, which aiosmtplib asks the
     server for when the message needs it."""

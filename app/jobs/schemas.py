@@ -136,7 +136,7 @@ class JobUpdate(BaseModel):
         _salary_range(self.salary_min, self.salary_max)
         return self
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
 
 
@@ -219,7 +219,7 @@ class JobSummary(BaseModel):
         return cls.model_validate({**cls._fields(job, now), **extra})
 
     @classmethod
-    def of_row(cls, row: Row[Any], now: datetime, **extra: object) -> Self:
+    def of_row(cls, row: Row[*tuple[Any, ...]], now: datetime, **extra: object) -> Self:
         """The model of a row of `app.jobs.service.summary_select()`: the job's columns by
         name, `deleted_at`, and its company's brief labelled `company.<name>`."""
         values = dict(row._mapping)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -67,7 +67,7 @@ class ProfileUpdate(BaseModel):
     open_to_work: bool = NOT_SENT
     visibility: Visibility = NOT_SENT
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         """The fields the client sent, as column values."""
         return self.model_dump(exclude_unset=True, mode="json")
 
