@@ -5,7 +5,7 @@
                              with the background worker (python -m app worker) beside it
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
     python3 tasks.py test    run the whole test suite (arguments after it go to pytest)
-    python3 tasks.py lint    ruff over the whole tree
+    python3 tasks.py lint    ruff over the whole tree, mypy over app/
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
 
 `python3 tasks.py <command> --help` describes each; unknown commands and flags exit 2.
@@ -188,7 +188,10 @@ def bench(bench_args: list[str]) -> int:
 
 
 def lint() -> int:
-    return subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
+    ruff = subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
+    # Both run, so one pass shows every problem; mypy's settings are in pyproject.toml.
+    mypy = subprocess.run([VENV / "bin" / "mypy"], cwd=ROOT).returncode
+    return ruff or mypy
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -226,7 +229,9 @@ def _parser() -> argparse.ArgumentParser:
         # Their arguments belong to pytest / bench.run, which check them; main() passes them on.
         usage = f"python3 tasks.py {name} [-h] [{name} arguments ...]"
         commands.add_parser(name, help=help_text, description=description, usage=usage)
-    commands.add_parser("lint", help="ruff over the whole tree", description="ruff check .")
+    commands.add_parser(
+        "lint", help="ruff over the whole tree, mypy over app/", description="ruff check .; mypy"
+    )
     return parser
 
 
