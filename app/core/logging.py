@@ -16,13 +16,16 @@ import logging
 import sys
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import orjson
-from gunicorn.config import Config
 from gunicorn.glogging import Logger as GunicornBaseLogger
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from app.core.request_context import current_request_id
+
+if TYPE_CHECKING:
+    from gunicorn.config import Config  # a heavy import; only its type is needed here
 
 _HANDLER_NAME = "app-json"
 ACCESS_LOGGER = "app.access"
