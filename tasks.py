@@ -6,7 +6,7 @@
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
     python3 tasks.py test    run the whole test suite in parallel (arguments after it go to
                              pytest); `test --fast` leaves out the tests that start processes
-    python3 tasks.py lint    ruff over the whole tree
+    python3 tasks.py lint    ruff over the whole tree, mypy over app/
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
     python3 tasks.py lock    re-compile requirements/*.txt from pyproject.toml
 
@@ -243,7 +243,12 @@ def lock(args: argparse.Namespace) -> int:
 
 
 def lint() -> int:
-    return subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
+    # Every check runs, so one pass shows every problem; mypy's settings are in pyproject.toml.
+    checks = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]]
+    codes = [
+        subprocess.run([VENV / "bin" / tool, *rest], cwd=ROOT).returncode for tool, *rest in checks
+    ]
+    return max(codes)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -284,7 +289,11 @@ def _parser() -> argparse.ArgumentParser:
         # Their arguments belong to pytest / bench.run, which check them; main() passes them on.
         usage = f"python3 tasks.py {name} [-h] [{name} arguments ...]"
         commands.add_parser(name, help=help_text, description=description, usage=usage)
-    commands.add_parser("lint", help="ruff over the whole tree", description="ruff check .")
+    commands.add_parser(
+        "lint",
+        help="ruff over the whole tree, mypy over app/",
+        description="ruff check .; ruff format --check .; mypy",
+    )
     locker = commands.add_parser(
         "lock",
         help="re-compile the locked requirements from pyproject.toml",

@@ -11,11 +11,12 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from app.core.commands import CommandError
 
-Command = Callable[[argparse.Namespace], Awaitable[int]]
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 # Each "module:function" adds its subcommands with
 # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.

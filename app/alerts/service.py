@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,10 +53,14 @@ async def list_alerts(session: AsyncSession, user: User) -> Sequence[JobAlert]:
 
 
 async def delete_alert(session: AsyncSession, user: User, alert_id: int) -> None:
-    deleted = await session.execute(
-        delete(JobAlert).where(JobAlert.id == alert_id, JobAlert.user_id == user.id)
+    # AsyncSession.execute is typed Result; a DELETE's is a CursorResult (rowcount).
+    deleted = cast(
+        CursorResult[Any],
+        await session.execute(
+            delete(JobAlert).where(JobAlert.id == alert_id, JobAlert.user_id == user.id)
+        ),
     )
-    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+    if deleted.rowcount == 0:
         raise NotFound("No such job alert.")
 
 
@@ -68,7 +73,11 @@ async def _new_jobs(session: AsyncSession, alert: JobAlert) -> list[JobSummary]:
         after = decode_cursor(cursor) if cursor else None
         page = PageParams(limit=50, cursor=cursor, after=after)
         rows, cursor = await find_jobs(session, search, page)
-        fresh = [job for job in rows if job.published_at > alert.checked_at - OVERLAP]
+        fresh = [
+            job
+            for job in rows
+            if job.published_at is not None and job.published_at > alert.checked_at - OVERLAP
+        ]
         found.extend(fresh)
         if cursor is None or len(fresh) < len(rows):
             break

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import parse
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -348,10 +348,10 @@ async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTok
     return await issue_tokens(session, ctx, user, token.family_id)
 
 
-async def _revoke(session: AsyncSession, *where: object) -> None:
+async def _revoke(session: AsyncSession, *where: ColumnElement[bool]) -> None:
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None), *where)  # type: ignore[arg-type]
+        .where(RefreshToken.revoked_at.is_(None), *where)
         .values(revoked_at=datetime.now(UTC))
     )
 

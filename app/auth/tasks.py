@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from procrastinate.job_context import JobContext
-from sqlalchemy import delete, or_
+from sqlalchemy import CursorResult, delete, or_
 
 from app.auth import service
 from app.auth.models import AccountToken, RefreshToken, SignInAddress
@@ -32,18 +33,28 @@ async def clean_tokens(context: JobContext, timestamp: int) -> int:
     addresses no longer known (KNOWN_ADDRESS_TTL)."""
     now = datetime.now(UTC)
     async with runtime(context).database.sessionmaker()() as session, session.begin():
-        spent = await session.execute(
-            delete(AccountToken).where(
-                or_(AccountToken.used_at.is_not(None), AccountToken.expires_at < now)
-            )
+        # AsyncSession.execute is typed Result; a DELETE's is a CursorResult (rowcount).
+        spent = cast(
+            CursorResult[Any],
+            await session.execute(
+                delete(AccountToken).where(
+                    or_(AccountToken.used_at.is_not(None), AccountToken.expires_at < now)
+                )
+            ),
         )
-        expired = await session.execute(
-            delete(RefreshToken).where(RefreshToken.expires_at < now - timedelta(days=1))
+        expired = cast(
+            CursorResult[Any],
+            await session.execute(
+                delete(RefreshToken).where(RefreshToken.expires_at < now - timedelta(days=1))
+            ),
         )
-        stale = await session.execute(
-            delete(SignInAddress).where(
-                SignInAddress.last_seen_at < now - service.KNOWN_ADDRESS_TTL
-            )
+        stale = cast(
+            CursorResult[Any],
+            await session.execute(
+                delete(SignInAddress).where(
+                    SignInAddress.last_seen_at < now - service.KNOWN_ADDRESS_TTL
+                )
+            ),
         )
     removed = spent.rowcount + expired.rowcount
     logger.info(

@@ -74,7 +74,7 @@ async def search(
     employer: User,
     filters: CandidateSearch,
     page: PageParams,
-) -> tuple[Sequence[Row[Any]], str | None, set[int]]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None, set[int]]:
     """One page of findable seekers, and which of them applied to this employer's jobs."""
     await limiter.hit(
         SEARCHES_PER_EMPLOYER,

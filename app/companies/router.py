@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from app.auth.deps import CurrentUser, EmployerUser
 from app.companies import service
-from app.companies.models import Industry
+from app.companies.models import Company, Industry
 from app.companies.schemas import CompanyCreate, CompanyRead, CompanyUpdate
 from app.core.cache import CacheDep
 from app.core.db import PublicReadSessionDep, SessionDep
@@ -37,7 +37,7 @@ _COMPANY_PAGE = TypeAdapter(Page[CompanyRead])
 )
 async def create_company(
     body: CompanyCreate, user: EmployerUser, session: SessionDep, storage: StorageDep
-):
+) -> Company:
     return await service.create_company(session, storage, user, body)
 
 
@@ -89,5 +89,5 @@ async def update_company(
     session: SessionDep,
     cache: CacheDep,
     storage: StorageDep,
-):
+) -> Company:
     return await service.update_company(session, cache, storage, user, company_id, body)

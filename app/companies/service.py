@@ -81,7 +81,7 @@ async def get_company(session: AsyncSession, company_id: int) -> Company:
 
 async def list_companies(
     session: AsyncSession, page: PageParams, filters: dict[str, Any]
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = select(Company)
     for column, value in filters.items():
         if value is not None:

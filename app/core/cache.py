@@ -19,7 +19,7 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
@@ -87,7 +87,8 @@ class Cache:
                 self._redis.mark_ok()
                 generation = int(raw_generation or 0)
                 if raw_entry is not None:
-                    stored_generation, _, payload = raw_entry.partition(b"\n")
+                    # Responses are not decoded (redis-py's types allow str as well).
+                    stored_generation, _, payload = cast(bytes, raw_entry).partition(b"\n")
                     if int(stored_generation) == generation:
                         return Lookup(payload, generation)
                 return Lookup(None, generation)

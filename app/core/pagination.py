@@ -24,6 +24,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.core.errors import UnprocessableEntity
 from app.core.ids import MAX_ID
@@ -62,7 +63,7 @@ KeySpec = tuple[type[SortValue], tuple[SortValue, SortValue] | None]
 
 @dataclass(frozen=True)
 class SortKey:
-    expr: ColumnElement[Any]
+    expr: ColumnElement[Any] | QueryableAttribute[Any]
     type: type[SortValue]
     descending: bool = True
     # The lowest and highest value a row can have (a cursor outside is forged); None: the
@@ -170,6 +171,7 @@ def _encode_value(value: SortValue) -> Any:
 def _decode_value(raw: Any, spec: KeySpec) -> SortValue:
     value = _decode_typed(raw, spec[0])
     bounds = spec[1]
+    # A key's bounds are of its own type (ids and ranks, amounts, times), which mypy cannot pair.
     if bounds is not None and not bounds[0] <= value <= bounds[1]:  # type: ignore[operator]
         raise ValueError("out of range")
     return value
@@ -270,7 +272,7 @@ def keyset_params(ordering: Ordering, page: PageParams) -> dict[str, Any]:
     return params
 
 
-R = TypeVar("R")
+R = TypeVar("R", bound=Sequence[Any])
 
 
 def keyset_page(
@@ -302,7 +304,7 @@ class PagedSelect:
 
     async def fetch(
         self, session: AsyncSession, page: PageParams, params: Mapping[str, Any] | None = None
-    ) -> tuple[Sequence[Row[Any]], str | None]:
+    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
         """One page's rows, `params` bound besides the page's own, and the next cursor."""
         values = {**(params or {}), **keyset_params(self.ordering, page)}
         rows = (await session.execute(self.statement(page), values)).all()
@@ -311,7 +313,7 @@ class PagedSelect:
 
 async def paginate(
     session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Run `stmt` for one page in `ordering`; return its rows and the next page's cursor.
 
     The sort key values are appended to each row as extra columns, after the caller's own.

@@ -67,7 +67,7 @@ class RateLimiter:
                 "async+redis://",
                 implementation="redispy",
                 key_prefix=KEY_PREFIX,
-                connection_pool=client.connection_pool,
+                connection_pool=client.connection_pool,  # type: ignore[arg-type]  # limits types **options as scalars; a pool is a documented option
             )
             self._shared = FixedWindowRateLimiter(storage)
             self._shared_client = client

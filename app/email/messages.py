@@ -51,17 +51,20 @@ class _VerbatimHeader(UnstructuredHeader):
     decode in List-Unsubscribe: RFC 2369 and RFC 8058 want `<https://...>` itself. The values
     are ASCII and far below RFC 5322's 998-character line limit."""
 
-    def fold(self, *, policy: Policy) -> str:
+    name: str  # set by BaseHeader.__new__, which typeshed does not show
+
+    def fold(self, *, policy: Policy[Any]) -> str:
         return f"{self.name}: {self}{policy.linesep}"
 
 
 _VERBATIM = ("list-unsubscribe", "list-unsubscribe-post")
 _HEADERS = HeaderRegistry()
 for _name in _VERBATIM:
-    _HEADERS.map_to_type(_name, _VerbatimHeader)
+    # typeshed wants a BaseHeader; the registry takes the mixin and adds BaseHeader itself.
+    _HEADERS.map_to_type(_name, _VerbatimHeader)  # type: ignore[arg-type]
 
 
-class _Policy(EmailPolicy):
+class _Policy(EmailPolicy[EmailMessage]):
     def header_source_parse(self, sourcelines: list[str]) -> tuple[str, Any]:
         # A message read back from the outbox keeps these as header objects too: aiosmtplib
         # writes it out under its own policy, which would refold a plain string value.
@@ -75,7 +78,7 @@ _ASCII_POLICY = _Policy(header_factory=_HEADERS)
 _UTF8_POLICY = _Policy(header_factory=_HEADERS, linesep="\r\n", utf8=True)
 
 
-def policy_for(recipient: str) -> EmailPolicy:
+def policy_for(recipient: str) -> Policy[EmailMessage]:
     """7-bit-safe headers (RFC 2047) for ordinary addresses. An address with a non-ASCII local
     part (sign-up accepts them) travels only as UTF-8: SMTPUTF8, which aiosmtplib asks the
     server for when the message needs it. The unsubscribe headers are never encoded."""

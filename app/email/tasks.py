@@ -34,6 +34,6 @@ async def send_email(context: JobContext, outbox_id: int) -> None:
             return
         message = email.message_from_string(row.message, policy=policy_for(row.recipient))
         slug = re.sub(r"[^a-z0-9]+", "-", row.key.lower()).strip("-")[:60]
-        await deliver(rt.settings, message, f"{row.id:06d}-{slug}")  # type: ignore[arg-type]
+        await deliver(rt.settings, message, f"{row.id:06d}-{slug}")
         row.sent_at = datetime.now(UTC)
         row.message = None

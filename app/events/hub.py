@@ -192,7 +192,7 @@ class EventHub:
     async def _hold(self, connection: asyncpg.Connection) -> None:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _conn: lost.set())
-        await connection.add_listener(CHANNEL, self._notified)
+        await connection.add_listener(CHANNEL, self._notified)  # type: ignore[arg-type]  # asyncpg-stubs type the payload object; a NOTIFY payload is text
         self.listening.set()
         # Whatever was announced while nobody listened is caught up now.
         self.wake()

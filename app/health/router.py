@@ -125,6 +125,13 @@ _QUEUE_STATS = text(
 )
 
 
+_QUEUE_STATS_FAILURES: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    *DATABASE_UNAVAILABLE_ERRORS,
+    SQLAlchemyError,
+)
+
+
 async def _read_queue_stats(database: Database, stats: QueueStats, seconds: float) -> None:
     """Refresh the queue figures; on a database that does not answer in time the last ones
     stay (and `/ready/db` tells the outage)."""
@@ -133,7 +140,7 @@ async def _read_queue_stats(database: Database, stats: QueueStats, seconds: floa
     try:
         async with asyncio.timeout(seconds), database.engine.connect() as conn:
             rows = (await conn.execute(_QUEUE_STATS)).all()
-    except (TimeoutError, *DATABASE_UNAVAILABLE_ERRORS, SQLAlchemyError):
+    except _QUEUE_STATS_FAILURES:
         return
     stats.by_status = {row.status: row.jobs for row in rows}
     stats.lag_seconds = max((float(row.lag) for row in rows if row.lag is not None), default=0.0)

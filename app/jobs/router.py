@@ -73,7 +73,9 @@ async def search_jobs(
     responses=error_responses(Unauthorized, Forbidden, NotFound, RateLimited),
     dependencies=[write_limit(WriteAction.JOB_POSTS)],
 )
-async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def create_job(
+    body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> JobRead:
     job = await service.create_job(session, cache, user, body)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -103,7 +105,7 @@ async def get_job(
 )
 async def update_job(
     job_id: IdPath, body: JobUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
-):
+) -> JobRead:
     job = await service.update_job(session, cache, user, job_id, body)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -114,7 +116,9 @@ async def update_job(
     response_model=JobRead,
     responses=_WRITE_ERRORS,
 )
-async def publish_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def publish_job(
+    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> JobRead:
     job = await service.publish_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -125,7 +129,9 @@ async def publish_job(job_id: IdPath, user: CurrentUser, session: SessionDep, ca
     response_model=JobRead,
     responses=_WRITE_ERRORS,
 )
-async def close_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def close_job(
+    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> JobRead:
     job = await service.close_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -136,7 +142,9 @@ async def close_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cach
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_WRITE_ERRORS,
 )
-async def delete_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def delete_job(
+    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> None:
     await service.delete_job(session, cache, user, job_id)
 
 
@@ -146,7 +154,7 @@ async def delete_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cac
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
+async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep) -> None:
     await service.save_job(session, user, job_id)
 
 
@@ -156,7 +164,7 @@ async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
+async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep) -> None:
     await service.unsave_job(session, user, job_id)
 
 
@@ -166,7 +174,9 @@ async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
     response_model=Page[SavedJobRead],
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def list_saved_jobs(page: PageDep, user: JobSeekerUser, session: SessionDep):
+async def list_saved_jobs(
+    page: PageDep, user: JobSeekerUser, session: SessionDep
+) -> Page[SavedJobRead]:
     rows, cursor = await service.list_saved_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Interval,
     Row,
@@ -50,7 +51,7 @@ from app.users.models import Role, User
 _JOB_PAGE = TypeAdapter(Page[JobSummary])
 _JOB = TypeAdapter(JobRead)
 
-_NO_SALARY = literal_column("-1")
+_NO_SALARY: ColumnClause[Any] = literal_column("-1")
 # Matches the ix_jobs_listed_salary index expression, so the salary sort can use it.
 SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
 
@@ -351,7 +352,7 @@ async def unsave_job(session: AsyncSession, user: User, job_id: int) -> None:
 
 async def list_saved_jobs(
     session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Newest first; jobs closed, expired or deleted since stay listed with that status."""
     stmt = (
         with_company()

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
 from app.auth.deps import AdminUser, CurrentUser, WriteAction, write_limit
+from app.companies.models import Company
 from app.companies.schemas import CompanyRead
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
@@ -19,7 +20,7 @@ from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import Page, PageDep
 from app.jobs.schemas import JobRead
 from app.moderation import service
-from app.moderation.models import AuditAction, ReportStatus, TargetType
+from app.moderation.models import AuditAction, Report, ReportStatus, TargetType
 from app.moderation.schemas import (
     AuditEntryRead,
     ModerationNote,
@@ -68,7 +69,7 @@ _ADMIN_WRITE = error_responses(NotFound, Conflict)
     responses=error_responses(Unauthorized, NotFound, Conflict, RateLimited),
     dependencies=[write_limit(WriteAction.REPORTS)],
 )
-async def create_report(body: ReportCreate, user: CurrentUser, session: SessionDep):
+async def create_report(body: ReportCreate, user: CurrentUser, session: SessionDep) -> Report:
     return await service.create_report(session, user, body)
 
 
@@ -84,7 +85,7 @@ async def list_reports(
     session: SessionDep,
     status: Annotated[ReportStatus | None, Query()] = None,
     target_type: Annotated[TargetType | None, Query()] = None,
-):
+) -> Page[ReportRead]:
     rows, cursor = await service.list_reports(session, page, status, target_type)
     return Page[ReportRead](
         items=[ReportRead.model_validate(row[0]) for row in rows], next_cursor=cursor
@@ -99,7 +100,7 @@ async def list_reports(
 )
 async def resolve_report(
     report_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
-):
+) -> Report:
     return await service.resolve_report(session, admin, report_id, body.reason)
 
 
@@ -111,7 +112,7 @@ async def resolve_report(
 )
 async def take_down_job(
     job_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
-):
+) -> JobRead:
     job = await service.take_down_job(session, cache, admin, job_id, body.reason)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -131,7 +132,7 @@ def _moderation(user: User) -> UserModeration:
 )
 async def suspend_user(
     user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
-):
+) -> UserModeration:
     return _moderation(await service.suspend_user(session, cache, admin, user_id, body.reason))
 
 
@@ -143,7 +144,7 @@ async def suspend_user(
 )
 async def restore_user(
     user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
-):
+) -> UserModeration:
     return _moderation(await service.restore_user(session, cache, admin, user_id, body.reason))
 
 
@@ -159,7 +160,7 @@ async def verify_company(
     admin: AdminUser,
     session: SessionDep,
     cache: CacheDep,
-):
+) -> Company:
     return await service.verify_company(session, cache, admin, company_id, body.reason)
 
 
@@ -177,7 +178,7 @@ async def list_audit(
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     target_type: Annotated[TargetType | None, Query()] = None,
     target_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-):
+) -> Page[AuditEntryRead]:
     rows, cursor = await service.list_audit(
         session,
         page,

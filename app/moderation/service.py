@@ -89,7 +89,7 @@ async def list_reports(
     page: PageParams,
     status: ReportStatus | None,
     target_type: TargetType | None,
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = select(Report)
     if status is not None:
         stmt = stmt.where(Report.status == status)
@@ -201,7 +201,7 @@ async def list_audit(
     actor_id: int | None,
     target_type: str | None,
     target_id: int | None,
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = select(AuditEntry)
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)

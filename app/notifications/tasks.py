@@ -21,7 +21,7 @@ async def email_notification(context: JobContext, notification_id: int) -> None:
         notification = await session.get(Notification, notification_id)
         if notification is None:
             return
-        category = EMAILED_KINDS[notification.kind]  # type: ignore[index]
+        category = EMAILED_KINDS[notification.kind]
         user = await session.get(User, notification.user_id)
         if user is None or not user.is_active or user.deleted_at or not wants(user, category):
             return

@@ -134,6 +134,7 @@ async def run_seed(args: argparse.Namespace) -> int:
     try:
         async with database.engine.connect() as connection:
             raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None  # a connection just checked out has one
             counts = await seed_database(
                 raw.driver_connection, size, seed=args.seed, if_empty=args.if_empty
             )

@@ -28,7 +28,8 @@ _REASONS = {414: b"URI Too Long", 431: b"Request Header Fields Too Large"}
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head_limit: int = self.config.h11_max_incomplete_event_size
+        # The worker always sets it (MAX_HEADER_BYTES); uvicorn's type allows None.
+        self._head_limit = self.config.h11_max_incomplete_event_size or 65536
         self._head_bytes = 0
         self._in_head = True
 

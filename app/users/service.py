@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from app.users.schemas import normalize_email
 
 DELETED_NAME = "Deleted user"
 # Profile columns a deletion clears, with the value each is left at.
-_CLEARED_PROFILE = {
+_CLEARED_PROFILE: dict[str, object] = {
     "headline": None,
     "bio": None,
     "phone": None,
@@ -48,7 +49,7 @@ async def get_visible_user(session: AsyncSession, user_id: int) -> User:
 
 
 async def update_profile(
-    session: AsyncSession, storage: Storage, user: User, changes: dict[str, object]
+    session: AsyncSession, storage: Storage, user: User, changes: dict[str, Any]
 ) -> User:
     """Change the profile; a résumé or avatar file replaced (or detached) is deleted unless
     something else still refers to it (an application keeps the résumé it was sent with)."""

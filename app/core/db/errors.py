@@ -42,7 +42,7 @@ DROPPED_CONNECTION = (
 # Failures that mean "the database cannot be reached right now", as opposed to a bug in a
 # query: 503 DATABASE_UNAVAILABLE and the fail-fast window. Nothing here is a bare OSError: a
 # Redis or SMTP failure inside a route is that route's error, not a database outage.
-DATABASE_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
