@@ -10,7 +10,7 @@ from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import EmailPolicy, Policy
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
 
@@ -58,13 +58,19 @@ class _VerbatimHeader(UnstructuredHeader):
 
 
 _VERBATIM = ("list-unsubscribe", "list-unsubscribe-post")
+
+# typeshed makes the policy generic in the message class; at run time it is a plain class.
+if TYPE_CHECKING:
+    _EmailPolicy = EmailPolicy[EmailMessage]
+else:
+    _EmailPolicy = EmailPolicy
 _HEADERS = HeaderRegistry()
 for _name in _VERBATIM:
     # typeshed wants a BaseHeader; the registry takes the mixin and adds BaseHeader itself.
     _HEADERS.map_to_type(_name, _VerbatimHeader)  # type: ignore[arg-type]
 
 
-class _Policy(EmailPolicy[EmailMessage]):
+class _Policy(_EmailPolicy):
     def header_source_parse(self, sourcelines: list[str]) -> tuple[str, Any]:
         # A message read back from the outbox keeps these as header objects too: aiosmtplib
         # writes it out under its own policy, which would refold a plain string value.
