@@ -1,14 +1,17 @@
 # syntax=docker/dockerfile:1
 
-# Build stage: install the project (no dev extras) into a virtualenv.
+# Build stage: the locked, hashed dependency tree (requirements/production.txt, written by
+# `python3 tasks.py lock`), then the project itself without resolving anything again.
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+COPY requirements/production.txt ./requirements/
+RUN pip install --require-hashes -r requirements/production.txt
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install .
+RUN pip install --no-deps .
 
 # Runtime stage: the virtualenv, the Gunicorn and Alembic configuration, a non-root user.
 FROM python:3.11-slim

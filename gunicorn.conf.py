@@ -2,7 +2,7 @@
 which start it through `python -m app serve`.
 
 One Uvicorn worker per instance: more traffic means more instances, not more workers.
-Every value can be overridden from the environment (checked in app/core/serving.py).
+Every value can be overridden from the environment (checked in app/server/settings.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from app.core.serving import ServerSettingError, server_settings
+from app.server.settings import ServerSettingError, server_settings
 
 # The same checks `python -m app serve` makes first; here for a plain `gunicorn -c` start.
 try:
@@ -20,7 +20,7 @@ except ServerSettingError as exc:
     sys.exit(2)
 
 bind = f"0.0.0.0:{_server.port}"
-worker_class = "app.worker.UvicornWorker"
+worker_class = "app.server.worker.UvicornWorker"
 workers = _server.workers
 timeout = _server.timeout
 graceful_timeout = _server.graceful_timeout

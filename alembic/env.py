@@ -11,9 +11,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
+from app.all_models import Base
 from app.core.config import load_settings
 from app.core.db import DatabaseTarget, migration_target, parse_database_url
-from app.models import Base
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

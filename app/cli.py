@@ -2,7 +2,7 @@
 
 Each domain registers its subcommands in its own commands.py; adding one is a block there and,
 for a new module, an entry in COMMANDS below. Shared helpers (settings, a database session, the
-exit codes) are in app/core/cli.py.
+exit codes) are in app/core/commands.py.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import argparse
 import asyncio
 import importlib
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
-from app.core.cli import CommandError
+from app.core.commands import CommandError
 
-Command = Callable[[argparse.Namespace], Awaitable[int]]
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 # Each "module:function" adds its subcommands with
 # `commands.add_parser(...).set_defaults(handler=<async function taking the Namespace>)`.
@@ -23,13 +24,14 @@ Command = Callable[[argparse.Namespace], Awaitable[int]]
 # import FastAPI, SQLAlchemy and their schemas (seconds of CPU), which `serve`, the web start
 # command that runs before Gunicorn on every boot, and `migrate` do not need.
 COMMANDS = (
-    "app.core.cli:add_core_commands",
+    "app.core.commands:add_migrate_command",
+    "app.server.commands:add_serve_command",
     "app.seed.command:add_seed_command",
     "app.users.commands:add_user_commands",
     "app.auth.commands:add_auth_commands",
     "app.openapi:add_openapi_command",
     "app.files.commands:add_file_commands",
-    "app.queue_worker:add_worker_command",
+    "app.queue.worker:add_worker_command",
 )
 
 

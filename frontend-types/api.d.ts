@@ -893,7 +893,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Suspend an account: its sessions end at once and sign-in is refused */
+        /** Suspend an account: its sessions end at once, sign-in is refused, others no longer see its profile, candidacy or jobs */
         post: operations["suspend_user"];
         delete?: never;
         options?: never;
@@ -1215,7 +1215,7 @@ export interface components {
          * AuditAction
          * @enum {string}
          */
-        AuditAction: "report_resolved" | "job_taken_down" | "user_suspended" | "user_restored" | "company_verified";
+        AuditAction: "report_resolved" | "job_taken_down" | "user_suspended" | "user_restored" | "company_verified" | "company_verification_cleared";
         /** AuditEntryRead */
         AuditEntryRead: {
             /** Id */

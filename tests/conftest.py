@@ -2,8 +2,15 @@
 
 The suite makes its own database on the server DATABASE_URL names, migrates it with Alembic,
 empties every table after each test and drops the database at the end. Redis is the one
-REDIS_URL names (its database is flushed: point it at a disposable one); without REDIS_URL
-the tests that need Redis are skipped, unless HMB_REQUIRE_REDIS=1 (CI) makes that a failure.
+REDIS_URL names (flushed: point it at a disposable one); under pytest-xdist worker i of
+REDIS_URL's database b uses database (b - i) mod 16, so workers never flush each other's. Without
+REDIS_URL the tests that need Redis are skipped, unless HMB_REQUIRE_REDIS=1 (CI) makes that a
+failure.
+
+Tests that start a real process (a server, a worker, SMTP, moto, nginx, PgBouncer, a replica,
+a browser) are marked `slow`, by the fixtures they use (SLOW_FIXTURES) or in their module; a
+test not marked `slow` that leaves a process of its own running fails, so
+`-m "not slow"` stays a subset that starts none.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -22,14 +30,91 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from app.all_models import Base
 from app.core.config import Settings
 from app.core.db import parse_database_url
 from app.main import create_app
-from app.models import Base
 from tests.helpers import make_client
+from tests.server_process import child_pids
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+
+
+# Fixtures that start a real process: a test using any of them is `slow`.
+SLOW_FIXTURES = frozenset(
+    {
+        "server_factory",  # Gunicorn (tests/server_process.py)
+        "cluster",  # two instances and nginx (tests/cluster.py)
+        "fuzz_server",
+        "smtp",  # aiosmtpd, and the worker processes beside it (tests/email)
+        "start_worker",
+        "moto_server",  # the S3 server (tests/files)
+        "pgbouncer",
+        "pair",  # the streaming replica (tests/core/test_read_replica.py)
+        "server",  # the probe app's Gunicorn (tests/server/test_http.py)
+    }
+)
+# Module-scoped processes that are costly to start: the tests of a module using one run on one
+# pytest-xdist worker (an xdist_group; tasks.py runs --dist loadgroup), so it starts once.
+ONE_WORKER_FIXTURES = frozenset({"cluster", "pair", "server"})
+_CHILDREN_BEFORE = pytest.StashKey[set[int]]()
+
+
+def worker_redis_url(url: str, worker: str | None) -> str:
+    """REDIS_URL for xdist worker `worker` ("gw<i>"): database (b - i) mod 16 of REDIS_URL's b."""
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    database = (base - int(worker.removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Set once per worker process, so subprocesses that inherit the environment (the CLI, the
+    # servers a test starts with os.environ) use the worker's database too.
+    if os.environ.get("REDIS_URL"):
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        os.environ["REDIS_URL"] = worker_redis_url(os.environ["REDIS_URL"], worker)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if SLOW_FIXTURES.intersection(names):
+            item.add_marker(pytest.mark.slow)
+        if ONE_WORKER_FIXTURES.intersection(names):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> object:
+    item.stash[_CHILDREN_BEFORE] = child_pids(os.getpid())
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
+    """A test outside the slow set must not have a process of its own running (a command it
+    ran to completion is fine)."""
+    result = yield
+    if item.get_closest_marker("slow") is None:
+        started = child_pids(os.getpid()) - item.stash.get(_CHILDREN_BEFORE, set())
+        if started:
+            commands = [_command_line(pid) for pid in sorted(started)]
+            pytest.fail(
+                f"a test not marked slow has processes running: {commands}; mark it "
+                "@pytest.mark.slow or add the fixture that starts them to SLOW_FIXTURES"
+            )
+    return result
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        return f"pid {pid} (gone)"
 
 
 def _asyncpg_dsn(url: str) -> tuple[str, dict[str, Any]]:
@@ -104,7 +189,7 @@ async def database_url(create_database: Callable[..., Any]) -> str:
 
 @pytest.fixture(scope="session")
 async def redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL")
+    url = os.environ.get("REDIS_URL")  # this worker's database (pytest_configure)
     required = os.environ.get("HMB_REQUIRE_REDIS") == "1"
     if not url:
         if required:
@@ -143,6 +228,7 @@ def make_settings(database_url: str, redis_url: str | None) -> Callable[..., Set
             "database_url": database_url,
             "redis_url": redis_url,
             "bcrypt_rounds": 4,
+            "login_delay_seconds": 0.001,  # the slowdown is logged; its length is not tested
             "allowed_origins": ["https://hiremebahamas.com"],
             "allowed_origin_regex": r"https://hiremebahamas-[a-z0-9-]+\.vercel\.app",
             # The suite sends far more than 100 requests a minute from one address; the tests
@@ -208,8 +294,12 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
     if "database_url" not in request.fixturenames:
         return
-    url = request.getfixturevalue("database_url")
-    dsn, kwargs = _asyncpg_dsn(url)
+    await empty_tables(request.getfixturevalue("database_url"))
+
+
+async def empty_tables(database_url: str) -> None:
+    """Empty every table of the database (identities restart at 1)."""
+    dsn, kwargs = _asyncpg_dsn(database_url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     conn = await asyncpg.connect(dsn, **kwargs)
     try:

@@ -91,7 +91,7 @@ class Market:
         return response.json()
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
-        async with self.app.state.database.engine.begin() as conn:
+        async with self.app.state.services.database.engine.begin() as conn:
             result = await conn.execute(text(statement), params)
             return list(result) if result.returns_rows else []
 

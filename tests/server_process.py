@@ -58,6 +58,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def child_pids(parent: int) -> set[int]:
+    """Pids of the live (not zombie) processes whose parent is `parent`, from /proc."""
+    children = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process went away while we looked
+        # Fields 3 and 4 are the state and the parent pid; the command name in field 2 may
+        # contain spaces.
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == parent and state != "Z":
+            children.add(int(entry.name))
+    return children
+
+
 def server_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
     """The environment the server is started with: a minimal base plus `overrides`."""
     env = {k: os.environ[k] for k in _INHERITED if k in os.environ}
@@ -68,6 +86,7 @@ def server_env(overrides: Mapping[str, str | None] | None = None) -> dict[str, s
         ENVIRONMENT="test",
         SECRET_KEY=TEST_SECRET,
         BCRYPT_ROUNDS="4",
+        LOGIN_DELAY_SECONDS="0.001",
         RATE_LIMIT_PER_MINUTE="1000000",  # many requests from one address; override to test it
         PYTHONUNBUFFERED="1",
     )
@@ -133,19 +152,7 @@ class ServerProcess:
 
     def worker_pids(self) -> list[int]:
         """Pids of the processes whose parent is the Gunicorn master (from /proc)."""
-        children = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # the process went away while we looked
-            # Field 4 is the parent pid; the command name in field 2 may contain spaces.
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == self.pid:
-                children.append(int(entry.name))
-        return sorted(children)
+        return sorted(child_pids(self.pid))
 
     def send_signal(self, sig: int) -> None:
         """Send `sig` to the Gunicorn master only, as Render or Docker does."""

@@ -3,16 +3,22 @@ no drift between the models and the migrations."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from app.all_models import Base
 from app.core.db import parse_database_url
-from app.models import Base
 from tests.conftest import ROOT, run_alembic
+
+# Alembic as a process per step, over every revision: the heaviest tests of the suite, left out
+# of the fast subset, with room for a machine busy with parallel workers.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def _revisions() -> list[str]:
@@ -98,3 +104,31 @@ async def test_migrations_keep_the_urls_sslmode(create_database: Callable[..., A
     allowed = run_alembic(url, "upgrade", "head", migration_database_url=f"{url}?sslmode=disable")
     assert allowed.returncode == 0, allowed.stderr
     assert await _tables(url) == set(Base.metadata.tables)
+
+
+async def test_the_server_ends_a_session_left_idle_in_a_transaction(
+    create_database: Callable[..., Any],
+) -> None:
+    url = await create_database("hmb_idle")
+    dsn = parse_database_url(url).url.set(drivername="postgresql")
+    dsn_text = dsn.render_as_string(hide_password=False)
+    admin = await asyncpg.connect(dsn_text)
+    try:
+        # A new session has the migrated limit without sending any startup parameter (as
+        # through PgBouncer's transaction mode).
+        assert await admin.fetchval("SHOW idle_in_transaction_session_timeout") == "2min"
+        # The same database setting, made short so the test need not wait two minutes.
+        await admin.execute(
+            f"ALTER DATABASE \"{dsn.database}\" SET idle_in_transaction_session_timeout = '1s'"
+        )
+        stalled = await asyncpg.connect(dsn_text)
+        await stalled.execute("BEGIN; SELECT 1")
+        pid = stalled.get_server_pid()
+        await asyncio.sleep(3)
+        ended = await admin.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)
+        assert ended == 0
+        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+            await stalled.execute("SELECT 1")
+        await stalled.close()
+    finally:
+        await admin.close()

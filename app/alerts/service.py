@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +23,8 @@ from app.email.unsubscribe import unsubscribe_url
 from app.jobs.schemas import JobSearch, JobSummary
 from app.jobs.service import find_jobs
 from app.users.models import User
+
+logger = logging.getLogger("app.alerts")
 
 MAX_ALERTS_PER_USER = 10
 # A sweep reads at most this many new jobs per alert; the next sweep takes the rest.
@@ -49,10 +53,14 @@ async def list_alerts(session: AsyncSession, user: User) -> Sequence[JobAlert]:
 
 
 async def delete_alert(session: AsyncSession, user: User, alert_id: int) -> None:
-    deleted = await session.execute(
-        delete(JobAlert).where(JobAlert.id == alert_id, JobAlert.user_id == user.id)
+    # AsyncSession.execute is typed Result; a DELETE's is a CursorResult (rowcount).
+    deleted = cast(
+        CursorResult[Any],
+        await session.execute(
+            delete(JobAlert).where(JobAlert.id == alert_id, JobAlert.user_id == user.id)
+        ),
     )
-    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+    if deleted.rowcount == 0:
         raise NotFound("No such job alert.")
 
 
@@ -65,7 +73,11 @@ async def _new_jobs(session: AsyncSession, alert: JobAlert) -> list[JobSummary]:
         after = decode_cursor(cursor) if cursor else None
         page = PageParams(limit=50, cursor=cursor, after=after)
         rows, cursor = await find_jobs(session, search, page)
-        fresh = [job for job in rows if job.published_at > alert.checked_at - OVERLAP]
+        fresh = [
+            job
+            for job in rows
+            if job.published_at is not None and job.published_at > alert.checked_at - OVERLAP
+        ]
         found.extend(fresh)
         if cursor is None or len(fresh) < len(rows):
             break
@@ -92,40 +104,57 @@ async def sweep(session: AsyncSession, settings: Settings, frequency: str) -> in
     ).all()
     mailed = 0
     for alert, user in alerts:
-        rows = await _new_jobs(session, alert) if wants(user, "job_alerts") else []
-        alert.checked_at = now
-        if not rows:
-            continue
-        inserted = await session.scalars(
-            insert(JobAlertMatch)
-            .values([{"alert_id": alert.id, "job_id": job.id} for job in rows])
-            .on_conflict_do_nothing()
-            .returning(JobAlertMatch.job_id)
-        )
-        new_ids = set(inserted.all())
-        new_rows = [job for job in rows if job.id in new_ids]
-        unsubscribe = unsubscribe_url(settings, user.id, "job_alerts")
-        greeting = f"Hello {user.full_name},\n\n"
-        if frequency == "instant":
-            for job in new_rows:
-                text = greeting + "A new job matches your alert:\n\n" + _describe(job, settings)
-                subject = f"New job: {job.title}"
-                await queue_email(
-                    session,
-                    settings,
-                    f"alert:{alert.id}:job:{job.id}",
-                    Email(user.email, subject, text, unsubscribe=unsubscribe),
-                )
-        elif new_rows:
-            listing = "\n\n".join(_describe(job, settings) for job in new_rows)
-            text = greeting + f"{len(new_rows)} new jobs match your alert:\n\n{listing}"
+        alert_id = alert.id  # a failed savepoint expires the alert's attributes
+        try:
+            # Each alert on its own savepoint: one that cannot run (a search saved before the
+            # rules that now refuse it) is logged and skipped, and the others are mailed.
+            async with session.begin_nested():
+                mailed += await _run_alert(session, settings, frequency, alert, user, now)
+        except Exception:
+            logger.exception("Job alert %d failed; skipped this sweep", alert_id)
+    return mailed
+
+
+async def _run_alert(
+    session: AsyncSession,
+    settings: Settings,
+    frequency: str,
+    alert: JobAlert,
+    user: User,
+    now: datetime,
+) -> int:
+    """Mail `alert` the jobs it has not mailed before; return how many."""
+    rows = await _new_jobs(session, alert) if wants(user, "job_alerts") else []
+    alert.checked_at = now
+    if not rows:
+        return 0
+    inserted = await session.scalars(
+        insert(JobAlertMatch)
+        .values([{"alert_id": alert.id, "job_id": job.id} for job in rows])
+        .on_conflict_do_nothing()
+        .returning(JobAlertMatch.job_id)
+    )
+    new_ids = set(inserted.all())
+    new_rows = [job for job in rows if job.id in new_ids]
+    unsubscribe = unsubscribe_url(settings, user.id, "job_alerts")
+    greeting = f"Hello {user.full_name},\n\n"
+    if frequency == "instant":
+        for job in new_rows:
+            text = greeting + "A new job matches your alert:\n\n" + _describe(job, settings)
+            subject = f"New job: {job.title}"
             await queue_email(
                 session,
                 settings,
-                f"alert:{alert.id}:digest:{now:%Y-%m-%d}",
-                Email(
-                    user.email, f"{len(new_rows)} new jobs for you", text, unsubscribe=unsubscribe
-                ),
+                f"alert:{alert.id}:job:{job.id}",
+                Email(user.email, subject, text, unsubscribe=unsubscribe),
             )
-        mailed += len(new_rows)
-    return mailed
+    elif new_rows:
+        listing = "\n\n".join(_describe(job, settings) for job in new_rows)
+        text = greeting + f"{len(new_rows)} new jobs match your alert:\n\n{listing}"
+        await queue_email(
+            session,
+            settings,
+            f"alert:{alert.id}:digest:{now:%Y-%m-%d}",
+            Email(user.email, f"{len(new_rows)} new jobs for you", text, unsubscribe=unsubscribe),
+        )
+    return len(new_rows)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from procrastinate.job_context import JobContext
 
 from app.alerts.service import sweep
-from app.core.tasks import RETRY, queue_app, runtime
+from app.queue.registry import RETRY, queue_app, runtime
 
 
 async def _sweep(context: JobContext, frequency: str) -> int:

@@ -65,7 +65,7 @@ def _summary_fields(
     }
 
 
-def _page(rows: Sequence[Row[Any]], cursor: str | None) -> Page[ApplicationSummary]:
+def _page(rows: Sequence[Row[*tuple[Any, ...]]], cursor: str | None) -> Page[ApplicationSummary]:
     items = [ApplicationSummary(**_summary_fields(*row[:4])) for row in rows]
     return Page[ApplicationSummary](items=items, next_cursor=cursor)
 
@@ -110,7 +110,7 @@ async def apply(
     user: JobSeekerUser,
     session: SessionDep,
     storage: StorageDep,
-):
+) -> ApplicationRead:
     application = await service.apply(session, user, job_id, body)
     detail = await service.get_application(session, user, application.id)
     return await _detail(session, storage, user, detail)
@@ -128,7 +128,7 @@ async def list_job_applications(
     user: CurrentUser,
     session: SessionDep,
     status: Annotated[ApplicationStatus | None, Query()] = None,
-):
+) -> Page[ApplicationSummary]:
     return _page(*await service.list_for_job(session, user, job_id, page, status))
 
 
@@ -138,7 +138,9 @@ async def list_job_applications(
     response_model=Page[ApplicationSummary],
     responses=error_responses(Unauthorized),
 )
-async def list_my_applications(page: PageDep, user: CurrentUser, session: SessionDep):
+async def list_my_applications(
+    page: PageDep, user: CurrentUser, session: SessionDep
+) -> Page[ApplicationSummary]:
     return _page(*await service.list_for_applicant(session, user, page))
 
 
@@ -150,7 +152,7 @@ async def list_my_applications(page: PageDep, user: CurrentUser, session: Sessio
 )
 async def get_application(
     application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
-):
+) -> ApplicationRead:
     detail = await service.get_application(session, user, application_id)
     return await _detail(session, storage, user, detail)
 
@@ -167,7 +169,7 @@ async def change_status(
     user: CurrentUser,
     session: SessionDep,
     storage: StorageDep,
-):
+) -> ApplicationRead:
     detail = await service.change_status(session, user, application_id, body)
     return await _detail(session, storage, user, detail)
 
@@ -180,7 +182,7 @@ async def change_status(
 )
 async def withdraw(
     application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
-):
+) -> ApplicationRead:
     detail = await service.withdraw(session, user, application_id)
     return await _detail(session, storage, user, detail)
 
@@ -192,7 +194,9 @@ async def withdraw(
     response_model=Page[EmployerJob],
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def list_employer_jobs(page: PageDep, user: EmployerUser, session: SessionDep):
+async def list_employer_jobs(
+    page: PageDep, user: EmployerUser, session: SessionDep
+) -> Page[EmployerJob]:
     rows, cursor = await service.list_employer_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict
 
 from app.applications.models import ApplicationStatus
-from app.core.fields import WebUrl, text
+from app.core.fields import Text, WebUrl
 from app.files.schemas import FileId, FileRead
 from app.jobs.models import DisplayStatus
 from app.jobs.schemas import JobSummary
 
-CoverLetter = text(10_000)
-Note = text(2_000)
+CoverLetter = Annotated[str, Text(10_000)]
+Note = Annotated[str, Text(2_000)]
 
 
 class ApplicationCreate(BaseModel):

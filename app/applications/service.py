@@ -106,7 +106,7 @@ async def _load(session: AsyncSession, application_id: int, *, lock: bool = Fals
     row = (await session.execute(_application_by_id(lock), params)).one_or_none()
     if row is None:
         raise NotFound("No such application.")
-    return tuple(row)  # type: ignore[return-value]
+    return tuple(row)
 
 
 def _is_reader(user: User, application: Application, company: Company) -> bool:
@@ -209,7 +209,7 @@ def _record(
 
 async def list_for_applicant(
     session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = _joined().where(Application.applicant_id == user.id)
     return await paginate(session, stmt, NEWEST_FIRST, page)
 
@@ -220,7 +220,7 @@ async def list_for_job(
     job_id: int,
     page: PageParams,
     status: ApplicationStatus | None,
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     job = await get_visible_job(session, job_id, user)
     if job.company.owner_id != user.id:
         raise Forbidden("Only the job's owner can see its applications.")
@@ -235,7 +235,7 @@ EMPLOYER_NEWEST = Ordering("jobs:employer", (SortKey(Job.id, int),))
 
 async def list_employer_jobs(
     session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """The caller's jobs in every state but deleted, each with its application counts."""
     return await _employer_jobs().fetch(session, page, {"owner_id": user.id})
 

@@ -15,7 +15,13 @@ from pydantic import ValidationError
 
 from app.auth import service
 from app.auth.schemas import RegisterRequest
-from app.core.cli import EXIT_UNUSABLE, CommandError, command_session, command_settings, progress
+from app.core.commands import (
+    EXIT_UNUSABLE,
+    CommandError,
+    command_session,
+    command_settings,
+    progress,
+)
 from app.core.errors import AppError
 from app.core.ratelimit import RateLimiter
 from app.core.redis import REDIS_ERRORS, RedisState
@@ -29,7 +35,8 @@ def add_auth_commands(commands: argparse._SubParsersAction) -> None:
         "unlock",
         help="clear an account's failed sign-in limit",
         description="Forget the failed sign-in attempts counted against this account, on "
-        "every instance (the counters live in Redis), so its owner can sign in again at once. "
+        "every instance (the counters live in Redis): it ends the slowdown, and new addresses "
+        "may sign in at once (addresses it knows are never refused). "
         "Exit code 1 without REDIS_URL (each instance then counts in its own memory, which "
         "forgets within 15 minutes or at a restart), 2 when Redis does not answer.",
     )

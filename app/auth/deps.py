@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 
 from app.auth.service import AuthContext
+from app.core.config import Settings
+from app.core.services import core_services
 from app.users.deps import (
     AdminUser,
     CurrentUser,
@@ -46,11 +48,11 @@ __all__ = [
 
 
 async def get_auth_context(request: Request) -> AuthContext:
-    state = request.app.state
+    services = core_services(request)
     return AuthContext(
-        settings=state.settings,
-        hasher=state.password_hasher,
-        limiter=state.rate_limiter,
+        settings=services.settings,
+        hasher=services.password_hasher,
+        limiter=services.rate_limiter,
         client_ip=request.state.client_ip,
         user_agent=request.headers.get("user-agent"),
     )
@@ -72,15 +74,24 @@ class WriteAction(StrEnum):
     MESSAGES = "messages"
     REPORTS = "reports"
 
+    def limit(self, settings: Settings) -> str:
+        """This action's RATE_LIMIT_<ACTION> setting (`10/hour`)."""
+        return {
+            WriteAction.JOB_POSTS: settings.rate_limit_job_posts,
+            WriteAction.APPLICATIONS: settings.rate_limit_applications,
+            WriteAction.MESSAGES: settings.rate_limit_messages,
+            WriteAction.REPORTS: settings.rate_limit_reports,
+        }[self]
+
 
 def write_limit(action: WriteAction) -> Any:
     """A route dependency counting one `action` against the caller's account, shared by every
     instance through Redis: past the limit, 429 with Retry-After."""
 
     async def dependency(request: Request, user: CurrentUser) -> None:
-        state = request.app.state
-        item = _parsed_limit(getattr(state.settings, f"rate_limit_{action.value}"))
-        await state.rate_limiter.hit(
+        services = core_services(request)
+        item = _parsed_limit(action.limit(services.settings))
+        await services.rate_limiter.hit(
             item,
             "write",
             action.value,

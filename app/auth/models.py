@@ -50,3 +50,19 @@ class AccountToken(IdMixin, Base):
     )
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInAddress(Base):
+    """An address an account has signed in from, or recovered it from: the account's failed
+    sign-in limit never refuses it (app/auth/service.py). Only an HMAC of the address is
+    stored, keyed by the SECRET_KEY; rows unused for 90 days are pruned daily."""
+
+    __tablename__ = "sign_in_addresses"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    address_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+    )

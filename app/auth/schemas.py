@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from app.users.schemas import FullName, UserPrivate, normalize_email
@@ -62,7 +63,7 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _example(example: dict[str, object]) -> ConfigDict:
+def _example(example: JsonDict) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
 
 

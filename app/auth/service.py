@@ -3,24 +3,26 @@ issue and rotation, and ending sessions."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import hmac
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from limits import parse
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.models import AccountToken, RefreshToken
+from app.auth.models import AccountToken, RefreshToken, SignInAddress
 from app.auth.schemas import RegisterRequest
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, Forbidden, Unauthorized, UnprocessableEntity
-from app.core.queue import enqueue
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import Counted, RateLimiter
 from app.core.redis import REDIS_ERRORS
 from app.core.security import (
     PasswordHasher,
@@ -33,17 +35,25 @@ from app.email.service import already_queued, queue_email
 from app.events.models import EventKind
 from app.events.service import record
 from app.files.storage import Storage
+from app.queue.enqueue import enqueue
 from app.users.models import Role, User
 from app.users.schemas import normalize_email
 from app.users.service import account_for_update, anonymise
 
 logger = logging.getLogger("app.auth")
 
-# Failed password checks are counted per account (guessing one user's password) and per client
-# address (trying many accounts). The address budget is larger: an office or a phone carrier
-# puts many people behind one address.
+# Failed password checks are counted per client address (trying many accounts) and per
+# account (guessing one user's password). The address budget is larger: an office or a phone
+# carrier puts many people behind one address. Past its limit, the account's count refuses
+# only addresses the account does not know (`SignInAddress`: one it signed in from or was
+# recovered from), so a stranger's wrong passwords never lock the owner out; and once it
+# passes SLOWDOWN_AFTER, every attempt on the account waits (login_delay), bounded.
 FAILED_LOGINS_PER_ACCOUNT = parse("5/15 minutes")
 FAILED_LOGINS_PER_ADDRESS = parse("20/15 minutes")
+SLOWDOWN_AFTER = 3
+SLOWDOWN_MAX_FACTOR = 16
+KNOWN_ADDRESS_TTL = timedelta(days=90)
+TOO_MANY_FAILURES = "Too many failed sign-in attempts. Try again later."
 REGISTRATIONS_PER_ADDRESS = parse("10/hour")
 REFRESHES_PER_ADDRESS = parse("30/minute")
 
@@ -104,25 +114,89 @@ async def clear_failed_logins(limiter: RateLimiter, email: str) -> bool:
     return await limiter.clear(FAILED_LOGINS_PER_ACCOUNT, "login-account", key)
 
 
-async def _check_password(ctx: AuthContext, user: User | None, email: str, password: str) -> bool:
-    """Verify under the failed-attempt limits. Every attempt is counted before bcrypt runs, so
-    parallel guesses cannot slip past the limit, and a correct one is given back."""
-    limits = (
-        (FAILED_LOGINS_PER_ACCOUNT, "login-account", _account_key(email)),
-        (FAILED_LOGINS_PER_ADDRESS, "login-address", ctx.client_ip),
+def login_delay(settings: Settings, failures: int) -> float:
+    """How long a password attempt on an account waits, given the account's failed attempts
+    counted before it in the window: nothing up to SLOWDOWN_AFTER, then LOGIN_DELAY_SECONDS
+    doubling with each failure, up to SLOWDOWN_MAX_FACTOR times it."""
+    if failures < SLOWDOWN_AFTER:
+        return 0.0
+    factor = min(2 ** (failures - SLOWDOWN_AFTER), SLOWDOWN_MAX_FACTOR)
+    return settings.login_delay_seconds * factor
+
+
+async def _count_attempt(ctx: AuthContext, email: str) -> Counted:
+    """Count a password attempt before bcrypt runs, so parallel guesses cannot slip past a
+    limit (a right one is given back): refuse an address past its own limit, and make the
+    attempt wait when the account keeps failing. Callers wait here before their first query
+    where they can, so a slowed attempt holds no database connection."""
+    await ctx.limiter.hit(
+        FAILED_LOGINS_PER_ADDRESS, "login-address", ctx.client_ip, message=TOO_MANY_FAILURES
     )
-    message = "Too many failed sign-in attempts. Try again later."
-    for item, *identifiers in limits:
-        await ctx.limiter.hit(item, *identifiers, message=message)
+    counted = await ctx.limiter.count(
+        FAILED_LOGINS_PER_ACCOUNT, "login-account", _account_key(email)
+    )
+    delay = login_delay(ctx.settings, counted.value - 1)
+    if delay:
+        logger.warning(
+            "sign-in slowed down: the account keeps failing", extra={"delay_seconds": delay}
+        )
+        await asyncio.sleep(delay)
+    return counted
+
+
+async def _check_password(
+    ctx: AuthContext,
+    user: User | None,
+    email: str,
+    password: str,
+    counted: Counted,
+    *,
+    known: bool,
+) -> bool:
+    """Verify a password counted by `_count_attempt`. Past the account's limit, only an
+    address it knows may still try."""
+    if counted.exceeded and not known:
+        await counted.refuse(TOO_MANY_FAILURES)
     ok, new_hash = await ctx.hasher.verify(password, user.password_hash if user else None)
     if not ok:
         return False
     assert user is not None
-    for item, *identifiers in limits:
-        await ctx.limiter.refund(item, *identifiers)
+    await ctx.limiter.refund(FAILED_LOGINS_PER_ADDRESS, "login-address", ctx.client_ip)
+    await ctx.limiter.refund(FAILED_LOGINS_PER_ACCOUNT, "login-account", _account_key(email))
     if new_hash is not None:
         user.password_hash = new_hash  # the configured bcrypt cost changed
     return True
+
+
+def _address_digest(ctx: AuthContext) -> str:
+    # Keyed, so the table cannot be turned back into addresses by hashing every IPv4 address.
+    key = ctx.settings.secret_key.encode()
+    return hmac.new(key, ctx.client_ip.encode(), hashlib.sha256).hexdigest()
+
+
+async def _is_known_address(session: AsyncSession, ctx: AuthContext, user: User | None) -> bool:
+    if user is None:
+        return False
+    found = await session.scalar(
+        select(SignInAddress.user_id).where(
+            SignInAddress.user_id == user.id,
+            SignInAddress.address_digest == _address_digest(ctx),
+            SignInAddress.last_seen_at > datetime.now(UTC) - KNOWN_ADDRESS_TTL,
+        )
+    )
+    return found is not None
+
+
+async def _remember_address(session: AsyncSession, ctx: AuthContext, user: User) -> None:
+    """The caller's address is known to the account from now on (for KNOWN_ADDRESS_TTL)."""
+    await session.execute(
+        insert(SignInAddress)
+        .values(user_id=user.id, address_digest=_address_digest(ctx))
+        .on_conflict_do_update(
+            index_elements=[SignInAddress.user_id, SignInAddress.address_digest],
+            set_={"last_seen_at": func.now()},
+        )
+    )
 
 
 async def register(session: AsyncSession, ctx: AuthContext, data: RegisterRequest) -> User:
@@ -146,6 +220,7 @@ async def register(session: AsyncSession, ctx: AuthContext, data: RegisterReques
         await session.flush()
     except IntegrityError:  # the same address registered concurrently
         raise EmailTaken() from None
+    await _remember_address(session, ctx, user)
     await send_verification(session, ctx.settings, user)
     logger.info("account registered", extra={"user_id": user.id, "role": user.role})
     return user
@@ -160,21 +235,29 @@ async def _find_by_email(session: AsyncSession, email: str) -> User | None:
 async def authenticate(session: AsyncSession, ctx: AuthContext, email: str, password: str) -> User:
     """The active account with this email and password; the same answer, after the same work,
     for an unknown email and a wrong password."""
+    counted = await _count_attempt(ctx, email)
     user = await _find_by_email(session, email)
-    if not await _check_password(ctx, user, email, password) or not user or not user.is_active:
+    known = await _is_known_address(session, ctx, user)
+    if not await _check_password(ctx, user, email, password, counted, known=known):
+        raise InvalidCredentials()
+    assert user is not None
+    if not user.is_active:
         raise InvalidCredentials()
     if user.suspended_at is not None:
         # Said only to someone who knows the password: it reveals nothing to a guesser.
         raise AccountSuspended()
     user.last_login_at = datetime.now(UTC)
+    await _remember_address(session, ctx, user)
     return user
 
 
 async def confirm_password(
     session: AsyncSession, ctx: AuthContext, user: User, password: str
 ) -> None:
-    """A signed-in user re-enters the password (password change, account deletion)."""
-    if not await _check_password(ctx, user, user.email, password):
+    """A signed-in user re-enters the password (password change, email change, account
+    deletion). Under the account's limit whatever the address: a session may be stolen."""
+    counted = await _count_attempt(ctx, user.email)
+    if not await _check_password(ctx, user, user.email, password, counted, known=False):
         raise WrongPassword()
     await session.flush()
 
@@ -265,10 +348,10 @@ async def rotate(session: AsyncSession, ctx: AuthContext, raw: str) -> IssuedTok
     return await issue_tokens(session, ctx, user, token.family_id)
 
 
-async def _revoke(session: AsyncSession, *where: object) -> None:
+async def _revoke(session: AsyncSession, *where: ColumnElement[bool]) -> None:
     await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.revoked_at.is_(None), *where)  # type: ignore[arg-type]
+        .where(RefreshToken.revoked_at.is_(None), *where)
         .values(revoked_at=datetime.now(UTC))
     )
 
@@ -285,8 +368,10 @@ async def logout(session: AsyncSession, raw: str) -> None:
 async def end_sessions(
     session: AsyncSession, user: User, keep_family: uuid.UUID | None = None
 ) -> None:
-    """Every outstanding access token stops working (the token version moves on) and every
-    refresh token is revoked, except those of `keep_family` when given."""
+    """Every outstanding access token stops working (the token version moves on), every
+    refresh token is revoked, except those of `keep_family` when given, and every emailed
+    link that could take the account over dies (`void_account_links`). Password reset and
+    change, logout-all, suspension, deletion and an admin's demotion all come through here."""
     await session.flush()
     await _lock_account_sessions(session, user.id)
     # Incremented in SQL, under the lock: two concurrent calls move it on twice.
@@ -304,6 +389,7 @@ async def end_sessions(
     if keep_family is not None:
         where.append(RefreshToken.family_id != keep_family)
     await _revoke(session, *where)
+    await void_account_links(session, user)
 
 
 async def change_password(
@@ -445,14 +531,18 @@ async def _spend_email_token(session: AsyncSession, purpose: str, raw: str) -> A
     return token
 
 
-async def _spend_all(session: AsyncSession, user_id: int, purpose: str) -> None:
-    """Every outstanding link of this kind the account has dies (one was just used)."""
+async def void_account_links(session: AsyncSession, user: User) -> None:
+    """Every outstanding password reset link of the account dies, and every link that would
+    change its address (a verification link to an address other than its current one). Run
+    whenever the account is secured again or its address changes: a link asked for before
+    must not undo it (an email change requested by someone who knew the old password, or a
+    reset mailed to an address the account no longer has)."""
     await session.execute(
         update(AccountToken)
         .where(
-            AccountToken.user_id == user_id,
-            AccountToken.purpose == purpose,
+            AccountToken.user_id == user.id,
             AccountToken.used_at.is_(None),
+            or_(AccountToken.purpose == "password_reset", AccountToken.email != user.email),
         )
         .values(used_at=datetime.now(UTC))
     )
@@ -469,8 +559,9 @@ async def confirm_password_reset(
     if normalize_email(new_password) == user.email:
         raise UnprocessableEntity("The password must not be your email address.")
     user.password_hash = await ctx.hasher.hash(new_password)
-    await _spend_all(session, user.id, "password_reset")
     await end_sessions(session, user)
+    # The mailbox is proven: the account's lock is lifted, and this address is known to it.
+    await _remember_address(session, ctx, user)
     try:
         await clear_failed_logins(ctx.limiter, user.email)
     except REDIS_ERRORS:
@@ -555,7 +646,8 @@ async def request_email_change(
 
 async def confirm_verification(session: AsyncSession, settings: Settings, raw: str) -> None:
     """Mark the address verified; a link sent to a new address also makes it the account's
-    (and every other outstanding verification link of the account dies)."""
+    (and the links `void_account_links` names die: resets mailed to the old address, other
+    pending changes)."""
     token = await _spend_email_token(session, "verify_email", raw)
     user = await session.get(User, token.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
@@ -570,7 +662,7 @@ async def confirm_verification(session: AsyncSession, settings: Settings, raw: s
             await session.flush()
         except IntegrityError:  # taken by a sign-up at the same moment
             raise EmailTaken() from None
-        await _spend_all(session, user.id, "verify_email")
+        await void_account_links(session, user)
         text = (
             f"Hello {user.full_name},\n\n"
             f"The email address of your HireMeBahamas account is now {user.email}; this "

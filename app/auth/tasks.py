@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from procrastinate.job_context import JobContext
-from sqlalchemy import delete, or_
+from sqlalchemy import CursorResult, delete, or_
 
 from app.auth import service
-from app.auth.models import AccountToken, RefreshToken
-from app.core.tasks import RETRY, queue_app, runtime
+from app.auth.models import AccountToken, RefreshToken, SignInAddress
+from app.queue.registry import RETRY, queue_app, runtime
 
 logger = logging.getLogger("app.auth")
 
@@ -27,18 +28,38 @@ async def password_reset(context: JobContext, email: str) -> None:
 @queue_app.periodic(cron="17 3 * * *", periodic_id="clean-tokens")
 @queue_app.task(name="auth.clean_tokens", pass_context=True, queueing_lock="clean-tokens")
 async def clean_tokens(context: JobContext, timestamp: int) -> int:
-    """Delete emailed tokens that are spent or expired, and refresh tokens a day past expiry
-    (kept that long so a late reuse is still recognised and answered as such)."""
+    """Delete emailed tokens that are spent or expired, refresh tokens a day past expiry
+    (kept that long so a late reuse is still recognised and answered as such), and sign-in
+    addresses no longer known (KNOWN_ADDRESS_TTL)."""
     now = datetime.now(UTC)
     async with runtime(context).database.sessionmaker()() as session, session.begin():
-        spent = await session.execute(
-            delete(AccountToken).where(
-                or_(AccountToken.used_at.is_not(None), AccountToken.expires_at < now)
-            )
+        # AsyncSession.execute is typed Result; a DELETE's is a CursorResult (rowcount).
+        spent = cast(
+            CursorResult[Any],
+            await session.execute(
+                delete(AccountToken).where(
+                    or_(AccountToken.used_at.is_not(None), AccountToken.expires_at < now)
+                )
+            ),
         )
-        expired = await session.execute(
-            delete(RefreshToken).where(RefreshToken.expires_at < now - timedelta(days=1))
+        expired = cast(
+            CursorResult[Any],
+            await session.execute(
+                delete(RefreshToken).where(RefreshToken.expires_at < now - timedelta(days=1))
+            ),
+        )
+        stale = cast(
+            CursorResult[Any],
+            await session.execute(
+                delete(SignInAddress).where(
+                    SignInAddress.last_seen_at < now - service.KNOWN_ADDRESS_TTL
+                )
+            ),
         )
     removed = spent.rowcount + expired.rowcount
-    logger.info("removed %d spent or expired tokens", removed)
-    return removed
+    logger.info(
+        "removed %d spent or expired tokens and %d stale sign-in addresses",
+        removed,
+        stale.rowcount,
+    )
+    return removed + stale.rowcount

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.bahamas import Island
-from app.core.fields import Skill, line, text
+from app.core.fields import SearchText, Skill, Text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
 from app.files.schemas import FileRead
 from app.jobs.schemas import MAX_QUERY_LENGTH
+from app.users.islands import Island
 from app.users.models import Visibility
 from app.users.schemas import UserPublic
 
@@ -23,7 +23,7 @@ class CandidateSearch(BaseModel):
     """GET /api/candidates filters: `q` is full-text over headline, skills and bio; every
     skill given must be on the profile (case-insensitive); `min_years` of experience."""
 
-    q: line(MAX_QUERY_LENGTH, min_length=0) | None = None  # type: ignore[valid-type]
+    q: Annotated[str, SearchText(MAX_QUERY_LENGTH)] | None = None
     island: Island | None = None
     skills: Annotated[list[Skill], Field(max_length=MAX_SKILL_FILTERS)] = []
     min_years: Annotated[int, Field(ge=0, le=70)] | None = None
@@ -59,7 +59,7 @@ class InvitationCreate(BaseModel):
     )
 
     job_id: Annotated[int, Field(ge=1, le=MAX_ID)]
-    message: text(2_000) | None = None  # type: ignore[valid-type]
+    message: Annotated[str, Text(2_000)] | None = None
 
 
 class InvitationRead(BaseModel):

@@ -1,8 +1,8 @@
 """Employers finding job seekers who chose to be found, and inviting them to apply.
 
-Findable: an active job seeker whose `visibility` is `public` or `employers` (never `hidden`,
-the default). Results carry public fields only; email, phone and résumé only for seekers who
-applied to one of the searching employer's jobs.
+Findable: an active, unsuspended job seeker whose `visibility` is `public` or `employers`
+(never `hidden`, the default). Results carry public fields only; email, phone and résumé only
+for seekers who applied to one of the searching employer's jobs.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def findable() -> ColumnElement[bool]:
         & (User.visibility != Visibility.HIDDEN.value)
         & User.deleted_at.is_(None)
         & User.is_active
+        & User.suspended_at.is_(None)
     )
 
 
@@ -73,7 +74,7 @@ async def search(
     employer: User,
     filters: CandidateSearch,
     page: PageParams,
-) -> tuple[Sequence[Row[Any]], str | None, set[int]]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None, set[int]]:
     """One page of findable seekers, and which of them applied to this employer's jobs."""
     await limiter.hit(
         SEARCHES_PER_EMPLOYER,

@@ -9,16 +9,16 @@ from pydantic import TypeAdapter
 
 from app.auth.deps import CurrentUser, EmployerUser
 from app.companies import service
-from app.companies.models import Industry
+from app.companies.models import Company, Industry
 from app.companies.schemas import CompanyCreate, CompanyRead, CompanyUpdate
-from app.core.bahamas import Island
 from app.core.cache import CacheDep
-from app.core.db import SessionDep
+from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
 from app.core.http_cache import public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.files.deps import StorageDep
+from app.users.islands import Island
 
 router = APIRouter(tags=["companies"])
 
@@ -37,7 +37,7 @@ _COMPANY_PAGE = TypeAdapter(Page[CompanyRead])
 )
 async def create_company(
     body: CompanyCreate, user: EmployerUser, session: SessionDep, storage: StorageDep
-):
+) -> Company:
     return await service.create_company(session, storage, user, body)
 
 
@@ -51,7 +51,7 @@ async def create_company(
 async def list_companies(
     request: Request,
     page: PageDep,
-    session: SessionDep,
+    session: PublicReadSessionDep,
     island: Annotated[Island | None, Query()] = None,
     industry: Annotated[Industry | None, Query()] = None,
 ) -> Response:
@@ -69,7 +69,9 @@ async def list_companies(
     responses=error_responses(NotFound),
     summary="A company's page",
 )
-async def get_company(request: Request, company_id: IdPath, session: SessionDep) -> Response:
+async def get_company(
+    request: Request, company_id: IdPath, session: PublicReadSessionDep
+) -> Response:
     company = CompanyRead.model_validate(await service.get_company(session, company_id))
     return public_json(request, _COMPANY.dump_json(company))
 
@@ -87,5 +89,5 @@ async def update_company(
     session: SessionDep,
     cache: CacheDep,
     storage: StorageDep,
-):
+) -> Company:
     return await service.update_company(session, cache, storage, user, company_id, body)

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, HttpUrl, StringConstraints
 
 from app.companies.models import CompanySize, Industry
-from app.core.bahamas import Island
-from app.core.fields import LongText, WebUrl, line, name, web_url
+from app.core.fields import NOT_SENT, Line, LongText, Name, UrlLength, WebUrl
 from app.files.schemas import FileId
+from app.users.islands import Island
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=2, max_length=80, pattern=SLUG_PATTERN)
 ]
-CompanyName = name(120, min_length=2)
-Website = web_url(300)  # the column is shorter than other URLs'
+CompanyName = Annotated[str, Name(120, min_length=2)]
+Website = Annotated[HttpUrl, UrlLength(300)]  # the column is shorter than other URLs'
 
 
 class CompanyCreate(BaseModel):
@@ -37,13 +37,13 @@ class CompanyCreate(BaseModel):
         },
     )
 
-    name: CompanyName  # type: ignore[valid-type]
+    name: CompanyName
     slug: Slug | None = None
     description: LongText | None = None
-    website: Website | None = None  # type: ignore[valid-type]
+    website: Website | None = None
     industry: Industry | None = None
     size: CompanySize | None = None
-    location: line(120) | None = None  # type: ignore[valid-type]
+    location: Annotated[str, Line(120)] | None = None
     island: Island | None = None
     logo_url: WebUrl | None = None
     # A completed company_logo upload of the caller's: logo_url becomes its public URL.
@@ -61,18 +61,18 @@ class CompanyUpdate(BaseModel):
         json_schema_extra={"examples": [{"description": "Now hiring for the winter season."}]},
     )
 
-    name: CompanyName = None  # type: ignore[valid-type,assignment]
-    slug: Slug = None  # type: ignore[assignment]
+    name: CompanyName = NOT_SENT
+    slug: Slug = NOT_SENT
     description: LongText | None = None
-    website: Website | None = None  # type: ignore[valid-type]
+    website: Website | None = None
     industry: Industry | None = None
     size: CompanySize | None = None
-    location: line(120) | None = None  # type: ignore[valid-type]
+    location: Annotated[str, Line(120)] | None = None
     island: Island | None = None
     logo_url: WebUrl | None = None
     logo_file_id: FileId | None = None
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, mode="json")
 
 

@@ -11,14 +11,17 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.schemas import CompanyCreate, CompanyUpdate
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
+from app.core.cache import Cache
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
 from app.files import service as files
 from app.files.models import Purpose
 from app.files.storage import Storage
+from app.moderation.audit import record
+from app.moderation.models import AuditAction, TargetType
 from app.users.models import Role, User
 
 NEWEST_FIRST = Ordering("companies:newest", (SortKey(Company.id, int),))
@@ -78,7 +81,7 @@ async def get_company(session: AsyncSession, company_id: int) -> Company:
 
 async def list_companies(
     session: AsyncSession, page: PageParams, filters: dict[str, Any]
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = select(Company)
     for column, value in filters.items():
         if value is not None:
@@ -101,11 +104,40 @@ async def update_company(
     replaced = await files.image_change(
         session, storage, user.id, changes, Purpose.COMPANY_LOGO, company.logo_file_id
     )
+    cleared = _clear_verification_if_identity_changes(session, user, company, changes)
     for column, value in changes.items():
         setattr(company, column, value)
     await _flush_unique_slug(session)
     await files.discard_if_unused(session, storage, replaced)
     await session.refresh(company)
-    if {"name", "logo_url"} & changes.keys():
-        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show both
+    if cleared or {"name", "logo_url"} & changes.keys():
+        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show them
     return company
+
+
+# What an admin checks before verifying a company: the badge vouches for these, not the rest.
+_VERIFIED_FIELDS = ("name", "website")
+
+
+def _clear_verification_if_identity_changes(
+    session: AsyncSession, user: User, company: Company, changes: dict[str, Any]
+) -> bool:
+    """A verified company whose name or website `changes` change loses the badge (an admin
+    verifies it again), recorded in the audit log. Whether it did."""
+    changed = [f for f in _VERIFIED_FIELDS if f in changes and changes[f] != getattr(company, f)]
+    if not company.verified or not changed:
+        return False
+    company.verified = False
+    was = "; ".join(
+        f"{field} {getattr(company, field)!r} -> {changes[field]!r}" for field in changed
+    )
+    reason = f"Verification cleared: {was} (changed by user {user.id})"
+    record(
+        session,
+        user,
+        AuditAction.COMPANY_VERIFICATION_CLEARED,
+        TargetType.COMPANY,
+        company.id,
+        reason,
+    )
+    return True

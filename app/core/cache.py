@@ -18,10 +18,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
@@ -32,13 +30,7 @@ from sqlalchemy.util import await_only
 
 from app.core.json import json_bytes
 from app.core.redis import REDIS_ERRORS, RedisState
-
-# What the public listings show (the job list and pages, the stats) lives in one namespace that
-# every write changing them invalidates (publish, close, edit, delete, a company's new name or
-# logo). Expiry needs no write, so an entry never outlives the soonest `expires_at` among the
-# jobs it holds. Here rather than in a domain: jobs and companies both invalidate it.
-JOBS_CACHE_NAMESPACE = "jobs"
-JOBS_CACHE_TTL_SECONDS = 30.0
+from app.core.services import core_services
 
 _PENDING_KEY = "cache_invalidations"
 _LISTENING_KEY = "cache_listening"
@@ -95,7 +87,8 @@ class Cache:
                 self._redis.mark_ok()
                 generation = int(raw_generation or 0)
                 if raw_entry is not None:
-                    stored_generation, _, payload = raw_entry.partition(b"\n")
+                    # Responses are not decoded (redis-py's types allow str as well).
+                    stored_generation, _, payload = cast(bytes, raw_entry).partition(b"\n")
                     if int(stored_generation) == generation:
                         return Lookup(payload, generation)
                 return Lookup(None, generation)
@@ -173,12 +166,7 @@ def _forget_pending(sync_session: Session) -> None:
 
 
 async def get_cache(request: Request) -> Cache:  # async: no thread-pool hop
-    """The app's cache, made on first use (it opens nothing by itself)."""
-    state = request.app.state
-    cache: Cache | None = getattr(state, "cache", None)
-    if cache is None:
-        cache = state.cache = Cache(state.redis)
-    return cache
+    return core_services(request).cache
 
 
 CacheDep = Annotated[Cache, Depends(get_cache)]
@@ -186,11 +174,3 @@ CacheDep = Annotated[Cache, Depends(get_cache)]
 
 def cache_key(*parts: object) -> str:
     return hashlib.sha256(json_bytes(parts)).hexdigest()
-
-
-def ttl_until(expiries: Iterable[datetime | None], limit: float = JOBS_CACHE_TTL_SECONDS) -> float:
-    """Seconds an entry may live: `limit`, or less if one of its jobs expires sooner."""
-    soonest = min((e for e in expiries if e is not None), default=None)
-    if soonest is None:
-        return limit
-    return min(limit, (soonest - datetime.now(UTC)).total_seconds())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -162,7 +163,7 @@ def error_response(
     message: str,
     *,
     details: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     error_id: str | None = None,
 ) -> Response:
     return Response(
@@ -247,7 +248,7 @@ async def _database_unavailable(_: Request, exc: Exception) -> Response:
     return error_response(err.status_code, err.error_code, err.message, headers=err.headers)
 
 
-def install_error_handlers(app: FastAPI, database_errors: tuple[type[BaseException], ...]) -> None:
+def install_error_handlers(app: FastAPI, database_errors: tuple[type[Exception], ...]) -> None:
     """`database_errors`: what means the database is unreachable (app.core.db), answered 503
     even when raised outside a request's session."""
     app.add_exception_handler(AppError, _app_error)
@@ -262,6 +263,7 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     that uses it may also answer 422 (bad input), 429 (the per-client API rate limit,
     app/core/ratelimit.py) and 503 (the database is unavailable)."""
     documented: dict[int | str, dict[str, Any]] = {}
-    for err in (*errors, UnprocessableEntity, RateLimited, DatabaseUnavailable):
+    always: tuple[type[AppError], ...] = (UnprocessableEntity, RateLimited, DatabaseUnavailable)
+    for err in (*errors, *always):
         documented[err.status_code] = {"model": ErrorResponse, "description": err.default_message}
     return documented

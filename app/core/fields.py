@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, UrlConstraints
+from annotated_types import GroupedMetadata, MaxLen
+from pydantic import AfterValidator, HttpUrl, StringConstraints, UrlConstraints
 from pydantic_core import PydanticCustomError
 
 # Control characters break logs and PostgreSQL refuses NUL outright; tabs and newlines are
@@ -18,7 +21,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_EXCEPT_NEWLINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _refuse(pattern: re.Pattern[str]):
+def _trimmed(min_length: int, max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+def _refuse(pattern: re.Pattern[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if pattern.search(value):
             raise PydanticCustomError("control_characters", "must not contain control characters")
@@ -27,13 +34,53 @@ def _refuse(pattern: re.Pattern[str]):
     return check
 
 
-def line(max_length: int, min_length: int = 1) -> object:
+# Each rule below is metadata for `Annotated`, so a schema writes `Annotated[str, Line(120)]`:
+# a type the type checker understands, whose validation and JSON schema the rule supplies.
+
+
+@dataclass(frozen=True)
+class Line(GroupedMetadata):
     """A trimmed single line of text between the given lengths."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_refuse(_CONTROL)),
-    ]
+
+    max_length: int
+    min_length: int = 1
+
+    def __iter__(self) -> Iterator[object]:
+        yield _trimmed(self.min_length, self.max_length)
+        yield AfterValidator(_refuse(_CONTROL))
+
+
+# PostgreSQL's websearch_to_tsquery parses with a stack of 32 pending operators: a query holds
+# at most an OR and an AND pending, and every `-` (NOT) waits there too until a word follows.
+# Between two NOTs, PostgreSQL skips spaces and the characters ! & | ( ) <, so past 30 NOTs
+# in a row the search fails ("tsquery stack too small"). Here anything but a letter, digit or
+# underscore counts as between: that refuses a few queries PostgreSQL would take, none it
+# would not.
+MAX_NEGATIONS_IN_A_ROW = 30
+_NEGATIONS = re.compile(r"-(?:[^\w-]*-)*")
+
+
+def _refuse_negation_runs(value: str) -> str:
+    if any(run.group().count("-") > MAX_NEGATIONS_IN_A_ROW for run in _NEGATIONS.finditer(value)):
+        raise PydanticCustomError(
+            "too_many_negations",
+            "must not have more than {limit} '-' in a row",
+            {"limit": MAX_NEGATIONS_IN_A_ROW},
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class SearchText(GroupedMetadata):
+    """A full-text search as a person types it (PostgreSQL's websearch syntax: words, "quoted
+    phrases", or, -word), trimmed, possibly empty, that PostgreSQL's parser can take."""
+
+    max_length: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield StringConstraints(strip_whitespace=True, max_length=self.max_length)
+        yield AfterValidator(_refuse(_CONTROL))
+        yield AfterValidator(_refuse_negation_runs)
 
 
 # What a name shown to other people must not contain: control and format characters (among
@@ -51,36 +98,48 @@ def _refuse_invisible(value: str) -> str:
     return value
 
 
-def name(max_length: int, min_length: int = 1) -> object:
+@dataclass(frozen=True)
+class Name(GroupedMetadata):
     """A trimmed single line that people see as someone's or something's name: a display name,
     a job title, a company name. Only visible characters and plain spaces."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_refuse_invisible),
-    ]
+
+    max_length: int
+    min_length: int = 1
+
+    def __iter__(self) -> Iterator[object]:
+        yield _trimmed(self.min_length, self.max_length)
+        yield AfterValidator(_refuse_invisible)
 
 
-def text(max_length: int, min_length: int = 0) -> object:
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
     """Trimmed multi-line text (newlines and tabs allowed) between the given lengths."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_refuse(_CONTROL_EXCEPT_NEWLINES)),
-    ]
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        yield _trimmed(self.min_length, self.max_length)
+        yield AfterValidator(_refuse(_CONTROL_EXCEPT_NEWLINES))
 
 
-def web_url(max_length: int) -> object:
-    """An http(s) URL whose stored form fits a column of `max_length` characters."""
+@dataclass(frozen=True)
+class UrlLength(GroupedMetadata):
+    """For `Annotated[HttpUrl, UrlLength(n)]`: an http(s) URL whose stored form fits a column
+    of `n` characters."""
 
-    def fits(url: HttpUrl) -> HttpUrl:
+    max_length: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield UrlConstraints(max_length=self.max_length)
+        yield AfterValidator(self._fits)
+
+    def _fits(self, url: HttpUrl) -> HttpUrl:
         # The column holds the normalised form, which can be longer than what was sent (a
         # trailing slash, percent-encoding, punycode): check the length of what is stored.
-        if len(str(url)) > max_length:
-            raise ValueError(f"The URL is too long: at most {max_length} characters")
+        if len(str(url)) > self.max_length:
+            raise ValueError(f"The URL is too long: at most {self.max_length} characters")
         return url
-
-    return Annotated[HttpUrl, UrlConstraints(max_length=max_length), AfterValidator(fits)]
 
 
 def _distinct(skills: list[str]) -> list[str]:
@@ -94,9 +153,23 @@ def _distinct(skills: list[str]) -> list[str]:
     return distinct
 
 
-def skills(max_items: int) -> object:
-    """A list of skills, duplicates (case-insensitively) dropped."""
-    return Annotated[list[Skill], Field(max_length=max_items), AfterValidator(_distinct)]  # type: ignore[valid-type]
+@dataclass(frozen=True)
+class SkillList(GroupedMetadata):
+    """For `Annotated[list[Skill], SkillList(n)]`: at most `n` skills, duplicates
+    (case-insensitively) dropped."""
+
+    max_items: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield MaxLen(self.max_items)
+        yield AfterValidator(_distinct)
+
+
+# The default of a PATCH field that may be left out but not sent as null (`title: Title =
+# NOT_SENT`): its type refuses null, and an update applies only the fields sent
+# (`model_dump(exclude_unset=True)`), so this value is never read. Typed Any because None is
+# not of the field's type.
+NOT_SENT: Any = None
 
 
 @cache
@@ -119,6 +192,6 @@ Currency = Annotated[
     AfterValidator(_iso_4217),
 ]
 
-WebUrl = web_url(500)
-Skill = line(50)
-LongText = text(5000)
+WebUrl = Annotated[HttpUrl, UrlLength(500)]
+Skill = Annotated[str, Line(50)]
+LongText = Annotated[str, Text(5000)]

@@ -16,12 +16,10 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 
-from app.core.db import serves_public_reads
-
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Seconds: as long as the Redis cache keeps an entry (app/core/cache.py), and a minute in which
-# a CDN answers from its copy while it fetches a fresh one.
+# Seconds: as long as the response cache (app/core/cache.py) keeps a public page, and a minute
+# in which a CDN answers from its copy while it fetches a fresh one.
 PUBLIC_MAX_AGE = 30
 PUBLIC_STALE_WHILE_REVALIDATE = 60
 PUBLIC_CACHE_CONTROL = (
@@ -66,11 +64,10 @@ def private_json(body: bytes) -> Response:
 def public_get(router: APIRouter, path: str, **kwargs: Any) -> Callable[[F], F]:
     """`router.get(path, ...)` for a public page, and HEAD on the same endpoint: one route per
     method (each its own operation id), the HEAD one left out of the OpenAPI document, which
-    would otherwise list every page twice. Anonymous, these pages may be read from the read
-    replica (`serves_public_reads`)."""
+    would otherwise list every page twice. Their endpoints take `PublicReadSessionDep`: read
+    anonymously, they may be served by the read replica."""
 
     def register(endpoint: F) -> F:
-        serves_public_reads(endpoint)
         router.head(path, include_in_schema=False, **kwargs)(endpoint)
         return router.get(path, **kwargs)(endpoint)
 

@@ -13,10 +13,6 @@ def json_bytes(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
-def json_loads(raw: bytes | str) -> Any:
-    return orjson.loads(raw)
-
-
 async def send_json(
     send: Send,
     body: bytes,

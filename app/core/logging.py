@@ -15,12 +15,17 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import orjson
 from gunicorn.glogging import Logger as GunicornBaseLogger
 from pythonjsonlogger.orjson import OrjsonFormatter
 
 from app.core.request_context import current_request_id
+
+if TYPE_CHECKING:
+    from gunicorn.config import Config  # a heavy import; only its type is needed here
 
 _HANDLER_NAME = "app-json"
 ACCESS_LOGGER = "app.access"
@@ -53,7 +58,7 @@ class JsonFormatter(OrjsonFormatter):
 
 
 def console_line(
-    created: float, level: str, logger: str, message: str, fields: dict[str, object]
+    created: float, level: str, logger: str, message: str, fields: Mapping[str, object]
 ) -> str:
     extras = " ".join(f"{key}={value}" for key, value in fields.items() if value is not None)
     return f"{iso_utc(created)} {level:<7} {logger}: {message}" + (f"  {extras}" if extras else "")
@@ -123,7 +128,7 @@ class GunicornLogger(GunicornBaseLogger):
     """Gunicorn's logger (gunicorn.conf.py `logger_class`) writing its lines, and Uvicorn's,
     which the worker sends through the same handlers, in the app's format."""
 
-    def setup(self, cfg: object) -> None:
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         from app.core.config import ConfigError, load_settings
 
@@ -141,12 +146,12 @@ class AccessLog:
     lines (JSON: time, level, logger, message, the request's fields, request_id; or the
     console line in development).
 
-    Through logging.Logger and the JSON formatter a line cost ~27 µs of CPU, a quarter of a
-    whole /health (bench/); built with orjson it costs ~3 µs. The write itself, a system call
-    per line, cost as much again under load, so the lines of one event-loop iteration go out
-    in one write at its end (a few microseconds later: nothing waits long enough to be lost
-    but a killed process's last iteration). The `app.access` logger's level still decides
-    (LOG_LEVEL=WARNING silences it).
+    Through logging.Logger and the JSON formatter a line cost a large share of a whole /health
+    (README, Performance); built with orjson it costs a fraction of that. The write itself, a
+    system call per line, cost as much again under load, so the lines of one event-loop
+    iteration go out in one write at its end (a few microseconds later: nothing waits long
+    enough to be lost but a killed process's last iteration). The `app.access` logger's level
+    still decides (LOG_LEVEL=WARNING silences it).
     """
 
     def __init__(self) -> None:

@@ -24,6 +24,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Integer, Row, Select, and_, bindparam, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import QueryableAttribute
 
 from app.core.errors import UnprocessableEntity
 from app.core.ids import MAX_ID
@@ -43,16 +44,39 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
+# What the database accepts as a bound sort key: bigint ids, REAL ranks (PostgreSQL's ts_rank),
+# numeric amounts well past any salary, text without NUL or control characters.
+_MAX_REAL = 3.4e38
+_MAX_DECIMAL_DIGITS = 30
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# The values a key of each type can really hold, unless its SortKey says otherwise: an integer
+# key is a row id (1 and up), a float key a rank (ts_rank is never negative).
+_DEFAULT_RANGES: dict[type[SortValue], tuple[SortValue, SortValue] | None] = {
+    int: (1, MAX_ID),
+    float: (0.0, _MAX_REAL),
+}
+
+
+KeySpec = tuple[type[SortValue], tuple[SortValue, SortValue] | None]
+
+
 @dataclass(frozen=True)
 class SortKey:
-    expr: ColumnElement[Any]
+    expr: ColumnElement[Any] | QueryableAttribute[Any]
     type: type[SortValue]
     descending: bool = True
+    # The lowest and highest value a row can have (a cursor outside is forged); None: the
+    # type's default range, if any.
+    bounds: tuple[SortValue, SortValue] | None = None
+
+    def spec(self) -> KeySpec:
+        return self.type, self.bounds or _DEFAULT_RANGES.get(self.type)
 
 
-# The sort key types of every ordering by name, so a cursor is decoded completely (and a
-# forged one refused) by the page dependency, before the route opens a session.
-_KEY_TYPES: dict[str, tuple[type[SortValue], ...]] = {}
+# The sort key types and ranges of every ordering by name, so a cursor is decoded completely
+# (and a forged one refused) by the page dependency, before the route opens a session.
+_KEY_SPECS: dict[str, tuple[KeySpec, ...]] = {}
 
 
 @dataclass(frozen=True)
@@ -64,9 +88,9 @@ class Ordering:
     keys: tuple[SortKey, ...]
 
     def __post_init__(self) -> None:
-        types = tuple(key.type for key in self.keys)
-        if _KEY_TYPES.setdefault(self.name, types) != types:
-            raise ValueError(f"ordering {self.name!r} is declared with other sort key types")
+        specs = tuple(key.spec() for key in self.keys)
+        if _KEY_SPECS.setdefault(self.name, specs) != specs:
+            raise ValueError(f"ordering {self.name!r} is declared with other sort keys")
 
 
 @dataclass(frozen=True)
@@ -144,14 +168,16 @@ def _encode_value(value: SortValue) -> Any:
     return value
 
 
-# What the database accepts as a bound sort key: bigint ids, REAL ranks (PostgreSQL's ts_rank),
-# numeric amounts well past any salary, text without NUL or control characters.
-_MAX_REAL = 3.4e38
-_MAX_DECIMAL_DIGITS = 30
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+def _decode_value(raw: Any, spec: KeySpec) -> SortValue:
+    value = _decode_typed(raw, spec[0])
+    bounds = spec[1]
+    # A key's bounds are of its own type (ids and ranks, amounts, times), which mypy cannot pair.
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:  # type: ignore[operator]
+        raise ValueError("out of range")
+    return value
 
 
-def _decode_value(raw: Any, kind: type[SortValue]) -> SortValue:
+def _decode_typed(raw: Any, kind: type[SortValue]) -> SortValue:
     if kind is datetime and isinstance(raw, str):
         parsed = datetime.fromisoformat(raw)
         if parsed.tzinfo is None:
@@ -163,12 +189,8 @@ def _decode_value(raw: Any, kind: type[SortValue]) -> SortValue:
             raise ValueError("out of range")
         return value
     if kind is float and isinstance(raw, int | float) and not isinstance(raw, bool):
-        if not -_MAX_REAL <= raw <= _MAX_REAL:
-            raise ValueError("out of range")
         return float(raw)
     if kind is int and isinstance(raw, int) and not isinstance(raw, bool):
-        if not -MAX_ID - 1 <= raw <= MAX_ID:
-            raise ValueError("out of range")
         return raw
     if kind is str and isinstance(raw, str) and not _CONTROL.search(raw):
         return raw
@@ -187,10 +209,10 @@ def decode_cursor(cursor: str) -> Cursor:
             raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, values = orjson.loads(raw)
-        types = _KEY_TYPES[name]
-        if not isinstance(values, list) or len(values) != len(types):
+        specs = _KEY_SPECS[name]
+        if not isinstance(values, list) or len(values) != len(specs):
             raise ValueError("not this ordering's key")
-        decoded = tuple(_decode_value(v, t) for v, t in zip(values, types, strict=True))
+        decoded = tuple(_decode_value(v, s) for v, s in zip(values, specs, strict=True))
     except (
         ValueError,
         TypeError,
@@ -250,7 +272,7 @@ def keyset_params(ordering: Ordering, page: PageParams) -> dict[str, Any]:
     return params
 
 
-R = TypeVar("R")
+R = TypeVar("R", bound=Sequence[Any])
 
 
 def keyset_page(
@@ -282,7 +304,7 @@ class PagedSelect:
 
     async def fetch(
         self, session: AsyncSession, page: PageParams, params: Mapping[str, Any] | None = None
-    ) -> tuple[Sequence[Row[Any]], str | None]:
+    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
         """One page's rows, `params` bound besides the page's own, and the next cursor."""
         values = {**(params or {}), **keyset_params(self.ordering, page)}
         rows = (await session.execute(self.statement(page), values)).all()
@@ -291,7 +313,7 @@ class PagedSelect:
 
 async def paginate(
     session: AsyncSession, stmt: Select[Any], ordering: Ordering, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Run `stmt` for one page in `ordering`; return its rows and the next page's cursor.
 
     The sort key values are appended to each row as extra columns, after the caller's own.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Request
 from limits import RateLimitItem
@@ -20,8 +21,33 @@ from redis.asyncio import Redis
 
 from app.core.errors import RateLimited
 from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.services import core_services
 
 KEY_PREFIX = "hmb:ratelimit"
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One event counted by RateLimiter.count: the window's count, this event included."""
+
+    value: int
+    item: RateLimitItem
+    key: str
+    storage: Storage
+    redis: RedisState
+
+    @property
+    def exceeded(self) -> bool:
+        return self.value > self.item.amount
+
+    async def refuse(self, message: str | None = None) -> NoReturn:
+        """Raise RateLimited, its Retry-After the end of the window."""
+        try:
+            reset_at = await self.storage.get_expiry(self.key)
+        except REDIS_ERRORS as exc:
+            self.redis.mark_failed(exc)
+            reset_at = time.time() + self.item.get_expiry()
+        raise RateLimited(math.ceil(reset_at - time.time()), message)
 
 
 class RateLimiter:
@@ -41,7 +67,7 @@ class RateLimiter:
                 "async+redis://",
                 implementation="redispy",
                 key_prefix=KEY_PREFIX,
-                connection_pool=client.connection_pool,
+                connection_pool=client.connection_pool,  # type: ignore[arg-type]  # limits types **options as scalars; a pool is a documented option
             )
             self._shared = FixedWindowRateLimiter(storage)
             self._shared_client = client
@@ -49,26 +75,25 @@ class RateLimiter:
 
     async def hit(self, item: RateLimitItem, *identifiers: str, message: str | None = None) -> None:
         """Count one event against the limit; raise RateLimited (429) once it is exhausted."""
+        counted = await self.count(item, *identifiers)
+        if counted.exceeded:
+            await counted.refuse(message)
+
+    async def count(self, item: RateLimitItem, *identifiers: str) -> Counted:
+        """Count one event against the limit without refusing it: the caller decides (the
+        failed sign-in count of an account refuses only addresses it does not know)."""
+        key = item.key_for(*identifiers)
         limiter = self._redis_limiter()
         if limiter is not None:
             try:
-                verdict = await self._hit(limiter, item, identifiers)
+                value = await limiter.storage.incr(key, item.get_expiry())
             except REDIS_ERRORS as exc:
                 self._redis.mark_failed(exc)
             else:
                 self._redis.mark_ok()
-                self._raise_if_denied(verdict, message)
-                return
-        self._raise_if_denied(await self._hit(self._memory, item, identifiers), message)
-
-    @staticmethod
-    async def _hit(
-        limiter: FixedWindowRateLimiter, item: RateLimitItem, identifiers: tuple[str, ...]
-    ) -> float | None:
-        """None when allowed, else the epoch second at which the window resets."""
-        if await limiter.hit(item, *identifiers):
-            return None
-        return await limiter.storage.get_expiry(item.key_for(*identifiers))
+                return Counted(value, item, key, limiter.storage, self._redis)
+        value = await self._memory.storage.incr(key, item.get_expiry())
+        return Counted(value, item, key, self._memory.storage, self._redis)
 
     async def refund(self, item: RateLimitItem, *identifiers: str) -> None:
         """Give back one event counted by `hit` (a login that turned out to be right)."""
@@ -101,14 +126,9 @@ class RateLimiter:
             raise
         return True
 
-    @staticmethod
-    def _raise_if_denied(reset_at: float | None, message: str | None) -> None:
-        if reset_at is not None:
-            raise RateLimited(math.ceil(reset_at - time.time()), message)
-
 
 async def get_rate_limiter(request: Request) -> RateLimiter:  # async: no thread-pool hop
-    return request.app.state.rate_limiter
+    return core_services(request).rate_limiter
 
 
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import re
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -24,9 +24,9 @@ def accept_request_id(incoming: str | None) -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def bind_request_id(request_id: str) -> object:
+def bind_request_id(request_id: str) -> Token[str | None]:
     return _request_id.set(request_id)
 
 
-def reset_request_id(token: object) -> None:
-    _request_id.reset(token)  # type: ignore[arg-type]
+def reset_request_id(token: Token[str | None]) -> None:
+    _request_id.reset(token)

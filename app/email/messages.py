@@ -6,9 +6,11 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTPUTF8, Policy, default
+from email.policy import EmailPolicy, Policy
 from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
 
 from app.core.config import Settings
 
@@ -43,11 +45,44 @@ def _html(email: Email) -> str:
     )
 
 
-def policy_for(recipient: str) -> Policy:
+class _VerbatimHeader(UnstructuredHeader):
+    """Written as it is, on one line. The default folder turns a value longer than a line and
+    without a space to fold at (a URL) into RFC 2047 encoded-words, which mail clients do not
+    decode in List-Unsubscribe: RFC 2369 and RFC 8058 want `<https://...>` itself. The values
+    are ASCII and far below RFC 5322's 998-character line limit."""
+
+    name: str  # set by BaseHeader.__new__, which typeshed does not show
+
+    def fold(self, *, policy: Policy[Any]) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_VERBATIM = ("list-unsubscribe", "list-unsubscribe-post")
+_HEADERS = HeaderRegistry()
+for _name in _VERBATIM:
+    # typeshed wants a BaseHeader; the registry takes the mixin and adds BaseHeader itself.
+    _HEADERS.map_to_type(_name, _VerbatimHeader)  # type: ignore[arg-type]
+
+
+class _Policy(EmailPolicy[EmailMessage]):
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, Any]:
+        # A message read back from the outbox keeps these as header objects too: aiosmtplib
+        # writes it out under its own policy, which would refold a plain string value.
+        name, value = super().header_source_parse(sourcelines)
+        if name.lower() in _VERBATIM:
+            return name, self.header_factory(name, value)
+        return name, value
+
+
+_ASCII_POLICY = _Policy(header_factory=_HEADERS)
+_UTF8_POLICY = _Policy(header_factory=_HEADERS, linesep="\r\n", utf8=True)
+
+
+def policy_for(recipient: str) -> Policy[EmailMessage]:
     """7-bit-safe headers (RFC 2047) for ordinary addresses. An address with a non-ASCII local
     part (sign-up accepts them) travels only as UTF-8: SMTPUTF8, which aiosmtplib asks the
-    server for when the message needs it."""
-    return default if recipient.isascii() else SMTPUTF8
+    server for when the message needs it. The unsubscribe headers are never encoded."""
+    return _ASCII_POLICY if recipient.isascii() else _UTF8_POLICY
 
 
 def render(settings: Settings, email: Email) -> EmailMessage:

@@ -8,11 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import BadRequest
-from app.core.queue import enqueue
 from app.email.messages import Email, render
 from app.email.models import OutboxEmail
 from app.email.schemas import EmailPreferences
 from app.email.unsubscribe import CATEGORIES, read_token
+from app.queue.enqueue import enqueue
 from app.users.models import User
 
 SEND_EMAIL_TASK = "email.send"

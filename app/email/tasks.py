@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from procrastinate.job_context import JobContext
 from sqlalchemy import select
 
-from app.core.tasks import RETRY, queue_app, runtime
 from app.email.messages import policy_for
 from app.email.models import OutboxEmail
 from app.email.sender import deliver
 from app.email.service import SEND_EMAIL_TASK
+from app.queue.registry import RETRY, queue_app, runtime
 
 logger = logging.getLogger("app.email")
 
@@ -34,6 +34,6 @@ async def send_email(context: JobContext, outbox_id: int) -> None:
             return
         message = email.message_from_string(row.message, policy=policy_for(row.recipient))
         slug = re.sub(r"[^a-z0-9]+", "-", row.key.lower()).strip("-")[:60]
-        await deliver(rt.settings, message, f"{row.id:06d}-{slug}")  # type: ignore[arg-type]
+        await deliver(rt.settings, message, f"{row.id:06d}-{slug}")
         row.sent_at = datetime.now(UTC)
         row.message = None

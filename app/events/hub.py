@@ -30,8 +30,9 @@ _RECONNECT_SECONDS = (0.5, 1, 2, 5)
 _PING_SECONDS = 15
 _CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
-# Every hub of this process, told when the server starts its graceful shutdown (app/worker.py):
-# open streams end then, or the server would wait on them until its graceful timeout.
+# Every hub of this process, told when the server starts its graceful shutdown
+# (app/server/worker.py): open streams end then, or the server would wait on them until its
+# graceful timeout.
 _hubs: weakref.WeakSet[EventHub] = weakref.WeakSet()
 
 
@@ -191,7 +192,7 @@ class EventHub:
     async def _hold(self, connection: asyncpg.Connection) -> None:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _conn: lost.set())
-        await connection.add_listener(CHANNEL, self._notified)
+        await connection.add_listener(CHANNEL, self._notified)  # type: ignore[arg-type]  # asyncpg-stubs type the payload object; a NOTIFY payload is text
         self.listening.set()
         # Whatever was announced while nobody listened is caught up now.
         self.wake()

@@ -19,6 +19,7 @@ from app.core.json import json_bytes
 from app.events import service
 from app.events.hub import EventHub, StreamLimit, Subscription
 from app.events.models import EventKind
+from app.services import services
 from app.users.models import User
 
 router = APIRouter(tags=["events"])
@@ -115,9 +116,9 @@ async def event_stream(
         Header(ge=0, le=MAX_ID, description="The `id:` of the last event received."),
     ] = None,
 ) -> StreamingResponse:
-    state = request.app.state
-    settings = state.settings
-    hub: EventHub = state.events
+    app_services = services(request)
+    settings = app_services.settings
+    hub = app_services.events
     if last_event_id is None:
         last_event_id = await service.latest_id(session, user.id)
     # The stream ends when its access token expires, or after EVENTS_STREAM_MAX_SECONDS, and
@@ -127,7 +128,7 @@ async def event_stream(
     return StreamingResponse(
         _stream(
             hub,
-            state.database,
+            app_services.database,
             subscription,
             user.token_version,
             last_event_id,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from procrastinate.job_context import JobContext
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 
-from app.core.tasks import queue_app, runtime
 from app.events.models import Event
+from app.queue.registry import queue_app, runtime
 
 logger = logging.getLogger("app.events")
 
@@ -26,6 +27,9 @@ async def prune_events(context: JobContext, timestamp: int) -> int:
     notification, message and read marker for ever."""
     cutoff = datetime.now(UTC) - RETENTION
     async with runtime(context).database.sessionmaker()() as session, session.begin():
-        pruned = await session.execute(delete(Event).where(Event.created_at < cutoff))
+        # AsyncSession.execute is typed Result; a DELETE's is a CursorResult (rowcount).
+        pruned = cast(
+            CursorResult[Any], await session.execute(delete(Event).where(Event.created_at < cutoff))
+        )
     logger.info("removed %d events older than %d days", pruned.rowcount, RETENTION.days)
     return pruned.rowcount

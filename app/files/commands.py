@@ -1,11 +1,11 @@
-"""`python -m app cleanup-uploads`: remove uploads announced and never completed in time (run it
-from cron, e.g. every 15 minutes; the background worker will call the same function)."""
+"""`python -m app cleanup-uploads`: remove uploads announced and never completed in time, now
+(the worker does the same every 15 minutes: `app/files/tasks.py`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from app.core.cli import command_session, command_settings, progress
+from app.core.commands import command_session, command_settings, progress
 from app.files import service
 from app.files.storage import make_storage
 

@@ -5,6 +5,7 @@ thread (`asyncio.to_thread`), and a worker can call them as they are."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -52,27 +53,85 @@ def inspect(data: bytes, rule: rules.PurposeRule, declared: str) -> Inspected:
     if kind != declared:
         raise Refused(f"The file was announced as {declared} but its content is {kind}.")
     if kind == rules.PDF:
-        return Inspected(kind, data, pages=_pdf_pages(data))
+        _check_not_html(data)
+        return Inspected(kind, data, pages=_check_pdf(data))
     if kind == rules.DOCX:
         _check_docx(data)
         return Inspected(kind, data)
     return _reencode(data, kind)
 
 
-def _pdf_pages(data: bytes) -> int:
+# Tags a browser would render as a page: a PDF that carries them is a polyglot made to be
+# opened as something else. Whole tags only (a delimiter after the name): short names alone
+# turn up by chance in megabytes of compressed streams.
+_HTML_MARKERS = re.compile(rb"<(?:html|script|body|iframe|!doctype)[\s>/]", re.IGNORECASE)
+
+
+def _check_not_html(data: bytes) -> None:
+    if _HTML_MARKERS.search(data):
+        raise Refused("The PDF also contains HTML; save it again as a plain PDF.")
+
+
+def _check_pdf(data: bytes) -> int:
+    """The page count of a readable PDF without active content."""
     # Imported on the first PDF, not at boot: the worker's start-up does not pay for pypdf.
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     try:
-        pages = len(PdfReader(io.BytesIO(data)).pages)
+        reader = PdfReader(io.BytesIO(data))
+        pages = len(reader.pages)
+        active = _active_content(reader.trailer)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise Refused("The PDF cannot be read.") from None
+    if active is not None:
+        raise Refused(f"The PDF contains {active}; save it again without it.")
     if pages < 1:
         raise Refused("The PDF has no pages.")
     if pages > rules.MAX_PDF_PAGES:
         raise Refused(f"The PDF has {pages} pages; at most {rules.MAX_PDF_PAGES} are accepted.")
     return pages
+
+
+# What a reader runs or opens on its own: scripts, launched programs, files carried inside.
+_ACTIVE_ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "an action that launches a program"}
+_ACTIVE_KEYS = {
+    "/JS": "JavaScript",
+    "/JavaScript": "JavaScript",
+    "/EmbeddedFiles": "embedded files",
+    "/EF": "embedded files",
+}
+
+
+def _active_content(root: object) -> str | None:
+    """What active content is reachable from the trailer (the catalog's names and actions,
+    pages, annotations, forms), or None. Walks every object once, without recursion (a
+    hostile PDF nests deeply); stream contents are not decoded."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NullObject
+
+    seen: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            ref = (item.idnum, item.generation)
+            if ref in seen:
+                continue
+            seen.add(ref)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            for key in item:
+                if key in _ACTIVE_KEYS:
+                    return _ACTIVE_KEYS[key]
+            action, subtype = (item.get(k, NullObject()).get_object() for k in ("/S", "/Subtype"))
+            if action in _ACTIVE_ACTIONS:
+                return _ACTIVE_ACTIONS[str(action)]
+            if subtype == "/FileAttachment":
+                return "a file attachment"
+            stack.extend(value for key, value in item.items() if key != "/Parent")
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+    return None
 
 
 # A zip can expand far beyond its own size: refuse archives that claim to.

@@ -98,9 +98,9 @@ async def upload_content(
 ) -> None:
     """The upload URL `POST /api/uploads` gives on the filesystem backend: signed, so it needs
     no bearer token (like a presigned POST)."""
-    await service.receive_upload(
-        session, _filesystem(storage), file_id, expires, signature, request.stream()
-    )
+    filesystem = _filesystem(storage)
+    data = await service.read_upload(filesystem, file_id, expires, signature, request.stream())
+    await service.store_upload(session, filesystem, file_id, data)
 
 
 @router.post(

@@ -53,3 +53,7 @@ RULES: dict[Purpose, PurposeRule] = {
 }
 
 EXTENSIONS = {PDF: "pdf", DOCX: "docx", PNG: "png", JPEG: "jpg", WEBP: "webp"}
+
+# What an upload may send before the service knows its purpose (the filesystem backend reads
+# the body before it looks the file up).
+MAX_UPLOAD_SIZE = max(rule.max_size for rule in RULES.values())

@@ -66,6 +66,10 @@ async def _lock_owner(session: AsyncSession, owner_id: int) -> None:
     )
 
 
+def _new_key(purpose: str) -> str:
+    return f"{purpose}/{secrets.token_hex(16)}"
+
+
 async def announce(
     session: AsyncSession,
     limiter: RateLimiter,
@@ -110,7 +114,7 @@ async def announce(
         status=FileStatus.PENDING,
         content_type=data.content_type,
         size=data.size,
-        storage_key=f"{data.purpose}/{secrets.token_hex(16)}",
+        storage_key=_new_key(data.purpose),
         expires_at=now + rules.UPLOAD_TTL,
     )
     session.add(file)
@@ -121,35 +125,47 @@ async def announce(
     return file, target
 
 
-async def receive_upload(
-    session: AsyncSession,
+async def read_upload(
     storage: FileSystemStorage,
     file_id: int,
     expires: int,
     signature: str,
     chunks: AsyncIterator[bytes],
-) -> None:
+) -> bytes:
     """The filesystem backend's upload URL: the signed link is the authorisation (as a
-    presigned POST is on S3); the body is read chunk by chunk and refused past the purpose's
-    limit, so the 1 MiB limit of other routes does not apply here, this one does."""
+    presigned POST is on S3). The body is read here, before the database is touched, so a
+    client that sends it slowly holds no connection while it does; it is refused past the
+    largest limit of any purpose (the 1 MiB limit of other routes does not apply here), and
+    `store_upload` applies the file's own."""
     if not storage.upload_allowed(file_id, expires, signature):
         raise LinkInvalid()
     if expires < time.time():
         raise LinkExpired()
-    file = await session.get(StoredFile, file_id)
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > rules.MAX_UPLOAD_SIZE:
+            raise PayloadTooLarge(f"An upload may be at most {rules.MAX_UPLOAD_SIZE:,} bytes.")
+    if not body:
+        raise UnprocessableEntity("The upload is empty.")
+    return bytes(body)
+
+
+async def store_upload(
+    session: AsyncSession, storage: FileSystemStorage, file_id: int, data: bytes
+) -> None:
+    """Keep what `read_upload` read, under the row's lock: a completion waits for this write,
+    and a PUT that finishes after the completion finds the file complete (409) instead of
+    replacing the bytes that were checked."""
+    file = await session.get(StoredFile, file_id, with_for_update=True)
     if file is None:
         raise NotFound("No such upload.")
     if file.status != FileStatus.PENDING:
         raise Conflict("This upload is already complete.")
     limit = rules.RULES[Purpose(file.purpose)].max_size
-    body = bytearray()
-    async for chunk in chunks:
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"A {file.purpose} may be at most {limit:,} bytes.")
-    if not body:
-        raise UnprocessableEntity("The upload is empty.")
-    await storage.write(file.storage_key, bytes(body), file.content_type)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"A {file.purpose} may be at most {limit:,} bytes.")
+    await storage.write(file.storage_key, data, file.content_type)
 
 
 async def _own_file(session: AsyncSession, owner_id: int, file_id: int) -> StoredFile:
@@ -181,11 +197,14 @@ async def complete(
     except Refused as exc:
         await storage.delete(file.storage_key)
         raise FileRefused(str(exc)) from None
-    if checked.data is not data:
-        await storage.write(file.storage_key, checked.data, checked.content_type)
+    # The checked bytes move to a key of their own: the upload's key stays writable by its
+    # link until that expires (a second PUT, the bucket's presigned POST), this one by nobody.
+    upload_key, file.storage_key = file.storage_key, _new_key(file.purpose)
+    await storage.write(file.storage_key, checked.data, checked.content_type)
     if checked.thumbnail is not None:
         file.thumbnail_key = f"{file.storage_key}.thumb"
         await storage.write(file.thumbnail_key, checked.thumbnail, checked.content_type)
+    _delete_after_commit(session, storage, [upload_key])
     file.status = FileStatus.READY
     file.content_type = checked.content_type
     file.size = len(checked.data)
@@ -359,6 +378,11 @@ async def _discard(session: AsyncSession, storage: Storage, files: Sequence[Stor
     await session.execute(delete(StoredFile).where(StoredFile.id.in_([f.id for f in files])))
     for file in files:
         session.expunge(file)
+    _delete_after_commit(session, storage, keys)
+
+
+def _delete_after_commit(session: AsyncSession, storage: Storage, keys: list[str]) -> None:
+    """Delete these stored objects once the transaction commits (never if it rolls back)."""
     sync_session = session.sync_session
     if _DISCARD_KEY not in sync_session.info:
         sync_session.info[_DISCARD_KEY] = []
@@ -387,7 +411,8 @@ async def cleanup_expired_uploads(
     session: AsyncSession, storage: Storage, now: datetime | None = None
 ) -> int:
     """Delete uploads announced and never completed in time, rows and bytes. Run by
-    `python -m app cleanup-uploads` (cron, or the worker once it exists); returns how many."""
+    the worker every 15 minutes (`files.cleanup_uploads`) and by `python -m app cleanup-uploads`;
+    returns how many."""
     now = now or datetime.now(UTC)
     expired = (
         await session.scalars(

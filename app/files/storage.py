@@ -19,13 +19,13 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import quote, urlencode
 
 from app.core.config import Settings
 
 # A stored object's thumbnail, when it has one, is served under the same id.
-ORIGINAL = "original"
+ORIGINAL: Final = "original"
 THUMBNAIL = "thumbnail"
 
 

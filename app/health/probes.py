@@ -4,7 +4,7 @@ monitors still poll for the last two (`/health/live`, `/health/liveness`, `/heal
 
 from __future__ import annotations
 
-from app.core.routing import InlineJSONRoute
+from app.core.http.inline_route import InlineJSONRoute
 
 
 def health() -> dict[str, str]:

@@ -21,6 +21,7 @@ from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import ErrorResponse, Unauthorized
 from app.core.metrics import QueueStats, operator_view
 from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.services import core_services
 
 router = APIRouter(tags=["health"])
 
@@ -67,10 +68,10 @@ async def _check_redis(redis: RedisState, limit_s: float) -> dict[str, Any]:
     responses={503: {"description": "The database did not answer; the body says how."}},
 )
 async def ready_db(request: Request) -> JSONResponse:
-    state = request.app.state
-    timeout = state.settings.health_check_timeout
+    services = core_services(request)
+    timeout = services.settings.health_check_timeout
     check, replica = await asyncio.gather(
-        _check_database(state.database, timeout), _check_replica(state.database, timeout)
+        _check_database(services.database, timeout), _check_replica(services.database, timeout)
     )
     ok = check["state"] == "ok"  # a replica that is down sends reads to the primary: still ready
     return JSONResponse(
@@ -84,27 +85,27 @@ async def ready_db(request: Request) -> JSONResponse:
     summary="Uptime and the state of every dependency; version and environment with METRICS_TOKEN",
 )
 async def health_detailed(request: Request) -> dict[str, Any]:
-    state = request.app.state
-    timeout = state.settings.health_check_timeout
+    services = core_services(request)
+    timeout = services.settings.health_check_timeout
     database, replica, redis = await asyncio.gather(
-        _check_database(state.database, timeout),
-        _check_replica(state.database, timeout),
-        _check_redis(state.redis, timeout),
+        _check_database(services.database, timeout),
+        _check_replica(services.database, timeout),
+        _check_redis(services.redis, timeout),
     )
     identity = (
-        {"version": state.version, "environment": state.settings.environment}
-        if operator_view(state.settings, request.headers.get("authorization"))
+        {"version": services.version, "environment": services.settings.environment}
+        if operator_view(services.settings, request.headers.get("authorization"))
         else {}
     )
     replica_ok = replica["state"] in ("ok", "not_configured")
     return {
         "status": "ok" if database["state"] == "ok" and replica_ok else "degraded",
         **identity,
-        "uptime_s": round(time.monotonic() - state.started_at, 1),
+        "uptime_s": round(time.monotonic() - services.started_at, 1),
         "database": database,
         "replica": replica,
         "redis": redis,
-        "warmup": state.startup_tasks.status(),
+        "warmup": services.startup_tasks.status(),
     }
 
 
@@ -124,6 +125,13 @@ _QUEUE_STATS = text(
 )
 
 
+_QUEUE_STATS_FAILURES: tuple[type[BaseException], ...] = (
+    TimeoutError,
+    *DATABASE_UNAVAILABLE_ERRORS,
+    SQLAlchemyError,
+)
+
+
 async def _read_queue_stats(database: Database, stats: QueueStats, seconds: float) -> None:
     """Refresh the queue figures; on a database that does not answer in time the last ones
     stay (and `/ready/db` tells the outage)."""
@@ -132,7 +140,7 @@ async def _read_queue_stats(database: Database, stats: QueueStats, seconds: floa
     try:
         async with asyncio.timeout(seconds), database.engine.connect() as conn:
             rows = (await conn.execute(_QUEUE_STATS)).all()
-    except (TimeoutError, *DATABASE_UNAVAILABLE_ERRORS, SQLAlchemyError):
+    except _QUEUE_STATS_FAILURES:
         return
     stats.by_status = {row.status: row.jobs for row in rows}
     stats.lag_seconds = max((float(row.lag) for row in rows if row.lag is not None), default=0.0)
@@ -152,12 +160,10 @@ async def _read_queue_stats(database: Database, stats: QueueStats, seconds: floa
     operation_id="metrics_old_path",
 )
 def metrics(request: Request) -> Response:
-    state = request.app.state
-    if not operator_view(state.settings, request.headers.get("authorization")):
+    services = core_services(request)
+    if not operator_view(services.settings, request.headers.get("authorization")):
         raise Unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>.")
     # Served from the thread pool; the queue figures are read on the event loop, bounded.
-    timeout = state.settings.health_check_timeout
-    anyio.from_thread.run(_read_queue_stats, state.database, state.metrics.queue, timeout)
-    return Response(
-        generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
-    )
+    timeout = services.settings.health_check_timeout
+    anyio.from_thread.run(_read_queue_stats, services.database, services.metrics.queue, timeout)
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -152,6 +153,12 @@ class Job(IdMixin, TimestampMixin, Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The company's owner is suspended (app.moderation sets and clears it with the account's
+    # suspended_at): the job is hidden like a taken-down one. A copy on the job, so the hot
+    # list filters the row it already reads instead of joining the owner's account.
+    owner_suspended: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
     # Maintained by the jobs_search_vector trigger (migration 0002): title A, skills B,
     # company name C, description D. Never written by the application.
     search_vector: Mapped[str | None] = deferred(mapped_column(TSVECTOR))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser, WriteAction, write_limit
 from app.core.cache import CacheDep
-from app.core.db import SessionDep
+from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -57,7 +57,7 @@ _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
     summary="Search live published jobs",
 )
 async def search_jobs(
-    request: Request, query: JobSearchDep, session: SessionDep, cache: CacheDep
+    request: Request, query: JobSearchDep, session: PublicReadSessionDep, cache: CacheDep
 ) -> Response:
     """Live published jobs. Cached for everyone alike (the list does not depend on who asks),
     and by CDNs and browsers (ETag, `If-None-Match` answered with 304)."""
@@ -73,7 +73,9 @@ async def search_jobs(
     responses=error_responses(Unauthorized, Forbidden, NotFound, RateLimited),
     dependencies=[write_limit(WriteAction.JOB_POSTS)],
 )
-async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def create_job(
+    body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> JobRead:
     job = await service.create_job(session, cache, user, body)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -86,7 +88,11 @@ async def create_job(body: JobCreate, user: CurrentUser, session: SessionDep, ca
     summary="A job's page",
 )
 async def get_job(
-    request: Request, job_id: IdPath, user: OptionalUser, session: SessionDep, cache: CacheDep
+    request: Request,
+    job_id: IdPath,
+    user: OptionalUser,
+    session: PublicReadSessionDep,
+    cache: CacheDep,
 ) -> Response:
     """A draft or deleted job is a 404 to everyone but those who manage them. Anonymous
     readers get the cached, publicly cacheable page; a signed-in reader's is private."""
@@ -99,7 +105,7 @@ async def get_job(
 )
 async def update_job(
     job_id: IdPath, body: JobUpdate, user: CurrentUser, session: SessionDep, cache: CacheDep
-):
+) -> JobRead:
     job = await service.update_job(session, cache, user, job_id, body)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -110,7 +116,9 @@ async def update_job(
     response_model=JobRead,
     responses=_WRITE_ERRORS,
 )
-async def publish_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def publish_job(
+    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> JobRead:
     job = await service.publish_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -121,7 +129,9 @@ async def publish_job(job_id: IdPath, user: CurrentUser, session: SessionDep, ca
     response_model=JobRead,
     responses=_WRITE_ERRORS,
 )
-async def close_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def close_job(
+    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> JobRead:
     job = await service.close_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -132,7 +142,9 @@ async def close_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cach
     status_code=status.HTTP_204_NO_CONTENT,
     responses=_WRITE_ERRORS,
 )
-async def delete_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep):
+async def delete_job(
+    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+) -> None:
     await service.delete_job(session, cache, user, job_id)
 
 
@@ -142,7 +154,7 @@ async def delete_job(job_id: IdPath, user: CurrentUser, session: SessionDep, cac
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
+async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep) -> None:
     await service.save_job(session, user, job_id)
 
 
@@ -152,7 +164,7 @@ async def save_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
+async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep) -> None:
     await service.unsave_job(session, user, job_id)
 
 
@@ -162,7 +174,9 @@ async def unsave_job(job_id: IdPath, user: JobSeekerUser, session: SessionDep):
     response_model=Page[SavedJobRead],
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def list_saved_jobs(page: PageDep, user: JobSeekerUser, session: SessionDep):
+async def list_saved_jobs(
+    page: PageDep, user: JobSeekerUser, session: SessionDep
+) -> Page[SavedJobRead]:
     rows, cursor = await service.list_saved_jobs(session, user, page)
     now = datetime.now(UTC)
     items = [

@@ -18,8 +18,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import Row
 
 from app.companies.models import Company
-from app.core.bahamas import Island
-from app.core.fields import Currency, line, name, skills, text
+from app.core.fields import NOT_SENT, Currency, Line, Name, SearchText, Skill, SkillList, Text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
 from app.jobs.models import (
@@ -32,15 +31,16 @@ from app.jobs.models import (
     WorkMode,
     display_status,
 )
+from app.users.islands import Island
 
 MAX_SALARY = Decimal("10000000")
 COMPANY_LABEL = "company."
 MAX_QUERY_LENGTH = 200
 
 Salary = Annotated[Decimal, Field(ge=0, le=MAX_SALARY, max_digits=12, decimal_places=2)]
-Description = text(20_000, min_length=20)
-Skills = skills(30)
-Title = name(150, min_length=3)
+Description = Annotated[str, Text(20_000, min_length=20)]
+Skills = Annotated[list[Skill], SkillList(30)]
+Title = Annotated[str, Name(150, min_length=3)]
 # A year ahead, whatever the day: 366 days reaches the same date next year across a 29 February.
 MAX_EXPIRY_AHEAD = timedelta(days=366)
 
@@ -88,9 +88,9 @@ class JobCreate(BaseModel):
     )
 
     company_id: Annotated[int, Field(ge=1, le=MAX_ID)]
-    title: Title  # type: ignore[valid-type]
+    title: Title
     description: Description
-    location: line(120)  # type: ignore[valid-type]
+    location: Annotated[str, Line(120)]
     island: Island
     category: JobCategory
     employment_type: EmploymentType
@@ -99,7 +99,7 @@ class JobCreate(BaseModel):
     salary_max: Salary | None = None
     salary_currency: Currency = "BSD"
     salary_period: SalaryPeriod = SalaryPeriod.YEAR
-    skills: Skills = []  # type: ignore[valid-type]
+    skills: Skills = []
     expires_at: ExpiresAt | None = None
     status: Literal[JobStatus.DRAFT, JobStatus.PUBLISHED] = JobStatus.DRAFT
 
@@ -117,18 +117,18 @@ class JobUpdate(BaseModel):
         json_schema_extra={"examples": [{"salary_max": 36000, "work_mode": "hybrid"}]},
     )
 
-    title: Title = None  # type: ignore[valid-type,assignment]
-    description: Description = None  # type: ignore[assignment]
-    location: line(120) = None  # type: ignore[valid-type,assignment]
-    island: Island = None  # type: ignore[assignment]
-    category: JobCategory = None  # type: ignore[assignment]
-    employment_type: EmploymentType = None  # type: ignore[assignment]
-    work_mode: WorkMode = None  # type: ignore[assignment]
+    title: Title = NOT_SENT
+    description: Description = NOT_SENT
+    location: Annotated[str, Line(120)] = NOT_SENT
+    island: Island = NOT_SENT
+    category: JobCategory = NOT_SENT
+    employment_type: EmploymentType = NOT_SENT
+    work_mode: WorkMode = NOT_SENT
     salary_min: Salary | None = None
     salary_max: Salary | None = None
-    salary_currency: Currency = None  # type: ignore[assignment]
-    salary_period: SalaryPeriod = None  # type: ignore[assignment]
-    skills: Skills = None  # type: ignore[valid-type,assignment]
+    salary_currency: Currency = NOT_SENT
+    salary_period: SalaryPeriod = NOT_SENT
+    skills: Skills = NOT_SENT
     expires_at: ExpiresAt | None = None
 
     @model_validator(mode="after")
@@ -136,7 +136,7 @@ class JobUpdate(BaseModel):
         _salary_range(self.salary_min, self.salary_max)
         return self
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
 
 
@@ -146,8 +146,8 @@ class JobSearch(BaseModel):
     at least X, and salary_max=Y when its min (or max) is at most Y; jobs that state no pay are
     left out whenever a salary filter is given. Amounts compare in the job's own period."""
 
-    q: line(MAX_QUERY_LENGTH, min_length=0) | None = None  # type: ignore[valid-type]
-    location: line(120) | None = None  # type: ignore[valid-type]
+    q: Annotated[str, SearchText(MAX_QUERY_LENGTH)] | None = None
+    location: Annotated[str, Line(120)] | None = None
     island: Island | None = None
     category: JobCategory | None = None
     employment_type: EmploymentType | None = None
@@ -219,7 +219,7 @@ class JobSummary(BaseModel):
         return cls.model_validate({**cls._fields(job, now), **extra})
 
     @classmethod
-    def of_row(cls, row: Row[Any], now: datetime, **extra: object) -> Self:
+    def of_row(cls, row: Row[*tuple[Any, ...]], now: datetime, **extra: object) -> Self:
         """The model of a row of `app.jobs.service.summary_select()`: the job's columns by
         name, `deleted_at`, and its company's brief labelled `company.<name>`."""
         values = dict(row._mapping)

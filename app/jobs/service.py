@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Interval,
     Row,
@@ -28,9 +29,10 @@ from sqlalchemy.dialects.postgresql import REAL, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.companies.models import Company
 from app.companies.service import can_manage, get_company
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, cache_key, ttl_until
+from app.core.cache import Cache, cache_key
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.core.pagination import Ordering, Page, PagedSelect, PageParams, SortKey, paginate
 from app.jobs.models import Job, JobStatus, SavedJob
@@ -49,22 +51,28 @@ from app.users.models import Role, User
 _JOB_PAGE = TypeAdapter(Page[JobSummary])
 _JOB = TypeAdapter(JobRead)
 
-_NO_SALARY = literal_column("-1")
+_NO_SALARY: ColumnClause[Any] = literal_column("-1")
 # Matches the ix_jobs_listed_salary index expression, so the salary sort can use it.
 SALARY_KEY = func.coalesce(Job.salary_max, Job.salary_min, _NO_SALARY)
 
 NEWEST = Ordering("jobs:newest", (SortKey(Job.published_at, datetime), SortKey(Job.id, int)))
-SALARY = Ordering("jobs:salary", (SortKey(SALARY_KEY, Decimal), SortKey(Job.id, int)))
+# numeric(12, 2) amounts, or -1 for a job that states no pay.
+_SALARY_BOUNDS = (Decimal(-1), Decimal("9999999999.99"))
+SALARY = Ordering(
+    "jobs:salary", (SortKey(SALARY_KEY, Decimal, bounds=_SALARY_BOUNDS), SortKey(Job.id, int))
+)
 SAVED_NEWEST = Ordering(
     "jobs:saved", (SortKey(SavedJob.created_at, datetime), SortKey(SavedJob.job_id, int))
 )
 
 
 def live_clause() -> ColumnElement[bool]:
-    """Published, not deleted, not expired: what search shows and what accepts applications."""
+    """Published, not deleted, not expired, its owner not suspended: what search shows and
+    what accepts applications."""
     return and_(
         Job.status == JobStatus.PUBLISHED,
         Job.deleted_at.is_(None),
+        Job.owner_suspended.is_(False),
         or_(Job.expires_at.is_(None), Job.expires_at > func.now()),
     )
 
@@ -89,6 +97,7 @@ def is_live(job: Job, now: datetime) -> bool:
     return (
         job.status == JobStatus.PUBLISHED
         and job.deleted_at is None
+        and not job.owner_suspended
         and (job.expires_at is None or job.expires_at > now)
     )
 
@@ -148,15 +157,20 @@ async def get_visible_job(
 ) -> Job:
     """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
     job = (await session.scalars(_job_by_id(for_update), {"job_id": job_id})).one_or_none()
-    if job is None or not _visible(job.status, job.deleted_at, job.company.owner_id, user):
+    if job is None or not _visible(job, user):
         raise NotFound("No such job.")
     return job
 
 
-def _visible(status: str, deleted_at: datetime | None, owner_id: int, user: User | None) -> bool:
-    """Drafts, deleted jobs and jobs taken down are seen only by those who manage them."""
-    hidden = status in (JobStatus.DRAFT, JobStatus.TAKEN_DOWN) or deleted_at is not None
-    return not hidden or (user is not None and can_manage(user, owner_id))
+def _visible(job: Job, user: User | None) -> bool:
+    """Drafts, deleted jobs, jobs taken down and those of a suspended owner are seen only by
+    those who manage them."""
+    hidden = (
+        job.status in (JobStatus.DRAFT, JobStatus.TAKEN_DOWN)
+        or job.deleted_at is not None
+        or job.owner_suspended
+    )
+    return not hidden or (user is not None and can_manage(user, job.company.owner_id))
 
 
 def job_page_key(job_id: int) -> str:
@@ -338,7 +352,7 @@ async def unsave_job(session: AsyncSession, user: User, job_id: int) -> None:
 
 async def list_saved_jobs(
     session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Newest first; jobs closed, expired or deleted since stay listed with that status."""
     stmt = (
         with_company()

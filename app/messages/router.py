@@ -31,7 +31,7 @@ router = APIRouter(tags=["messages"])
 )
 async def list_messages(
     application_id: IdPath, page: PageDep, user: CurrentUser, session: SessionDep
-):
+) -> Page[MessageRead]:
     application, rows, cursor = await service.list_messages(session, user, application_id, page)
     return Page[MessageRead](
         items=[MessageRead.of(row[0], application.applicant_id) for row in rows],
@@ -49,7 +49,7 @@ async def list_messages(
 )
 async def post_message(
     application_id: IdPath, body: MessageCreate, user: CurrentUser, session: SessionDep
-):
+) -> MessageRead:
     message, application = await service.post_message(session, user, application_id, body)
     return MessageRead.of(message, application.applicant_id)
 
@@ -60,7 +60,9 @@ async def post_message(
     response_model=ConversationPage,
     responses=error_responses(Unauthorized),
 )
-async def list_conversations(page: PageDep, user: CurrentUser, session: SessionDep):
+async def list_conversations(
+    page: PageDep, user: CurrentUser, session: SessionDep
+) -> ConversationPage:
     rows, cursor = await service.list_conversations(session, user, page)
     items = [
         ConversationRead(
@@ -88,7 +90,9 @@ async def list_conversations(page: PageDep, user: CurrentUser, session: SessionD
     response_model=ReadMarker,
     responses=error_responses(Unauthorized, NotFound),
 )
-async def mark_conversation_read(conversation_id: IdPath, user: CurrentUser, session: SessionDep):
+async def mark_conversation_read(
+    conversation_id: IdPath, user: CurrentUser, session: SessionDep
+) -> ReadMarker:
     await service.mark_read(session, user, conversation_id)
     return ReadMarker(
         id=conversation_id, unread=0, total_unread=await service.total_unread(session, user.id)

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from app.applications.models import ApplicationStatus
-from app.core.fields import text
+from app.core.fields import Text
 from app.core.pagination import Page
 from app.messages.models import MAX_BODY_LENGTH, Message
 
-MessageBody = text(MAX_BODY_LENGTH, min_length=1)
+MessageBody = Annotated[str, Text(MAX_BODY_LENGTH, min_length=1)]
 
 
 class MessageCreate(BaseModel):

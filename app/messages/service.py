@@ -63,7 +63,7 @@ async def post_message(
 
 async def list_messages(
     session: AsyncSession, user: User, application_id: int, page: PageParams
-) -> tuple[Application, Sequence[Row[Any]], str | None]:
+) -> tuple[Application, Sequence[Row[*tuple[Any, ...]]], str | None]:
     application, *_ = await load_for_participant(session, user, application_id)
     stmt = select(Message).where(Message.application_id == application.id)
     rows, cursor = await paginate(session, stmt, NEWEST_FIRST, page)
@@ -110,7 +110,7 @@ async def total_unread(session: AsyncSession, user_id: int) -> int:
 
 async def list_conversations(
     session: AsyncSession, user: User, page: PageParams
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Threads with at least one message, the most recently active first. Each row:
     (Application, Job, Company, other party, last Message, unread count, sort key)."""
     last = (

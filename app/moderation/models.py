@@ -47,6 +47,8 @@ class AuditAction(StrEnum):
     USER_SUSPENDED = "user_suspended"
     USER_RESTORED = "user_restored"
     COMPANY_VERIFIED = "company_verified"
+    # Not an admin's action: the owner changed what was verified (actor: the owner).
+    COMPANY_VERIFICATION_CLEARED = "company_verification_cleared"
 
 
 def _values(enum: type[StrEnum]) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.routing import APIRoute
+from starlette.types import Receive, Scope, Send
 
 from app.auth.deps import AdminUser, CurrentUser, WriteAction, write_limit
+from app.companies.models import Company
 from app.companies.schemas import CompanyRead
 from app.core.cache import CacheDep
 from app.core.db import SessionDep
@@ -16,7 +20,7 @@ from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import Page, PageDep
 from app.jobs.schemas import JobRead
 from app.moderation import service
-from app.moderation.models import AuditAction, ReportStatus, TargetType
+from app.moderation.models import AuditAction, Report, ReportStatus, TargetType
 from app.moderation.schemas import (
     AuditEntryRead,
     ModerationNote,
@@ -24,10 +28,35 @@ from app.moderation.schemas import (
     ReportRead,
     UserModeration,
 )
+from app.users.deps import caller_is_admin
 from app.users.models import User
 
+
+class AdminRoute(APIRoute):
+    """A route of the admin API: to everyone but admins a 404 like any unknown route, whatever
+    the method or body. The AdminUser dependency alone would come too late: FastAPI reads and
+    validates the body before it solves dependencies (a 422), and Starlette answers a known
+    path with another method itself (a 405 with its Allow)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def admins_only(request: Request) -> Response:
+            if not await caller_is_admin(request):
+                raise NotFound("No such route.")
+            return await handler(request)
+
+        return admins_only
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        wrong_method = self.methods and scope["method"] not in self.methods
+        if wrong_method and not await caller_is_admin(Request(scope, receive)):
+            raise NotFound("No such route.")
+        await super().handle(scope, receive, send)
+
+
 reports_router = APIRouter(prefix="/reports", tags=["trust and safety"])
-admin_router = APIRouter(prefix="/admin", tags=["admin"])
+admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
 _ADMIN_WRITE = error_responses(NotFound, Conflict)
 
@@ -40,7 +69,7 @@ _ADMIN_WRITE = error_responses(NotFound, Conflict)
     responses=error_responses(Unauthorized, NotFound, Conflict, RateLimited),
     dependencies=[write_limit(WriteAction.REPORTS)],
 )
-async def create_report(body: ReportCreate, user: CurrentUser, session: SessionDep):
+async def create_report(body: ReportCreate, user: CurrentUser, session: SessionDep) -> Report:
     return await service.create_report(session, user, body)
 
 
@@ -56,7 +85,7 @@ async def list_reports(
     session: SessionDep,
     status: Annotated[ReportStatus | None, Query()] = None,
     target_type: Annotated[TargetType | None, Query()] = None,
-):
+) -> Page[ReportRead]:
     rows, cursor = await service.list_reports(session, page, status, target_type)
     return Page[ReportRead](
         items=[ReportRead.model_validate(row[0]) for row in rows], next_cursor=cursor
@@ -71,7 +100,7 @@ async def list_reports(
 )
 async def resolve_report(
     report_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
-):
+) -> Report:
     return await service.resolve_report(session, admin, report_id, body.reason)
 
 
@@ -83,7 +112,7 @@ async def resolve_report(
 )
 async def take_down_job(
     job_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
-):
+) -> JobRead:
     job = await service.take_down_job(session, cache, admin, job_id, body.reason)
     return JobRead.of(job, datetime.now(UTC))
 
@@ -96,14 +125,15 @@ def _moderation(user: User) -> UserModeration:
 
 @admin_router.post(
     "/users/{user_id}/suspend",
-    summary="Suspend an account: its sessions end at once and sign-in is refused",
+    summary="Suspend an account: its sessions end at once, sign-in is refused, others no "
+    "longer see its profile, candidacy or jobs",
     response_model=UserModeration,
     responses=_ADMIN_WRITE,
 )
 async def suspend_user(
-    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
-):
-    return _moderation(await service.suspend_user(session, admin, user_id, body.reason))
+    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
+) -> UserModeration:
+    return _moderation(await service.suspend_user(session, cache, admin, user_id, body.reason))
 
 
 @admin_router.post(
@@ -113,9 +143,9 @@ async def suspend_user(
     responses=_ADMIN_WRITE,
 )
 async def restore_user(
-    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep
-):
-    return _moderation(await service.restore_user(session, admin, user_id, body.reason))
+    user_id: IdPath, body: ModerationNote, admin: AdminUser, session: SessionDep, cache: CacheDep
+) -> UserModeration:
+    return _moderation(await service.restore_user(session, cache, admin, user_id, body.reason))
 
 
 @admin_router.post(
@@ -130,7 +160,7 @@ async def verify_company(
     admin: AdminUser,
     session: SessionDep,
     cache: CacheDep,
-):
+) -> Company:
     return await service.verify_company(session, cache, admin, company_id, body.reason)
 
 
@@ -148,7 +178,7 @@ async def list_audit(
     actor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     target_type: Annotated[TargetType | None, Query()] = None,
     target_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-):
+) -> Page[AuditEntryRead]:
     rows, cursor = await service.list_audit(
         session,
         page,

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.fields import text
+from app.core.fields import Text
 from app.core.ids import MAX_ID
 from app.moderation.models import AuditAction, ReportReason, ReportStatus, TargetType
 
-Details = text(2000)
-Reason = text(1000, min_length=3)
+Details = Annotated[str, Text(2000)]
+Reason = Annotated[str, Text(1000, min_length=3)]
 
 
 class ReportCreate(BaseModel):

@@ -8,21 +8,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.service import load_for_participant
 from app.auth.service import end_sessions
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.service import get_company
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
+from app.core.cache import Cache
 from app.core.errors import Conflict, NotFound, UnprocessableEntity
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
-from app.core.request_context import current_request_id
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_visible_job
 from app.messages.models import Message
+from app.moderation.audit import record
 from app.moderation.models import (
     AuditAction,
     AuditEntry,
@@ -88,33 +89,13 @@ async def list_reports(
     page: PageParams,
     status: ReportStatus | None,
     target_type: TargetType | None,
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = select(Report)
     if status is not None:
         stmt = stmt.where(Report.status == status)
     if target_type is not None:
         stmt = stmt.where(Report.target_type == target_type)
     return await paginate(session, stmt, REPORTS_NEWEST, page)
-
-
-def _audit(
-    session: AsyncSession,
-    admin: User,
-    action: AuditAction,
-    target_type: str,
-    target_id: int,
-    reason: str,
-) -> None:
-    session.add(
-        AuditEntry(
-            actor_id=admin.id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            reason=reason,
-            request_id=current_request_id(),
-        )
-    )
 
 
 async def resolve_report(session: AsyncSession, admin: User, report_id: int, note: str) -> Report:
@@ -127,7 +108,7 @@ async def resolve_report(session: AsyncSession, admin: User, report_id: int, not
     report.resolution_note = note
     report.resolved_by_id = admin.id
     report.resolved_at = datetime.now(UTC)
-    _audit(session, admin, AuditAction.REPORT_RESOLVED, "report", report.id, note)
+    record(session, admin, AuditAction.REPORT_RESOLVED, "report", report.id, note)
     await session.flush()
     return report
 
@@ -144,7 +125,7 @@ async def take_down_job(
         raise Conflict("This job is not public: there is nothing to take down.")
     job.status = JobStatus.TAKEN_DOWN
     cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
-    _audit(session, admin, AuditAction.JOB_TAKEN_DOWN, TargetType.JOB, job.id, reason)
+    record(session, admin, AuditAction.JOB_TAKEN_DOWN, TargetType.JOB, job.id, reason)
     await session.flush()
     return await get_visible_job(session, job_id, admin)
 
@@ -156,9 +137,22 @@ async def _account(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def suspend_user(session: AsyncSession, admin: User, user_id: int, reason: str) -> User:
+async def _hide_jobs(session: AsyncSession, cache: Cache, owner: User, hidden: bool) -> None:
+    """Hide (or show again) the jobs of every company `owner` owns, from every list, page and
+    application, and drop the cached lists and pages that showed (or left them out)."""
+    owned = select(Company.id).where(Company.owner_id == owner.id)
+    await session.execute(
+        update(Job).where(Job.company_id.in_(owned)).values(owner_suspended=hidden)
+    )
+    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+
+
+async def suspend_user(
+    session: AsyncSession, cache: Cache, admin: User, user_id: int, reason: str
+) -> User:
     """Sign-in is refused and every session ends at once, on every instance (the token
-    version moves on and the refresh tokens are revoked)."""
+    version moves on and the refresh tokens are revoked). Others no longer see the account:
+    its profile, its candidacy, its jobs."""
     user = await _account(session, user_id)
     if user.role == Role.ADMIN:
         raise Conflict("An admin cannot be suspended.")
@@ -166,17 +160,21 @@ async def suspend_user(session: AsyncSession, admin: User, user_id: int, reason:
         raise Conflict("This account is already suspended.")
     user.suspended_at = datetime.now(UTC)
     await end_sessions(session, user)
-    _audit(session, admin, AuditAction.USER_SUSPENDED, TargetType.USER, user.id, reason)
+    await _hide_jobs(session, cache, user, hidden=True)
+    record(session, admin, AuditAction.USER_SUSPENDED, TargetType.USER, user.id, reason)
     await session.flush()
     return user
 
 
-async def restore_user(session: AsyncSession, admin: User, user_id: int, reason: str) -> User:
+async def restore_user(
+    session: AsyncSession, cache: Cache, admin: User, user_id: int, reason: str
+) -> User:
     user = await _account(session, user_id)
     if user.suspended_at is None:
         raise Conflict("This account is not suspended.")
     user.suspended_at = None
-    _audit(session, admin, AuditAction.USER_RESTORED, TargetType.USER, user.id, reason)
+    await _hide_jobs(session, cache, user, hidden=False)
+    record(session, admin, AuditAction.USER_RESTORED, TargetType.USER, user.id, reason)
     await session.flush()
     return user
 
@@ -189,7 +187,7 @@ async def verify_company(
         raise Conflict("This company is already verified.")
     company.verified = True
     cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show the badge
-    _audit(session, admin, AuditAction.COMPANY_VERIFIED, TargetType.COMPANY, company.id, reason)
+    record(session, admin, AuditAction.COMPANY_VERIFIED, TargetType.COMPANY, company.id, reason)
     await session.flush()
     await session.refresh(company)
     return company
@@ -203,7 +201,7 @@ async def list_audit(
     actor_id: int | None,
     target_type: str | None,
     target_id: int | None,
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = select(AuditEntry)
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)

@@ -12,6 +12,7 @@ from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.notifications import service
+from app.notifications.models import Notification
 from app.notifications.schemas import NotificationRead, UnreadCount
 
 router = APIRouter(tags=["notifications"], responses=error_responses(Unauthorized))
@@ -23,7 +24,7 @@ async def list_notifications(
     user: CurrentUser,
     session: SessionDep,
     unread_only: Annotated[bool, Query()] = False,
-):
+) -> Page[NotificationRead]:
     rows, cursor = await service.list_notifications(session, user.id, page, unread_only=unread_only)
     return Page[NotificationRead](
         items=[NotificationRead.model_validate(row[0]) for row in rows], next_cursor=cursor
@@ -33,7 +34,7 @@ async def list_notifications(
 @router.get(
     "/unread-count", summary="How many of your notifications are unread", response_model=UnreadCount
 )
-async def unread_count(user: CurrentUser, session: SessionDep):
+async def unread_count(user: CurrentUser, session: SessionDep) -> UnreadCount:
     return UnreadCount(unread=await service.unread_count(session, user.id))
 
 
@@ -43,12 +44,14 @@ async def unread_count(user: CurrentUser, session: SessionDep):
     response_model=NotificationRead,
     responses=error_responses(NotFound),
 )
-async def mark_read(notification_id: IdPath, user: CurrentUser, session: SessionDep):
+async def mark_read(
+    notification_id: IdPath, user: CurrentUser, session: SessionDep
+) -> Notification:
     return await service.mark_read(session, user.id, notification_id)
 
 
 @router.post(
     "/read-all", summary="Mark all your notifications read", status_code=status.HTTP_204_NO_CONTENT
 )
-async def mark_all_read(user: CurrentUser, session: SessionDep):
+async def mark_all_read(user: CurrentUser, session: SessionDep) -> None:
     await service.mark_all_read(session, user.id)

@@ -13,17 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
 from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey
-from app.core.queue import enqueue
 from app.events.models import EventKind
 from app.events.service import record
 from app.notifications.messages import Message
 from app.notifications.models import Notification, NotificationKind
+from app.queue.enqueue import enqueue
 
 NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
 
 
 # The notifications that are also emailed, by the email preference that governs each.
-EMAILED_KINDS = {
+EMAILED_KINDS: dict[str, str] = {
     NotificationKind.APPLICATION_RECEIVED: "new_application",
     NotificationKind.APPLICATION_STATUS_CHANGED: "status_change",
     # Sent once per conversation while it is unread (messages.service notifies only then).
@@ -60,7 +60,7 @@ async def notify(
 
 async def list_notifications(
     session: AsyncSession, user_id: int, page: PageParams, *, unread_only: bool
-) -> tuple[Sequence[Row[Any]], str | None]:
+) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     return await _notifications_of(unread_only).fetch(session, page, {"user_id": user_id})
 
 

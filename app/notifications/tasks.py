@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from procrastinate.job_context import JobContext
 
-from app.core.tasks import RETRY, queue_app, runtime
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
 from app.notifications.models import Notification
 from app.notifications.service import EMAILED_KINDS, NOTIFICATION_EMAIL_TASK
+from app.queue.registry import RETRY, queue_app, runtime
 from app.users.models import User
 
 
@@ -21,7 +21,7 @@ async def email_notification(context: JobContext, notification_id: int) -> None:
         notification = await session.get(Notification, notification_id)
         if notification is None:
             return
-        category = EMAILED_KINDS[notification.kind]  # type: ignore[index]
+        category = EMAILED_KINDS[notification.kind]
         user = await session.get(User, notification.user_id)
         if user is None or not user.is_active or user.deleted_at or not wants(user, category):
             return

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
+from app.core.cache import Cache
 from app.core.config import ConfigError, load_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.redis import RedisState
@@ -133,6 +134,7 @@ async def run_seed(args: argparse.Namespace) -> int:
     try:
         async with database.engine.connect() as connection:
             raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None  # a connection just checked out has one
             counts = await seed_database(
                 raw.driver_connection, size, seed=args.seed, if_empty=args.if_empty
             )

@@ -14,10 +14,10 @@ from typing import Any
 from app.applications.models import ApplicationStatus
 from app.applications.pipeline import STAGES
 from app.companies.models import CompanySize, Industry
-from app.core.bahamas import Island
 from app.jobs.models import EmploymentType, JobCategory, JobStatus, WorkMode
 from app.notifications import messages
 from app.seed import vocabulary as v
+from app.users.islands import Island
 
 SEED_EMAIL_DOMAIN = "seed.hiremebahamas.bs"
 
@@ -279,11 +279,13 @@ class _Generator:
             applied = _between(rng, job.opened, job.ends)
             path = self._path(rng)
             at = applied
-            steps = [(None, ApplicationStatus.SUBMITTED, seeker, applied)]
-            for before, after in itertools.pairwise(path):
+            steps: list[tuple[ApplicationStatus | None, ApplicationStatus, int, datetime]] = [
+                (None, ApplicationStatus.SUBMITTED, seeker, applied)
+            ]
+            for earlier, later in itertools.pairwise(path):
                 at = min(now, at + timedelta(hours=rng.uniform(2, 96)))
-                actor = seeker if after is ApplicationStatus.WITHDRAWN else job.owner_id
-                steps.append((before, after, actor, at))
+                actor = seeker if later is ApplicationStatus.WITHDRAWN else job.owner_id
+                steps.append((earlier, later, actor, at))
             self.data.applications.append(
                 (
                     application_id,

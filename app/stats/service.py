@@ -9,7 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.cache import JOBS_CACHE_NAMESPACE, Cache, ttl_until
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
+from app.core.cache import Cache
 from app.jobs.models import Job
 from app.jobs.service import live_clause
 

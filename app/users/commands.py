@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.core.cli import CommandError, command_session, progress
+from app.core.commands import CommandError, command_session, progress
 from app.core.errors import AppError
 from app.users import service
 

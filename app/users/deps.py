@@ -5,6 +5,7 @@ the token check in app.core.security: auth builds on users, never the other way 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,9 +14,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import SessionDep
+from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
+from app.core.services import core_services
 from app.users.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -26,7 +28,7 @@ _INVALID = "The access token is invalid or has expired."
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in the
 # thread pool, a hop that costs more than the dependency itself (bench/: several per request).
 async def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    return core_services(request).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -39,7 +41,7 @@ def _verified_claims(request: Request, token: str | None) -> dict[str, Any]:
     if not token:
         raise Unauthorized()
     try:
-        return decode_access_token(request.app.state.settings, token)
+        return decode_access_token(core_services(request).settings, token)
     except TokenError:
         raise Unauthorized(_INVALID) from None
 
@@ -84,7 +86,8 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
 
 # The dependencies below take the Request and the token themselves rather than depending on
 # get_token_claims and a settings dependency: FastAPI solves every dependency node on every
-# request (~30 us each here, bench/profile.py), and these are on every signed-in request.
+# request (a cost README's Performance section measures), and these are on every signed-in
+# request.
 async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> User:
     """The signed-in caller (`_account_of` the bearer token's claims); 401 otherwise."""
     return await _account_of(session, _verified_claims(request, token))
@@ -94,10 +97,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 async def get_optional_user(
-    request: Request, session: SessionDep, token: BearerToken
+    request: Request, session: PublicReadSessionDep, token: BearerToken
 ) -> User | None:
     """The caller on public pages that show more to some: None without a bearer token; a token
-    that is sent must be valid (401 otherwise)."""
+    that is sent must be valid (401 otherwise). It shares the page's session (a token means
+    the primary)."""
     if not token:
         return None
     return await _account_of(session, _verified_claims(request, token))
@@ -106,7 +110,7 @@ async def get_optional_user(
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
-def require_role(*roles: Role):
+def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
     allowed = {r.value for r in roles}
 
     async def dependency(user: CurrentUser) -> User:
@@ -121,16 +125,32 @@ EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
 JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
 
 
-async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> User:
-    """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
-    any unknown route: nobody learns that it exists or what it holds."""
+async def _admin(request: Request, session: AsyncSession, token: str | None) -> User | None:
+    """The admin behind the bearer token, or None for anyone else (signed in or not)."""
     try:
         user = await _account_of(session, _verified_claims(request, token))
     except Unauthorized:
-        raise NotFound("No such route.") from None
-    if user.role != Role.ADMIN:
+        return None
+    return user if user.role == Role.ADMIN else None
+
+
+async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> User:
+    """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
+    any unknown route: nobody learns that it exists or what it holds."""
+    admin = await _admin(request, session, token)
+    if admin is None:
         raise NotFound("No such route.")
-    return user
+    return admin
+
+
+async def caller_is_admin(request: Request) -> bool:
+    """Whether the caller is an admin, asked before FastAPI reads the body or checks the method
+    (the admin API's route class); its own short read-only session, none when anonymous."""
+    token = await oauth2_scheme(request)
+    if not token:
+        return False
+    async with request.app.state.database.session(read_only=True) as session:
+        return await _admin(request, session, token) is not None
 
 
 AdminUser = Annotated[User, Depends(get_admin)]

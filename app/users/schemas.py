@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.bahamas import Island
-from app.core.fields import LongText, WebUrl, line, name, skills
+from app.core.fields import NOT_SENT, Line, LongText, Name, Skill, SkillList, WebUrl
 from app.files.schemas import FileId, FileRead
+from app.users.islands import Island
 from app.users.models import Visibility
 
 
@@ -20,10 +20,10 @@ def normalize_email(email: str) -> str:
     return unicodedata.normalize("NFC", email.strip()).lower()
 
 
-FullName = name(120)
-Headline = line(160)
-Location = line(120)
-Skills = skills(50)
+FullName = Annotated[str, Name(120)]
+Headline = Annotated[str, Line(160)]
+Location = Annotated[str, Line(120)]
+Skills = Annotated[list[Skill], SkillList(50)]
 Bio = LongText
 Phone = Annotated[
     str,
@@ -50,13 +50,13 @@ class ProfileUpdate(BaseModel):
         },
     )
 
-    full_name: FullName = None  # type: ignore[assignment] - null is refused, absence is not
+    full_name: FullName = NOT_SENT
     headline: Headline | None = None
     bio: Bio | None = None
     phone: Phone | None = None
     location: Location | None = None
     island: Island | None = None
-    skills: Skills = None  # type: ignore[valid-type,assignment]
+    skills: Skills = NOT_SENT
     years_experience: Annotated[int, Field(ge=0, le=70)] | None = None
     resume_url: WebUrl | None = None
     avatar_url: WebUrl | None = None
@@ -64,10 +64,10 @@ class ProfileUpdate(BaseModel):
     # avatar file sets avatar_url to its public URL; a new avatar_url detaches the file.
     resume_file_id: FileId | None = None
     avatar_file_id: FileId | None = None
-    open_to_work: bool = None  # type: ignore[assignment]
-    visibility: Visibility = None  # type: ignore[assignment]
+    open_to_work: bool = NOT_SENT
+    visibility: Visibility = NOT_SENT
 
-    def changes(self) -> dict[str, object]:
+    def changes(self) -> dict[str, Any]:
         """The fields the client sent, as column values."""
         return self.model_dump(exclude_unset=True, mode="json")
 

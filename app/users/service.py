@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ from app.users.schemas import normalize_email
 
 DELETED_NAME = "Deleted user"
 # Profile columns a deletion clears, with the value each is left at.
-_CLEARED_PROFILE = {
+_CLEARED_PROFILE: dict[str, object] = {
     "headline": None,
     "bio": None,
     "phone": None,
@@ -35,15 +36,20 @@ _CLEARED_PROFILE = {
 
 
 async def get_visible_user(session: AsyncSession, user_id: int) -> User:
-    """An account others may look at: active and not deleted, else 404."""
+    """An account others may look at: active, not deleted, not suspended, else 404."""
     user = await session.get(User, user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
+    if (
+        user is None
+        or not user.is_active
+        or user.deleted_at is not None
+        or user.suspended_at is not None
+    ):
         raise NotFound("No such user.")
     return user
 
 
 async def update_profile(
-    session: AsyncSession, storage: Storage, user: User, changes: dict[str, object]
+    session: AsyncSession, storage: Storage, user: User, changes: dict[str, Any]
 ) -> User:
     """Change the profile; a résumé or avatar file replaced (or detached) is deleted unless
     something else still refers to it (an application keeps the résumé it was sent with)."""

@@ -101,6 +101,14 @@ async def test_filters_full_text_and_pages(market: Market) -> None:
     for bad in ({"min_years": 71}, {"island": "Atlantis"}, {"q": "x" * 201}, {"cursor": "nope"}):
         response = await market.client.get("/api/candidates", params=bad, headers=employer.headers)
         assert_error(response, 422)
+    # Past 30 NOTs in a row PostgreSQL fails the search ("tsquery stack too small"): a 500 before.
+    for q in ("-" * 33, "- " * 33, "-(" * 33):
+        response = await market.client.get(
+            "/api/candidates", params={"q": q}, headers=employer.headers
+        )
+        body = assert_error(response, 422, "VALIDATION_ERROR")
+        assert body["details"][0]["loc"] == ["query", "q"]
+    assert await _search(market, employer, q="-" * 30 + "zzz") == []
 
 
 async def test_results_show_public_fields_only(market: Market) -> None:

@@ -187,6 +187,8 @@ def test_production_with_the_old_names_loads(monkeypatch: pytest.MonkeyPatch) ->
         secrets.token_hex(32),
         STRONG_KEY,
     ],
+    # Named by kind, not by the random value: pytest-xdist workers must collect the same ids.
+    ids=["urlsafe-32", "urlsafe-48", "hex-32", "fixed"],
 )
 def test_production_accepts_generated_keys(monkeypatch: pytest.MonkeyPatch, key: str) -> None:
     assert _load(monkeypatch, **{**PRODUCTION_WITH_ORIGIN, "SECRET_KEY": key}).secret_key == key

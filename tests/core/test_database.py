@@ -176,7 +176,7 @@ async def test_pooler_options_work_against_a_real_server(
     """With DB_PGBOUNCER the statement caches are off and statements are still run correctly,
     again and again on the same pooled connection."""
     app = await start_app(make_settings(database_url=database_url, db_pgbouncer=True))
-    assert app.state.database.target.pgbouncer
+    assert app.state.services.database.target.pgbouncer
     async with make_client(app) as client:
         for _ in range(5):
             assert (await client.get("/ready/db")).status_code == 200
@@ -207,7 +207,7 @@ async def test_engine_is_created_lazily_and_once_under_concurrent_first_requests
     start_app: Callable[[Settings], Any], settings: Settings
 ) -> None:
     app = await start_app(settings)
-    database = app.state.database
+    database = app.state.services.database
     assert not database.engine_created  # startup did not touch the database
 
     async with make_client(app) as client:
@@ -279,7 +279,7 @@ async def test_a_login_the_server_refuses_is_a_503_not_a_500(
     assert response.json()["error_code"] == "DATABASE_UNAVAILABLE"
     assert ready.status_code == 503
     assert ready.json()["database"]["state"] == "unavailable"
-    assert app.state.database.is_down  # the outage is counted: fail fast, log it once
+    assert app.state.services.database.is_down  # the outage is counted: fail fast, log it once
 
 
 @pytest.mark.parametrize("settle", [1.2, 0], ids=["seen-closed", "closed-unseen"])
@@ -336,7 +336,7 @@ async def test_an_oserror_that_is_not_the_databases_is_not_an_outage(
     assert failed.status_code == 500
     assert failed.json()["error_code"] == "INTERNAL_ERROR"
     assert after.status_code == 200
-    assert not app.state.database.is_down
+    assert not app.state.services.database.is_down
 
 
 async def test_a_read_may_take_longer_than_the_connect_timeout(

@@ -14,8 +14,8 @@ import asyncpg
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-from app.core.background import StartupTasks
 from app.core.config import Settings
+from app.core.startup_tasks import StartupTasks
 from app.main import create_app
 from tests.helpers import make_client
 from tests.tcp_fault import TcpFault
@@ -37,12 +37,12 @@ async def test_lifespan_returns_before_the_warm_up_is_done(
     app = create_app(make_settings(bcrypt_rounds=13))
     async with app.router.lifespan_context(app):
         # The app is serving while bcrypt is still warming up in the background.
-        assert app.state.startup_tasks.status()["bcrypt_warmup"] == "running"
+        assert app.state.services.startup_tasks.status()["bcrypt_warmup"] == "running"
         async with make_client(app) as client:
             assert (await client.get("/health")).status_code == 200
             warmup = (await client.get("/health/detailed")).json()["warmup"]
         assert set(warmup) == {"bcrypt_warmup", "redis_connect"}
-        assert (await _wait_until_settled(app.state.startup_tasks)) == {
+        assert (await _wait_until_settled(app.state.services.startup_tasks)) == {
             "bcrypt_warmup": "done",
             "redis_connect": "done",
         }
@@ -86,11 +86,11 @@ async def test_shutdown_cancels_unfinished_startup_work(
         while silent.accepted == 0:  # the connect attempt is under way
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
-        assert app.state.startup_tasks.status()["redis_connect"] == "running"
+        assert app.state.services.startup_tasks.status()["redis_connect"] == "running"
 
         await asyncio.wait_for(context.__aexit__(None, None, None), WAIT)
 
-    assert app.state.startup_tasks.status()["redis_connect"] == "cancelled"
+    assert app.state.services.startup_tasks.status()["redis_connect"] == "cancelled"
 
 
 async def _backends(dsn: str, database: str) -> int:
@@ -124,7 +124,7 @@ async def test_shutdown_closes_redis_and_database_connections(
 
     app = create_app(make_settings(database_url=database_url))
     async with app.router.lifespan_context(app):
-        await _wait_until_settled(app.state.startup_tasks)
+        await _wait_until_settled(app.state.services.startup_tasks)
         async with make_client(app) as client:
             assert (await client.get("/ready/db")).status_code == 200
         assert await _backends(dsn, database) >= 1
@@ -132,4 +132,4 @@ async def test_shutdown_closes_redis_and_database_connections(
 
     assert await _backends(dsn, database) == 0
     assert await _redis_clients(redis, int(redis_db)) == redis_before
-    assert not app.state.database.engine_created
+    assert not app.state.services.database.engine_created

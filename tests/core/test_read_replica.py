@@ -19,7 +19,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from app.models import Base
+from app.all_models import Base
 from tests.conftest import run_alembic
 from tests.factories import Actor, Market
 from tests.helpers import make_client

@@ -31,7 +31,7 @@ async def _detailed(app: Any) -> dict[str, Any]:
 
 async def _wait_for_warmup(app: Any) -> dict[str, str]:
     deadline = time.monotonic() + WAIT
-    while "running" in (status := app.state.startup_tasks.status()).values():
+    while "running" in (status := app.state.services.startup_tasks.status()).values():
         assert time.monotonic() < deadline, status
         await asyncio.sleep(0.02)
     return status
@@ -41,8 +41,8 @@ async def test_without_redis_url_redis_is_disabled_and_nothing_breaks(
     start_app: Callable[[Settings], Any], make_settings: Callable[..., Settings]
 ) -> None:
     app = await start_app(make_settings(redis_url=None))
-    assert app.state.redis.client() is None
-    assert app.state.redis.status == "disabled"
+    assert app.state.services.redis.client() is None
+    assert app.state.services.redis.status == "disabled"
     assert (await _wait_for_warmup(app))["redis_connect"] == "done"
     assert (await _detailed(app))["redis"] == {"state": "disabled"}
 
@@ -53,8 +53,8 @@ async def test_redis_down_at_startup_falls_back_without_hurting_the_app(
     app = await start_app(make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/2"))
     # The connect attempt is a startup task: it fails quietly and the app serves regardless.
     assert (await _wait_for_warmup(app))["redis_connect"] == "done"
-    assert app.state.redis.status == "unavailable"
-    assert app.state.redis.client() is None  # callers use their in-process fallback
+    assert app.state.services.redis.status == "unavailable"
+    assert app.state.services.redis.client() is None  # callers use their in-process fallback
     detailed = await _detailed(app)
     assert detailed["redis"]["state"] == "unavailable"
     async with make_client(app) as client:
@@ -71,7 +71,7 @@ async def test_redis_that_never_answers_is_bounded_by_its_timeout(
         await asyncio.wait_for(_wait_for_warmup(app), WAIT)
         detailed = await asyncio.wait_for(_detailed(app), WAIT)
     assert detailed["redis"]["state"] in {"timeout", "unavailable"}
-    assert app.state.redis.client() is None
+    assert app.state.services.redis.client() is None
 
 
 async def test_reconnects_when_redis_comes_back(redis: Redis, redis_url: str) -> None:
@@ -112,8 +112,8 @@ async def test_connects_in_the_background_when_redis_is_up(
 ) -> None:
     app = await start_app(settings)
     assert (await _wait_for_warmup(app))["redis_connect"] == "done"
-    assert app.state.redis.status == "connected"
-    client = app.state.redis.client()
+    assert app.state.services.redis.status == "connected"
+    client = app.state.services.redis.client()
     assert client is not None
     await client.set("hmb:lifespan", "1")
     assert await redis.get("hmb:lifespan") == b"1"

@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from app.core.queue import enqueue
+from app.queue.enqueue import enqueue
 from tests.factories import market  # noqa: F401
 from tests.server_process import ROOT, free_port, server_env
 
@@ -60,13 +60,17 @@ class SmtpServer:
             self.process.wait(10)
         self.process = None
 
-    def messages(self) -> list[EmailMessage]:
+    def raw_messages(self) -> list[bytes]:
+        """Every message the server accepted, byte for byte as it arrived."""
         if not self.maildir.exists():
             return []
         box = mailbox.Maildir(self.maildir, create=False)
+        return [box.get_bytes(key) for key in sorted(box.keys())]
+
+    def messages(self) -> list[EmailMessage]:
         return [
-            email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)  # type: ignore[misc]
-            for key in sorted(box.keys())
+            email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[misc]
+            for raw in self.raw_messages()
         ]
 
 
@@ -122,7 +126,7 @@ async def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
 async def run_task(app: FastAPI, task: str) -> None:
     """Run one periodic task now, as the scheduler would at its time, and wait until the
     worker has finished it (Procrastinate deletes a job that succeeded)."""
-    database = app.state.database
+    database = app.state.services.database
     async with database.session() as session:
         job_id = await enqueue(session, task, timestamp=0)
     stmt = text("SELECT 1 FROM procrastinate_jobs WHERE id = :id")

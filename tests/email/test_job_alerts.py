@@ -86,3 +86,48 @@ async def test_alerts_have_limits_and_owners(market: Market, client: httpx.Async
     assert (await client.delete(f"{ALERTS}/{ids[0]}", headers=seeker.headers)).status_code == 204
     assert_error(await client.delete(f"{ALERTS}/{ids[0]}", headers=seeker.headers), 404)
     assert_error(await client.delete(f"{ALERTS}/99999999999999999999", headers=seeker.headers), 422)
+
+
+HYPHENS = "-" * 33
+
+
+async def test_a_search_postgresql_cannot_parse_is_no_alert(
+    market: Market, client: httpx.AsyncClient
+) -> None:
+    seeker = await market.user()
+    for q in (HYPHENS, "- " * 33, "-(" * 33, "a or b " + "-" * 31):
+        refused = await client.post(ALERTS, json={"q": q}, headers=seeker.headers)
+        body = assert_error(refused, 422, "VALIDATION_ERROR")
+        assert body["details"][0]["loc"] == ["body", "q"], q
+    assert (await client.get(ALERTS, headers=seeker.headers)).json()["items"] == []
+
+
+async def test_an_alert_that_fails_stops_no_other(
+    app: FastAPI, market: Market, client: httpx.AsyncClient, mail: Mail
+) -> None:
+    """An alert saved before its search was refused (made so in the database, as an old row
+    would be) fails on its own: it is logged with its id, and the next user is still mailed."""
+    broken_owner, seeker = await market.user(), await market.user()
+    broken = await client.post(
+        ALERTS, json={"q": "diver", "frequency": "instant"}, headers=broken_owner.headers
+    )
+    good = await client.post(
+        ALERTS, json={"q": "diver", "frequency": "instant"}, headers=seeker.headers
+    )
+    assert broken.status_code == good.status_code == 201
+    broken_id = broken.json()["id"]
+    await market.sql(
+        "UPDATE job_alerts SET filters = jsonb_build_object('q', CAST(:q AS text)) WHERE id = :id",
+        q=HYPHENS,
+        id=broken_id,
+    )
+    employer = await market.user("employer")
+    company = await market.company(employer)
+    await market.job(employer, company["id"], title="Commercial diver")
+    worker = mail.worker()
+
+    await run_task(app, "alerts.instant")
+    [sent] = await wait_for(lambda: mail.received(to=seeker.email, contains="New job"))
+    assert sent["Subject"] == "New job: Commercial diver"
+    assert f"Job alert {broken_id} failed" in worker.log()
+    assert mail.received(to=broken_owner.email, contains="New job") == []

@@ -4,6 +4,7 @@ that works without signing in."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,6 +38,12 @@ async def test_application_emails_follow_preferences_and_unsubscribe_in_one_clic
     assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = received["List-Unsubscribe"].strip("<>")
     assert url.startswith("https://hiremebahamas.com/api/email/unsubscribe?token=")
+    # As the mail client reads them: plain lines, not RFC 2047 encoded-words (which a header
+    # this long was folded into) that clients do not decode here.
+    assert _raw_headers(mail, received["Message-ID"], b"List-Unsubscribe") == [
+        f"List-Unsubscribe: <{url}>".encode(),
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    ]
 
     # The mail client's one-click POST: no session, the form body RFC 8058 prescribes.
     target = urlsplit(url)
@@ -71,6 +78,15 @@ async def test_application_emails_follow_preferences_and_unsubscribe_in_one_clic
     assert "reviewed" in update.get_body(preferencelist=("plain",)).get_content()
     await wait_for(lambda: _all_sent(market))
     assert len(mail.received(to=employer.email, contains="New application")) == 1
+
+
+def _raw_headers(mail: Mail, message_id: str, prefix: bytes) -> list[bytes]:
+    """The header lines of the received message `message_id` that start with `prefix`, each
+    with its continuation lines, as the SMTP server stored the bytes."""
+    [raw] = [r for r in mail.smtp.raw_messages() if message_id.encode() in r]
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    fields = re.split(rb"\n(?![ \t])", head)
+    return [field for field in fields if field.startswith(prefix)]
 
 
 async def _all_sent(market: Market) -> bool:

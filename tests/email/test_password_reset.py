@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.auth.service import PASSWORD_RESET_TASK
-from app.core.queue import enqueue
+from app.queue.enqueue import enqueue
 from tests.email.conftest import Mail, body_text, link_token, wait_for
 from tests.factories import PASSWORD, Market
 
@@ -130,7 +130,7 @@ async def test_a_rolled_back_transaction_enqueues_nothing(
         pass
 
     try:
-        async with app.state.database.session() as session:
+        async with app.state.services.database.session() as session:
             await enqueue(session, PASSWORD_RESET_TASK, email=seeker.email)
             raise Abandoned
     except Abandoned:

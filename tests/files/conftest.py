@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from app.core.config import Settings
 from tests.factories import Actor, Market
 from tests.helpers import make_client
-from tests.server_process import free_port
+from tests.server_process import free_port, server_factory  # noqa: F401 - the shared fixture
 
 BUCKET = "hmb-test-files"
 
@@ -90,7 +90,7 @@ class Stored:
         return {o["Key"] for o in contents}
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", pytest.param("s3", marks=pytest.mark.slow)])
 def backend(
     request: pytest.FixtureRequest, tmp_path: Path, make_settings: Callable[..., Settings]
 ) -> tuple[Settings, Stored]:

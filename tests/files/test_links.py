@@ -56,7 +56,7 @@ async def test_a_resume_link_works_until_it_expires_and_not_once_altered(files: 
     assert_error(await files.client.get(f"/api/files/{resume['id']}/content"), 404)
 
     # A link the service signed whose time has passed.
-    storage = files.app.state.storage
+    storage = files.app.state.services.storage
     expired = storage.download_url(
         resume["id"], "ignored", "original", expires_at=int(time.time()) - 1
     )

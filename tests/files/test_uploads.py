@@ -194,3 +194,15 @@ async def test_upload_attempts_are_rate_limited_per_account(files: Files, redis)
     assert statuses[:limit] == [201] * limit
     assert statuses[limit] == 429
     assert await redis.keys("hmb:ratelimit*")
+
+
+@pytest.mark.parametrize("backend", ["filesystem"], indirect=True)
+@pytest.mark.parametrize(("kind", "data"), list(samples.active_pdfs().items()))
+async def test_a_resume_pdf_with_active_content_is_refused(
+    files: Files, stored: Stored, kind: str, data: bytes
+) -> None:
+    seeker = await files.user()
+    response = await files.upload(seeker, "resume", rules.PDF, data)
+    body = assert_error(response, 422, "FILE_REFUSED")
+    assert "PDF" in body["message"], (kind, body)
+    assert stored.keys() == set()

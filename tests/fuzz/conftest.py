@@ -1,14 +1,19 @@
-"""The real server the fuzzer talks to (one per module: the world is rebuilt per test)."""
+"""The real server the fuzzer talks to and the world it fuzzes, each made once per module; the
+world is built again only after an item changed the database (world.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import pytest
 from redis import Redis
 
-from tests.fuzz.world import Actor, build_world
+from tests.conftest import empty_tables
+from tests.fuzz.world import Actor, build_world, fingerprint
 from tests.server_process import ServerProcess, start_server
+
+GENEROUS = "1000000/hour"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,15 @@ def fuzz_server(
             # GET /api/events never ends on its own: let each stream last a second, so the
             # fuzzer's reads of it finish (it declares its reply, text/event-stream).
             "EVENTS_STREAM_MAX_SECONDS": "1",
+            # The world's callers make thousands of writes per module, and without Redis the
+            # per-account counters live in this process for its whole life; the limits
+            # themselves are tested in tests/moderation/test_write_limits.py.
+            **{
+                f"RATE_LIMIT_{action}": GENEROUS
+                for action in ("JOB_POSTS", "APPLICATIONS", "MESSAGES", "REPORTS")
+            },
+            # A world can outlive the default 15-minute access token.
+            "ACCESS_TOKEN_TTL_MINUTES": "1440",
         },
         log_path=tmp_path_factory.mktemp("fuzz") / "server.log",
     )
@@ -41,6 +55,27 @@ def fuzz_server(
         server.stop()
 
 
+@dataclass
+class World:
+    actors: dict[str, Actor]
+    fingerprint: list[tuple[object, ...]]
+
+
+@pytest.fixture(scope="module")
+async def world_holder(database_url: str) -> AsyncIterator[list[World]]:
+    """The module's current world (none yet); its tables are emptied when the module ends."""
+    holder: list[World] = []
+    yield holder
+    await empty_tables(database_url)
+
+
 @pytest.fixture
-async def actor(role: str, fuzz_server: ServerProcess, database_url: str) -> Actor:
-    return await build_world(fuzz_server.base_url, database_url, role)
+async def actor(
+    role: str, fuzz_server: ServerProcess, database_url: str, world_holder: list[World]
+) -> Actor:
+    """The caller in `role`, in a world exactly as built: reused while no item changed it."""
+    if not world_holder or await fingerprint(database_url) != world_holder[0].fingerprint:
+        await empty_tables(database_url)
+        actors = await build_world(fuzz_server.base_url, database_url)
+        world_holder[:] = [World(actors, await fingerprint(database_url))]
+    return world_holder[0].actors[role]

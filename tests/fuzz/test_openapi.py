@@ -2,8 +2,8 @@
 server anonymously and as each role, with valid and invalid input. No answer may be a 5xx, and
 every answer must be one the document declares, in the declared content type and schema.
 
-Each test gets its own small world (see world.py) so that ids like 1 name real objects the
-caller owns. FUZZ_EXAMPLES sets the examples per operation and role (CI keeps it small; the
+Each item runs in a small world as built (see world.py), so that ids like 1 name real objects
+the caller owns. FUZZ_EXAMPLES sets the examples per operation and role (CI keeps it small; the
 README has the deeper command).
 """
 
@@ -42,6 +42,12 @@ DOCUMENT = create_app(Settings(_env_file=None, environment="test")).openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def _empty_tables() -> None:
+    """Instead of the suite's emptying after every test: the items share the world, which the
+    `actor` fixture rebuilds when an item changed it (and empties at the end of the module)."""
 
 
 def test_served_document_is_the_one_fuzzed(fuzz_server: ServerProcess) -> None:

@@ -1,7 +1,8 @@
-"""The small world each fuzzed operation runs in: an employer with a company, a published and a
-draft job, a job seeker who saved and applied to the published one (now under review), and the
-caller in one of the roles. Tables are emptied (identities restarted) after every test, so the
-fuzzer's favourite id, 1, names real objects the caller may own."""
+"""The small world the fuzzed operations run in: an employer with a company, a published and a
+draft job, a job seeker who saved and applied to the published one (now under review), and an
+admin. Built into emptied tables (identities restarted), so the fuzzer's favourite id, 1, names
+real objects the caller may own. The items of a module share one world while the database
+stays exactly as it was built (`fingerprint`); an item that changed it gets a fresh one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import httpx
 
+from app.all_models import Base
 from app.core.db import parse_database_url
 from tests.helpers import mark_email_verified
 
@@ -24,6 +26,26 @@ _addresses = itertools.count(1)
 class Actor:
     base_url: str
     headers: dict[str, str] = field(default_factory=dict)
+
+
+# Per table its row count and newest row version: any insert, update or delete changes one.
+_FINGERPRINT = " UNION ALL ".join(
+    f"SELECT '{table}', count(*), coalesce(max(xmin::text::bigint), 0) FROM \"{table}\""
+    for table in [*(t.name for t in Base.metadata.sorted_tables), "procrastinate_jobs"]
+)
+
+
+async def _connect(database_url: str) -> asyncpg.Connection:
+    dsn = parse_database_url(database_url).url.set(drivername="postgresql")
+    return await asyncpg.connect(dsn.render_as_string(hide_password=False))
+
+
+async def fingerprint(database_url: str) -> list[tuple[object, ...]]:
+    conn = await _connect(database_url)
+    try:
+        return [tuple(row) for row in await conn.fetch(_FINGERPRINT)]
+    finally:
+        await conn.close()
 
 
 def _expect(response: httpx.Response, status: int) -> dict:
@@ -46,8 +68,7 @@ async def _user(client: httpx.AsyncClient, role: str, database_url: str) -> dict
     if role == "employer":
         await mark_email_verified(database_url, email)
     if role == "admin":
-        dsn = parse_database_url(database_url).url.set(drivername="postgresql")
-        conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+        conn = await _connect(database_url)
         try:
             await conn.execute("UPDATE users SET role = 'admin' WHERE email = $1", email)
         finally:
@@ -57,7 +78,8 @@ async def _user(client: httpx.AsyncClient, role: str, database_url: str) -> dict
     return {"Authorization": f"Bearer {pair['access_token']}"}
 
 
-async def build_world(base_url: str, database_url: str, role: str) -> Actor:
+async def build_world(base_url: str, database_url: str) -> dict[str, Actor]:
+    """The world, built into emptied tables; the caller of each role in it."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         employer = await _user(client, "employer", database_url)
         seeker = await _user(client, "job_seeker", database_url)
@@ -96,6 +118,6 @@ async def build_world(base_url: str, database_url: str, role: str) -> Actor:
             ),
             200,
         )
-        if role == "admin":
-            return Actor(base_url, await _user(client, "admin", database_url))
-    return Actor(base_url, {"job_seeker": seeker, "employer": employer}.get(role, {}))
+        admin = await _user(client, "admin", database_url)
+    callers = {"anonymous": {}, "job_seeker": seeker, "employer": employer, "admin": admin}
+    return {role: Actor(base_url, headers) for role, headers in callers.items()}

@@ -57,7 +57,7 @@ async def test_job_page_is_byte_identical_to_fastapis_rendering_of_the_orm_job(
     assert response.headers["content-type"] == "application/json"
     # The create reply is FastAPI serialising the ORM job through the response model.
     assert response.content == created.content
-    (job,) = await _orm_jobs(market.app.state.database, created.json()["id"])
+    (job,) = await _orm_jobs(market.app.state.services.database, created.json()["id"])
     assert response.content == JobRead.of(job, datetime.now(UTC)).model_dump_json().encode()
 
 
@@ -75,7 +75,7 @@ async def test_search_page_is_byte_identical_to_the_orm_rendering(market: Market
         "/api/jobs", params={"q": "captain", "limit": 1, "cursor": response.json()["next_cursor"]}
     )
 
-    jobs = await _orm_jobs(market.app.state.database, made[2]["id"], made[1]["id"])
+    jobs = await _orm_jobs(market.app.state.services.database, made[2]["id"], made[1]["id"])
     now = datetime.now(UTC)
     for reply, job, cursor in ((response, jobs[0], True), (second, jobs[1], False)):
         assert reply.status_code == 200, reply.text
@@ -107,7 +107,7 @@ async def test_employer_jobs_are_byte_identical_to_the_orm_rendering(market: Mar
 
     assert response.status_code == 200, response.text
     ids = [closed["id"], expired["id"], busy["id"], draft["id"]]
-    jobs = await _orm_jobs(market.app.state.database, *ids)
+    jobs = await _orm_jobs(market.app.state.services.database, *ids)
     counts = {busy["id"]: 1}
     items = [
         EmployerJob.of(
@@ -226,7 +226,7 @@ async def test_read_routes_answer_503_in_an_outage_and_recover_by_themselves(
             # As tests/faults bounds it: a silent pooled connection costs its statement
             # deadline, the pool's graceful close of it (2 s) and a fresh connect.
             assert time.monotonic() - started < 5 * settings.db_connect_timeout
-        assert app.state.database.is_down
+        assert app.state.services.database.is_down
         accepted = db_proxy.accepted
         assert_error(await client.get(paths[0]), 503, "DATABASE_UNAVAILABLE")
         assert db_proxy.accepted == accepted  # failing fast, not connecting again
@@ -236,5 +236,5 @@ async def test_read_routes_answer_503_in_an_outage_and_recover_by_themselves(
         while (response := await client.get(paths[0])).status_code != 200:
             assert time.monotonic() < deadline, response.text
             await asyncio.sleep(0.1)
-        assert not app.state.database.is_down
+        assert not app.state.services.database.is_down
         assert (await client.get(paths[1], params={"limit": 4})).status_code == 200

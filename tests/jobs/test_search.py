@@ -198,6 +198,8 @@ async def test_a_bad_cursor_is_a_422(market: Market, catalogue: dict[str, int]) 
         "'", "''; DROP TABLE jobs; --", "&|!", "!", "-", "|", "&", "(", ")", ":*", '"', '""',
         "\\", "%", "_", "or", "-or", "!!!(((", "a & (b | !c)", "Café ñandú 日本語 🏝️",
         "\u202e\u200b", "x" * 200,
+        # The most negations in a row PostgreSQL's parser holds, after an OR and an AND.
+        "-" * 30, "- " * 30, "-(" * 30, "a or b " + "-" * 30 + "c", "-x" * 99, "-_" * 99,
     ],
 )  # fmt: skip
 async def test_hostile_queries_answer_200(
@@ -211,6 +213,19 @@ async def test_hostile_queries_answer_200(
 @pytest.mark.parametrize("q", ["x" * 201, "compliance " * 1000, "nul\x00byte", "tab\tbed"])
 async def test_oversized_or_control_character_queries_are_422(market: Market, q: str) -> None:
     assert_error(await market.client.get("/api/jobs", params={"q": q}), 422, "VALIDATION_ERROR")
+
+
+# Past 30 NOTs in a row PostgreSQL fails the search ("tsquery stack too small"): a 500 before.
+@pytest.mark.parametrize(
+    "q",
+    ["-" * 33, "- " * 33, "-(" * 33, "-&" * 33, "!-" * 33, "word " + "-" * 32 + "word",
+     "a or b " + "-" * 31 + "c", "-\u00a0" * 31],
+)  # fmt: skip
+async def test_queries_the_search_parser_cannot_take_are_422_on_q(market: Market, q: str) -> None:
+    body = assert_error(
+        await market.client.get("/api/jobs", params={"q": q}), 422, "VALIDATION_ERROR"
+    )
+    assert body["details"][0]["loc"] == ["query", "q"]
 
 
 async def test_filter_values_are_validated(market: Market) -> None:

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.core.bahamas import Island
 from app.core.db import parse_database_url
 from app.seed import generate as g
 from app.seed.command import SEED_PASSWORD
+from app.users.islands import Island
 from tests.conftest import ROOT
 from tests.helpers import make_client
 
@@ -48,6 +49,10 @@ async def fetch(database_url: str, query: str) -> list[Any]:
 CONTENT = "SELECT title, location, island, salary_max, status FROM jobs ORDER BY id"
 
 
+# The seed command twice over a fresh database: left out of the fast subset, with room for a
+# machine busy with parallel workers.
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 async def test_seed_is_realistic_deterministic_and_usable(
     create_database: Callable[..., Any], start_app, make_settings
 ) -> None:

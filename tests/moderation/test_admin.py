@@ -238,3 +238,116 @@ async def test_the_audit_log_pages_newest_first_and_refuses_changes_in_the_datab
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE reason = 'Seen'") == 3
     finally:
         await conn.close()
+
+
+async def test_a_rename_or_new_website_clears_the_verified_badge_and_says_so(cast: Cast) -> None:
+    client = cast.client
+    await cast.ok(
+        cast.admin, "POST", f"/api/admin/companies/{cast.company_id}/verify", {"reason": "Licence"}
+    )
+    company_path = f"/api/companies/{cast.company_id}"
+    kept = await cast.call(cast.employer, "PATCH", company_path, {"description": "We fish."})
+    assert kept.json()["verified"] is True  # the badge does not vouch for the description
+    listed = await client.get("/api/jobs")  # the caches now show the badge
+    assert listed.json()["items"][0]["company"]["verified"] is True
+    assert (await client.get(f"/api/jobs/{cast.job_id}")).json()["company"]["verified"] is True
+    old_name = kept.json()["name"]
+
+    renamed = await cast.call(
+        cast.employer, "PATCH", company_path, {"name": "Central Bank of The Bahamas"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["verified"] is False
+    assert (await client.get(company_path)).json()["verified"] is False
+    [summary] = (await client.get("/api/jobs")).json()["items"]
+    assert summary["company"] == summary["company"] | {
+        "name": "Central Bank of The Bahamas",
+        "verified": False,
+    }
+    page = (await client.get(f"/api/jobs/{cast.job_id}")).json()
+    assert page["company"]["verified"] is False
+    [entry] = await _audit(cast, action="company_verification_cleared")
+    assert (entry["target_type"], entry["target_id"]) == ("company", cast.company_id)
+    assert entry["actor_id"] == cast.employer.id
+    assert old_name in entry["reason"] and "Central Bank of The Bahamas" in entry["reason"]
+    assert entry["request_id"] == renamed.headers["x-request-id"]
+
+    # Verified again, a new website clears it too; the same name sent again does not.
+    await cast.ok(
+        cast.admin, "POST", f"/api/admin/companies/{cast.company_id}/verify", {"reason": "Again"}
+    )
+    same = await cast.call(
+        cast.employer, "PATCH", company_path, {"name": "Central Bank of The Bahamas"}
+    )
+    assert same.json()["verified"] is True
+    moved = await cast.call(
+        cast.employer, "PATCH", company_path, {"website": "https://cbb-payments.example"}
+    )
+    assert moved.json()["verified"] is False
+    entries = await _audit(cast, action="company_verification_cleared")
+    assert len(entries) == 2 and "website" in entries[0]["reason"]
+
+
+async def _findable(cast: Cast, seeker_id: int) -> bool:
+    found = await cast.call(cast.employer2, "GET", "/api/candidates")
+    assert found.status_code == 200, found.text
+    return seeker_id in [c["id"] for c in found.json()["items"]]
+
+
+async def test_a_suspension_hides_the_accounts_jobs_candidacy_and_profile_until_restored(
+    cast: Cast,
+) -> None:
+    client = cast.client
+    await cast.ok(cast.seeker2, "PATCH", "/api/users/me", {"visibility": "employers"})
+    job2 = await cast.published()
+    other_company = await cast.market.company(cast.employer2)
+    other_job = (await cast.market.job(cast.employer2, other_company["id"]))["id"]
+    everyone = {cast.job_id, job2, other_job}
+
+    async def listed() -> set[int]:
+        return {j["id"] for j in (await client.get("/api/jobs")).json()["items"]}
+
+    async def shown() -> None:  # and fills the caches: list, page, stats, company filter
+        assert await listed() == everyone
+        assert (await client.get(f"/api/jobs/{cast.job_id}")).status_code == 200
+        assert (await client.get("/api/stats")).json()["active_jobs"] == 3
+        company_jobs = await client.get("/api/jobs", params={"company_id": cast.company_id})
+        assert len(company_jobs.json()["items"]) == 2
+        assert await _findable(cast, cast.seeker2.id)
+        profile = await cast.call(cast.employer2, "GET", f"/api/users/{cast.seeker2.id}")
+        assert profile.status_code == 200
+
+    await shown()
+    for account in (cast.employer, cast.seeker2):
+        await cast.ok(
+            cast.admin, "POST", f"/api/admin/users/{account.id}/suspend", {"reason": "Scam"}
+        )
+
+    assert await listed() == {other_job}
+    assert (await client.get("/api/stats")).json()["active_jobs"] == 1
+    company_jobs = await client.get("/api/jobs", params={"company_id": cast.company_id})
+    assert company_jobs.json()["items"] == []
+    for actor in (None, cast.seeker, cast.employer2):
+        assert_error(await cast.call(actor, "GET", f"/api/jobs/{job2}"), 404, "NOT_FOUND")
+    apply = await cast.call(cast.seeker, "POST", f"/api/jobs/{job2}/applications", {})
+    assert_error(apply, 404, "NOT_FOUND")
+    assert not await _findable(cast, cast.seeker2.id)
+    profile = await cast.call(cast.employer2, "GET", f"/api/users/{cast.seeker2.id}")
+    assert_error(profile, 404, "NOT_FOUND")
+    invite = await cast.call(
+        cast.employer2,
+        "POST",
+        f"/api/candidates/{cast.seeker2.id}/invitations",
+        {"job_id": other_job},
+    )
+    assert_error(invite, 404, "NOT_FOUND")
+    # Admins still see what they moderate.
+    assert (await cast.call(cast.admin, "GET", f"/api/jobs/{job2}")).status_code == 200
+
+    for account in (cast.employer, cast.seeker2):
+        await cast.ok(
+            cast.admin, "POST", f"/api/admin/users/{account.id}/restore", {"reason": "Appeal"}
+        )
+    await shown()
+    applied = await cast.call(cast.seeker, "POST", f"/api/jobs/{job2}/applications", {})
+    assert applied.status_code == 201, applied.text

@@ -8,6 +8,7 @@ target, so every cell is decided by who asks, not by what an earlier cell did.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -126,3 +127,62 @@ def test_the_matrix_covers_every_new_route() -> None:
         for method in operations
     }
     assert new == {(row[0], row[1]) for row in MATRIX}
+
+
+def _admin_routes() -> dict[str, set[str]]:
+    """Every admin path (ids filled in) and the methods it answers."""
+    document = create_app(Settings(_env_file=None, environment="test")).openapi()
+    return {
+        re.sub(r"\{\w+\}", "1", path): {method.upper() for method in operations}
+        for path, operations in document["paths"].items()
+        if path.startswith("/api/admin/")
+    }
+
+
+ADMIN_ROUTES = _admin_routes()
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# No body, a malformed one, one of the wrong shape, and a valid one.
+BODIES: tuple[dict[str, Any], ...] = (
+    {},
+    {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+    {"json": {"reason": 12, "extra": True}},
+    {"json": {"reason": "Checked."}},
+)
+_SHAPE = ("error_code", "message", "details")
+
+
+@pytest.mark.parametrize("caller", ["nobody", "seeker", "employer"])
+async def test_the_admin_api_is_a_404_to_everyone_but_admins(cast: Cast, caller: str) -> None:
+    """Every admin path, every method, every body: the same 404 as a path that does not exist,
+    never a 405 with its Allow or a 422 that shows the route is there."""
+    headers = {} if caller == "nobody" else getattr(cast, caller).headers
+    unknown = (await cast.client.get("/api/no-such-route", headers=headers)).json()
+    assert len(ADMIN_ROUTES) >= 7
+    for path, _ in ADMIN_ROUTES.items():
+        for method in METHODS:
+            for body in BODIES:
+                sent = {**body, "headers": {**headers, **body.get("headers", {})}}
+                response = await cast.client.request(method, path, **sent)
+                where = (caller, method, path, body)
+                assert response.status_code == 404, where
+                assert "allow" not in response.headers, where
+                if method != "HEAD":
+                    got = response.json()
+                    assert {k: got.get(k) for k in _SHAPE} == {k: unknown.get(k) for k in _SHAPE}, (
+                        where
+                    )
+
+
+async def test_admins_keep_405_and_422(cast: Cast) -> None:
+    headers = cast.admin.headers
+    for path, methods in ADMIN_ROUTES.items():
+        for method in set(METHODS) - methods - ({"HEAD"} if "GET" in methods else set()):
+            response = await cast.client.request(method, path, headers=headers)
+            assert response.status_code == 405, (method, path)
+            allowed = {m.strip() for m in response.headers["allow"].split(",")}
+            assert allowed - {"HEAD"} == methods, (method, path)
+        if "POST" in methods:
+            malformed = await cast.client.post(
+                path, content=b"{not json", headers={**headers, "Content-Type": "application/json"}
+            )
+            assert malformed.status_code == 422, path

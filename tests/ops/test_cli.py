@@ -14,10 +14,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.auth.accounts import PASSWORD, bearer, login, register
 from tests.conftest import ROOT
-from tests.helpers import assert_error
+from tests.helpers import assert_error, make_client
 
 ADMIN_PASSWORD = "a long admin passphrase"
 COMMANDS = ("migrate", "serve", "seed", "create-admin", "grant-admin", "revoke-admin", "unlock")
@@ -202,19 +203,22 @@ async def test_revoke_admin_ends_its_sessions(
 
 
 async def test_unlock_clears_the_failed_login_limit(
-    client: httpx.AsyncClient, redis_url: str | None
+    client: httpx.AsyncClient, app: FastAPI, redis_url: str | None
 ) -> None:
     if redis_url is None:
         pytest.skip("needs Redis: set REDIS_URL")
     await register(client, "locked@example.com")
-    for _ in range(5):
-        assert (await login(client, "locked@example.com", "wrong password")).status_code == 401
-    assert_error(await login(client, "locked@example.com"), 429, "RATE_LIMITED")
+    # From an address the account does not know (the one it signed up from is never refused).
+    async with make_client(app, client_ip="192.0.2.66") as stranger:
+        for _ in range(5):
+            response = await login(stranger, "locked@example.com", "wrong password")
+            assert response.status_code == 401
+        assert_error(await login(stranger, "locked@example.com"), 429, "RATE_LIMITED")
 
-    result = cli("unlock", "--email", " LOCKED@example.com", env={"REDIS_URL": redis_url})
-    assert result.returncode == 0, result.stderr
-    assert "Clearing the failed sign-in limit of locked@example.com" in result.stdout
-    assert (await login(client, "locked@example.com", PASSWORD)).status_code == 200
+        result = cli("unlock", "--email", " LOCKED@example.com", env={"REDIS_URL": redis_url})
+        assert result.returncode == 0, result.stderr
+        assert "Clearing the failed sign-in limit of locked@example.com" in result.stdout
+        assert (await login(stranger, "locked@example.com", PASSWORD)).status_code == 200
 
 
 def test_unlock_without_redis_says_why_it_cannot() -> None:

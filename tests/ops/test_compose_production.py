@@ -16,6 +16,8 @@ from tests.cluster import NGINX_CONF
 from tests.server_process import ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.production.yml"
+# Production's major (Neon's default); the local stack runs the same one.
+POSTGRES_MAJOR = 17
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
 _VARIABLE = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
@@ -117,3 +119,9 @@ def test_compose_refuses_to_start_without_the_operator_secrets() -> None:
         with pytest.raises(MissingVariable, match=required):
             for value in environment.values():
                 _interpolate(str(value), operator)
+
+
+def test_both_compose_files_run_the_production_postgres_major() -> None:
+    local = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    images = {SERVICES["postgres"]["image"], local["postgres"]["image"]}
+    assert images == {f"postgres:{POSTGRES_MAJOR}-alpine"}

@@ -34,7 +34,7 @@ def tasks(*args: str, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.parametrize("command", ["run", "test", "lint", "bench"])
+@pytest.mark.parametrize("command", ["run", "test", "lint", "bench", "lock"])
 def test_every_command_has_a_real_help(command: str) -> None:
     result = tasks(command, "--help")
     assert result.returncode == 0, result.stderr
@@ -42,7 +42,9 @@ def test_every_command_has_a_real_help(command: str) -> None:
     assert "Embedded PostgreSQL" not in result.stdout  # nothing was started
 
 
-@pytest.mark.parametrize("args", [("run", "--bogus"), ("lint", "--fix-everything"), ("serve",), ()])
+@pytest.mark.parametrize(
+    "args", [("run", "--bogus"), ("lint", "--fix-everything"), ("lock", "--bogus"), ("serve",), ()]
+)
 def test_unknown_commands_and_flags_exit_2(args: tuple[str, ...]) -> None:
     result = tasks(*args)
     assert result.returncode == 2

@@ -1,4 +1,4 @@
-"""Two instances behind nginx behave as one: what one instance learns (a failed-login limit, a
+"""Two instances behind nginx behave as one: what one instance learns (a failed-login count, a
 revoked session, a published job, a spent refresh token) the other knows at once.
 
 Every step says which instance served it (nginx's access line for the request id), so each
@@ -58,20 +58,27 @@ def test_both_instances_serve_through_nginx(cluster: Cluster) -> None:
 
 
 def test_failed_login_limit_reached_on_one_instance_holds_on_the_other(cluster: Cluster) -> None:
+    """Failed sign-ins counted through both instances refuse a stranger's address on both,
+    while the owner's address, known to the account, still signs in on both."""
+    stranger = {"X-Forwarded-For": "192.0.2.66"}  # nginx appends its client, as in production
     with cluster.client() as http:
         _register(http, "limit@example.com")
         wrong = {"email": "limit@example.com", "password": "not the password"}
-        failures = [http.post("/api/auth/login", json=wrong) for _ in range(5)]
+        failures = [http.post("/api/auth/login", json=wrong, headers=stranger) for _ in range(5)]
         assert [r.status_code for r in failures] == [401] * 5
         assert {cluster.served_by(r) for r in failures} == {0, 1}
 
         right = {"email": "limit@example.com", "password": PASSWORD}
-        # The right password, once on each instance: both refuse.
-        refused = [http.post("/api/auth/login", json=right) for _ in range(2)]
+        # The right password from the stranger's address, once on each instance: both refuse.
+        refused = [http.post("/api/auth/login", json=right, headers=stranger) for _ in range(2)]
         for response in refused:
             assert_error(response, 429, "RATE_LIMITED")
             assert int(response.headers["retry-after"]) > 0
         assert {cluster.served_by(r) for r in refused} == {0, 1}
+        # The owner's address, learnt by whichever instance served the sign-up: both let it in.
+        owner = [http.post("/api/auth/login", json=right) for _ in range(2)]
+        assert [r.status_code for r in owner] == [200, 200]
+        assert {cluster.served_by(r) for r in owner} == {0, 1}
 
 
 def test_logout_all_on_one_instance_ends_access_tokens_on_the_other(cluster: Cluster) -> None:

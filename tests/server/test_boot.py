@@ -23,7 +23,7 @@ def test_boots_one_uvicorn_worker_and_answers_health(
     server = server_factory({"DATABASE_URL": database_url})
     server.wait_healthy()
     log = server.log()
-    assert "Using worker: app.worker.UvicornWorker" in log
+    assert "Using worker: app.server.worker.UvicornWorker" in log
     assert "Booting worker with pid" in log
     assert re.search(r"Application startup complete \(lifespan took [0-9.]+ ms\)", log), log
     assert len(server.worker_pids()) == 1, log

@@ -1,5 +1,7 @@
 """The deploy files' commands, run as the platforms run them: Procfile, render.yaml,
-docker-compose.yml and the Dockerfile (Docker itself is not needed to run their commands)."""
+docker-compose.yml and the Dockerfile (Docker itself is not needed to run their commands); and
+render.yaml's Blueprint as Render reads it: one region, its own Key Value, locked builds, deploys
+that wait for CI."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from sqlalchemy.engine import make_url
 
 from tests.server_process import ROOT, StartServer, free_port, server_env
 
-RENDER = yaml.safe_load((ROOT / "render.yaml").read_text())["services"][0]
+RENDER_SERVICES = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
+RENDER = RENDER_SERVICES[0]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 PROCFILE = dict(
     line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
@@ -57,7 +60,7 @@ def test_start_commands_boot_the_production_server(
 ) -> None:
     server = server_factory({"DATABASE_URL": database_url}, command=START_COMMANDS[name])
     server.wait_healthy()
-    assert "Using worker: app.worker.UvicornWorker" in server.log()
+    assert "Using worker: app.server.worker.UvicornWorker" in server.log()
     assert len(server.worker_pids()) == 1
 
 
@@ -111,3 +114,33 @@ def test_container_healthchecks_pass_on_a_healthy_server_and_fail_without_one(
 
     assert check(server.port) == 0
     assert check(free_port()) != 0
+
+
+LOCKED_BUILD = [
+    "pip install --require-hashes -r requirements/production.txt",
+    "pip install --no-deps .",
+]
+
+
+def test_render_builds_install_the_lock_and_deploy_after_checks_pass() -> None:
+    python_services = [s for s in RENDER_SERVICES if s.get("runtime") == "python"]
+    assert {s["type"] for s in python_services} == {"web", "worker"}
+    for service in python_services:
+        assert service["buildCommand"].split(" && ") == LOCKED_BUILD
+        assert service["autoDeployTrigger"] == "checksPass"
+        assert "autoDeploy" not in service
+    # The image installs the same lock the same way.
+    runs = [line.strip() for line in DOCKERFILE.splitlines() if line.startswith("RUN pip ")]
+    assert [run.removeprefix("RUN ") for run in runs] == LOCKED_BUILD
+
+
+def test_render_services_share_one_region_and_the_key_value_instance() -> None:
+    assert {s["region"] for s in RENDER_SERVICES} == {"oregon"}
+    [store] = [s for s in RENDER_SERVICES if s["type"] == "keyvalue"]
+    assert store["ipAllowList"] == []  # the private network only
+    assert store["maxmemoryPolicy"] == "noeviction"
+    env = {var["key"]: var for var in RENDER["envVars"]}
+    assert env["REDIS_URL"] == {
+        "key": "REDIS_URL",
+        "fromService": {"type": "keyvalue", "name": store["name"], "property": "connectionString"},
+    }

@@ -1,9 +1,11 @@
 """HTTP behaviour of the real server that only a real HTTP stack shows: the 500 path and its
-log, body limits with Content-Length and with chunked uploads, and the JSON access log."""
+log, body limits with Content-Length and with chunked uploads, the cap on a request's headers and
+URL, and the JSON access log."""
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from tests.server_process import ServerProcess, start_server
 
 ORIGIN = "https://hiremebahamas.com"
 MAX_BODY = 2048
+MiB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +139,70 @@ def test_access_log_is_one_json_line_per_request(
     assert line["duration_ms"] >= 0
     # The peer (127.0.0.1) is a trusted proxy, so the forwarded address is the client's.
     assert line["client"] == "198.51.100.7"
+
+
+def _worker_rss(server: ServerProcess) -> int:
+    [worker] = server.worker_pids()
+    status = Path(f"/proc/{worker}/status").read_text()
+    [line] = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+    return int(line.split()[1]) * 1024
+
+
+def _raw_request(server: ServerProcess, head: bytes, filler: int) -> bytes:
+    """Send `head`, then `filler` bytes of one header's value as an attacker streams them, and
+    return what the server answered. Sending stops when the server stops reading."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        chunk = b"a" * (64 * 1024)
+        try:
+            sock.sendall(head)
+            for _ in range(filler // len(chunk)):
+                sock.sendall(chunk)
+            sock.sendall(b"\r\n\r\n")
+        except OSError:  # the server closed the connection: read what it said first
+            pass
+        answer = b""
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            answer += data
+        return answer
+
+
+def _status_and_body(answer: bytes) -> tuple[int, dict[str, Any]]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), json.loads(body)
+
+
+def test_a_32_mb_header_is_refused_with_431_without_growing_the_worker(
+    server: ServerProcess, client: httpx.Client
+) -> None:
+    before = _worker_rss(server)
+
+    answer = _raw_request(server, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ", 32 * MiB)
+
+    status, body = _status_and_body(answer)
+    assert status == 431, answer[:300]
+    assert body["error_code"] == "HEADERS_TOO_LARGE"
+    assert "65536 bytes" in body["message"]
+    assert _worker_rss(server) - before < 8 * MiB
+    assert client.get("/health").status_code == 200
+
+
+def test_a_url_longer_than_the_cap_is_refused_with_414(server: ServerProcess) -> None:
+    answer = _raw_request(server, b"GET /health?q=", 1 * MiB)
+
+    status, body = _status_and_body(answer)
+    assert status == 414, answer[:300]
+    assert body["error_code"] == "URL_TOO_LONG"
+
+
+def test_big_but_legal_headers_are_served(client: httpx.Client) -> None:
+    cookie = "; ".join(f"c{i}={'v' * 60}" for i in range(256))  # 16 KB
+    assert len(cookie) > 16 * 1024
+    many = {f"X-Trace-{i}": "t" * 100 for i in range(200)}  # 200 headers, 20 KB more
+    response = client.get("/health", headers={"Cookie": cookie, **many})
+    assert response.status_code == 200, response.text

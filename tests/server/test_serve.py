@@ -40,6 +40,11 @@ SERVE = [sys.executable, "-m", "app", "serve"]
             "Invalid GUNICORN_LOG_LEVEL 'verbose': it must be one of debug, info, warning, "
             "error, critical.",
         ),
+        # Below a few KiB ordinary browsers' requests would be refused.
+        (
+            {"MAX_HEADER_BYTES": "512"},
+            "Invalid MAX_HEADER_BYTES '512': it must be a whole number of at least 4096.",
+        ),
     ],
 )
 def test_an_unusable_setting_is_refused_in_one_line_with_exit_2(

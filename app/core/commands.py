@@ -1,6 +1,6 @@
 """What every `python -m app` command shares: its settings, a database session, one clear
 line and an exit code on failure (0 done, 1 refused or failed, 2 unusable configuration or
-an unreachable database), and `migrate` and `serve`, which belong to no domain.
+an unreachable database), and `migrate`, which belongs to no domain.
 
 A command is one block in its domain's commands.py: `commands.add_parser(...)` with its
 arguments and `set_defaults(handler=<async function of the Namespace returning an exit
@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
-from app.core.serving import ServerSettingError, server_settings
-
-# The settings and the database (pydantic, SQLAlchemy: a second or more of CPU) are imported
-# by the commands that use them, not here: `serve`, the web start command, runs before Gunicorn
-# and must not delay every boot by importing them.
+# The settings and the database (pydantic, SQLAlchemy) are imported by the commands that use
+# them, not here: `serve` (app/server/commands.py), the web start command, imports this module
+# before Gunicorn runs and must not delay every boot by importing them.
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,7 +72,7 @@ async def command_session(action: str) -> AsyncIterator[AsyncSession]:
         await database.dispose()
 
 
-def _project_file(name: str, action: str) -> Path:
+def project_file(name: str, action: str) -> Path:
     """`name` in the working directory (the Docker image's /app), else the checkout's."""
     for candidate in (Path.cwd() / name, Path(__file__).parents[2] / name):
         if candidate.is_file():
@@ -86,7 +83,7 @@ def _project_file(name: str, action: str) -> Path:
     )
 
 
-def add_core_commands(commands: argparse._SubParsersAction) -> None:
+def add_migrate_command(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "migrate",
         help="bring the database schema up to date (alembic upgrade head)",
@@ -95,18 +92,6 @@ def add_core_commands(commands: argparse._SubParsersAction) -> None:
         "schema is at head, 1 when a migration failed, 2 when there is no usable database URL.",
     )
     parser.set_defaults(handler=run_migrate)
-
-    parser = commands.add_parser(
-        "serve",
-        help="the web server's start command: check its settings, then run Gunicorn",
-        description="Check PORT, WEB_CONCURRENCY and the GUNICORN_* settings as gunicorn.conf.py "
-        "does, then become `gunicorn -c gunicorn.conf.py app.main:app` (the same process, so "
-        "signals reach Gunicorn's master and the exit code is Gunicorn's). Arguments after "
-        "`serve` are passed to Gunicorn. Exit code 2, with one line naming the variable, when "
-        "a setting cannot be used.",
-        allow_abbrev=False,
-    )
-    parser.set_defaults(handler=run_serve, passthrough=[])
 
 
 async def run_migrate(_: argparse.Namespace) -> int:
@@ -117,7 +102,7 @@ async def run_migrate(_: argparse.Namespace) -> int:
         target = migration_target(settings)
     except DatabaseURLError as exc:
         raise CommandError(f"Cannot migrate: {exc}", EXIT_UNUSABLE) from None
-    ini = _project_file("alembic.ini", "migrate")
+    ini = project_file("alembic.ini", "migrate")
     progress(f"Migrating {target.masked} to the newest revision ...")
     # Alembic's env.py runs its own event loop: a process of its own, its log lines as progress.
     alembic = (sys.executable, "-m", "alembic", "-c", str(ini))
@@ -130,15 +115,3 @@ async def run_migrate(_: argparse.Namespace) -> int:
     revision = (await current.communicate())[0].decode().split()
     progress(f"The database is at head ({revision[0] if revision else 'no revision'}).")
     return 0
-
-
-async def run_serve(args: argparse.Namespace) -> NoReturn:
-    try:
-        server_settings()
-    except ServerSettingError as exc:
-        raise CommandError(str(exc), EXIT_UNUSABLE) from None
-    config = _project_file("gunicorn.conf.py", "serve")
-    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(config), "app.main:app"]
-    # Exec, not a child: the platform's SIGTERM reaches Gunicorn's master itself, and its exit
-    # code is the service's. No shell: the operator's arguments reach Gunicorn as they are.
-    os.execvp(gunicorn[0], [*gunicorn, *args.passthrough])  # noqa: S606

@@ -1,4 +1,5 @@
-"""Vocabulary of The Bahamas shared by profiles, companies and jobs."""
+"""The islands of The Bahamas, shared by profiles, companies and jobs (here, in the lowest
+domain that uses them)."""
 
 from __future__ import annotations
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.config import Settings
-
-if TYPE_CHECKING:  # app.main imports this module before SQLAlchemy is loaded
-    from app.core.db import Database
+from app.core.db import Database
 
 logger = logging.getLogger("app.config")
 

@@ -1,4 +1,5 @@
-"""The Gunicorn worker: uvicorn-worker's UvicornWorker, made to exit cleanly on SIGTERM."""
+"""The Gunicorn worker: uvicorn-worker's UvicornWorker, made to exit cleanly on SIGTERM and to
+cap the size of a request's head (app/server/http_protocol.py)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import gc
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 from gunicorn.arbiter import Arbiter
 from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker as _UvicornWorker
+
+from app.server.settings import server_settings
 
 
 class _Server(Server):
@@ -29,14 +33,25 @@ class _Server(Server):
 
 class UvicornWorker(_UvicornWorker):
     # Client addresses come from the app's own TRUSTED_PROXIES handling, not uvicorn's.
-    CONFIG_KWARGS = {**_UvicornWorker.CONFIG_KWARGS, "proxy_headers": False}
+    CONFIG_KWARGS = {
+        **_UvicornWorker.CONFIG_KWARGS,
+        "proxy_headers": False,
+        # httptools (the production protocol) with the head size cap that h11 has built in.
+        "http": "app.server.http_protocol:LimitedHttpToolsProtocol",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Read in the worker, as gunicorn.conf.py (which has already checked it) reads its own.
+        limit = server_settings().max_header_bytes
+        self.CONFIG_KWARGS = {**self.CONFIG_KWARGS, "h11_max_incomplete_event_size": limit}
+        super().__init__(*args, **kwargs)
 
     def load_wsgi(self) -> None:
-        # Importing and building the app makes ~150k objects that live as long as the worker:
-        # the cyclic collector's full passes over them while they are made free next to nothing
-        # (~700 objects) and were a tenth of the boot. So none runs until the app is built, and
-        # what the boot made is then frozen out of every later pass (the request path's
-        # collections no longer walk it either).
+        # Importing and building the app makes a great many objects that live as long as the
+        # worker: the cyclic collector's full passes over them while they are made free next to
+        # nothing and were a visible share of the boot (README, Performance). So none runs until
+        # the app is built, and what the boot made is then frozen out of every later pass (the
+        # request path's collections no longer walk it either).
         gc.disable()
         try:
             super().load_wsgi()

@@ -26,18 +26,19 @@ from procrastinate.worker import Worker
 from app.core.config import ConfigError, Settings, load_settings
 from app.core.db import Database, parse_database_url
 from app.core.logging import configure_logging
-from app.core.tasks import WorkerRuntime, queue_app
+from app.queue.registry import WorkerRuntime, queue_app
 
 logger = logging.getLogger("app.worker")
 
 # Imported explicitly, like the routers: a task module that fails to import stops the worker.
 TASK_MODULES = [
-    "app.core.tasks",
+    "app.queue.registry",
     "app.email.tasks",
     "app.auth.tasks",
     "app.notifications.tasks",
     "app.alerts.tasks",
     "app.events.tasks",
+    "app.files.tasks",
 ]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
 RECONNECT_MIN_SECONDS = 1.0

@@ -60,6 +60,7 @@ class ServerSettings:
     max_requests: int
     max_requests_jitter: int
     log_level: str
+    max_header_bytes: int
 
 
 def server_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
@@ -78,4 +79,6 @@ def server_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
         max_requests=whole_number(environ, "GUNICORN_MAX_REQUESTS", 0),
         max_requests_jitter=whole_number(environ, "GUNICORN_MAX_REQUESTS_JITTER", 100),
         log_level=log_level(environ),
+        # The request line and headers together; a request's body has MAX_BODY_BYTES.
+        max_header_bytes=whole_number(environ, "MAX_HEADER_BYTES", 65536, minimum=4096),
     )

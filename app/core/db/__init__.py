@@ -1,0 +1,18 @@
+"""The database kit: URL (url), driver errors (errors), the pool (engine), the read replica
+(replica), the app's Database (database) and the session dependencies (session)."""
+
+from app.core.db.database import Database
+from app.core.db.errors import DATABASE_UNAVAILABLE_ERRORS
+from app.core.db.session import PublicReadSessionDep, SessionDep
+from app.core.db.url import DatabaseTarget, DatabaseURLError, migration_target, parse_database_url
+
+__all__ = [
+    "DATABASE_UNAVAILABLE_ERRORS",
+    "Database",
+    "DatabaseTarget",
+    "DatabaseURLError",
+    "PublicReadSessionDep",
+    "SessionDep",
+    "migration_target",
+    "parse_database_url",
+]

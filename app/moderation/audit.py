@@ -1,0 +1,31 @@
+"""The append-only audit log's one writer: admin actions, and what the service itself undoes
+because of a user's change (a verification cleared by a rename)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.request_context import current_request_id
+from app.moderation.models import AuditAction, AuditEntry
+from app.users.models import User
+
+
+def record(
+    session: AsyncSession,
+    actor: User,
+    action: AuditAction,
+    target_type: str,
+    target_id: int,
+    reason: str,
+) -> None:
+    """Add the entry to the session: it is written in the same transaction as the action."""
+    session.add(
+        AuditEntry(
+            actor_id=actor.id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            reason=reason,
+            request_id=current_request_id(),
+        )
+    )
