@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from app.core.config import Settings
-from app.core.serving import server_settings
+from app.server.settings import server_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = re.compile(r"`([A-Z][A-Z0-9_]+)`")
