@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         # The service exports Prometheus metrics; FastAPI's per-request OpenTelemetry check
-        # is a measurable share of a /health (README, Performance).
+        # is a measurable share of a /health (docs/performance.md).
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
         title=settings.app_name,
         version=__version__,

@@ -529,7 +529,7 @@ def measure_absolute(bench: Bench, cases: list[Case]) -> dict[str, Any]:
     figures = {}
     for case in cases:
         if case.name == "login":
-            continue  # bcrypt-bound by design: see the README
+            continue  # bcrypt-bound by design: see docs/performance.md
         run = bench.run(
             "app",
             case.script,

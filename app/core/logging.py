@@ -147,7 +147,7 @@ class AccessLog:
     console line in development).
 
     Through logging.Logger and the JSON formatter a line cost a large share of a whole /health
-    (README, Performance); built with orjson it costs a fraction of that. The write itself, a
+    (docs/performance.md); built with orjson it costs a fraction of that. The write itself, a
     system call per line, cost as much again under load, so the lines of one event-loop
     iteration go out in one write at its end (a few microseconds later: nothing waits long
     enough to be lost but a killed process's last iteration). The `app.access` logger's level

@@ -80,7 +80,7 @@ class _RequestCollector(Collector):
     """Request counts and latency histograms by method, route template and status, kept as
     plain numbers by the event loop and made into metric families at scrape time.
     prometheus-client's Counter.inc and Histogram.observe take a lock each, and its labels() a
-    lock and a tuple: a measurable share of a /health (README, Performance)."""
+    lock and a tuple: a measurable share of a /health (docs/performance.md)."""
 
     def __init__(self) -> None:
         self._counts: dict[tuple[str, str, int], int] = {}

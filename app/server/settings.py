@@ -73,7 +73,7 @@ def server_settings(environ: Mapping[str, str] = os.environ) -> ServerSettings:
         graceful_timeout=whole_number(environ, "GUNICORN_GRACEFUL_TIMEOUT", 30),
         keepalive=whole_number(environ, "GUNICORN_KEEPALIVE", 5),
         # Off by default: with one worker, recycling stalls the whole instance while the new
-        # worker boots (measured in the README: half the throughput, dropped connections), and
+        # worker boots (docs/performance.md: half the throughput, dropped connections), and
         # the worker's memory is flat without it. Set it only to contain a leak you have
         # measured.
         max_requests=whole_number(environ, "GUNICORN_MAX_REQUESTS", 0),

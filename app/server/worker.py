@@ -49,7 +49,7 @@ class UvicornWorker(_UvicornWorker):
     def load_wsgi(self) -> None:
         # Importing and building the app makes a great many objects that live as long as the
         # worker: the cyclic collector's full passes over them while they are made free next to
-        # nothing and were a visible share of the boot (README, Performance). So none runs until
+        # nothing and were a visible share of the boot (docs/performance.md). So none runs until
         # the app is built, and what the boot made is then frozen out of every later pass (the
         # request path's collections no longer walk it either).
         gc.disable()

@@ -86,7 +86,7 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
 
 # The dependencies below take the Request and the token themselves rather than depending on
 # get_token_claims and a settings dependency: FastAPI solves every dependency node on every
-# request (a cost README's Performance section measures), and these are on every signed-in
+# request (a cost docs/performance.md measures), and these are on every signed-in
 # request.
 async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> User:
     """The signed-in caller (`_account_of` the bearer token's claims); 401 otherwise."""

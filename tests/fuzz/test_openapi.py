@@ -4,7 +4,7 @@ every answer must be one the document declares, in the declared content type and
 
 Each item runs in a small world as built (see world.py), so that ids like 1 name real objects
 the caller owns. FUZZ_EXAMPLES sets the examples per operation and role (CI keeps it small; the
-README has the deeper command).
+docs/resilience.md has the deeper command).
 """
 
 from __future__ import annotations

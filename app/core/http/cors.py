@@ -13,7 +13,7 @@ from app.core.errors import error_response
 class CORSMiddleware(StarletteCORSMiddleware):
     """Starlette's CORS, with a refused preflight answered in the one error shape, and a short
     way for requests without an Origin (servers, probes, same-origin): all Starlette does for
-    those is add `Vary: Origin`, through a MutableHeaders per response (README, Performance)."""
+    those is add `Vary: Origin`, through a MutableHeaders per response (docs/performance.md)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or any(key == b"origin" for key, _ in scope["headers"]):

@@ -24,7 +24,7 @@ class GZipMiddleware:
     """gzip for large JSON and text responses, decided when the body arrives.
 
     Starlette's GZipMiddleware builds a responder and re-normalises its content-type list on
-    every request, even when nothing is compressed (README, Performance); this one allocates
+    every request, even when nothing is compressed (docs/performance.md); this one allocates
     only for a response it compresses.
     """
 
