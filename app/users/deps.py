@@ -149,7 +149,7 @@ async def caller_is_admin(request: Request) -> bool:
     token = await oauth2_scheme(request)
     if not token:
         return False
-    async with request.app.state.database.session(read_only=True) as session:
+    async with core_services(request).database.session(read_only=True) as session:
         return await _admin(request, session, token) is not None
 
 

@@ -50,6 +50,7 @@ async def test_a_put_held_open_across_the_completion_is_refused(
     assert len(served.content) == checked["size"]
 
 
+@pytest.mark.slow  # the S3 server (moto) is a process of its own
 @pytest.mark.parametrize("backend", ["s3"], indirect=True)
 @pytest.mark.parametrize(("purpose", "content_type", "data"), KINDS)
 async def test_a_post_to_the_bucket_after_the_completion_changes_nothing(
