@@ -97,7 +97,12 @@ async def sweep(session: AsyncSession, settings: Settings, frequency: str) -> in
         await session.execute(
             select(JobAlert, User)
             .join(User, User.id == JobAlert.user_id)
-            .where(JobAlert.frequency == frequency, User.is_active, User.deleted_at.is_(None))
+            .where(
+                JobAlert.frequency == frequency,
+                User.is_active,
+                User.deleted_at.is_(None),
+                User.suspended_at.is_(None),
+            )
             .order_by(JobAlert.id)
             .with_for_update(of=JobAlert, skip_locked=True)
         )

@@ -131,3 +131,25 @@ async def test_an_alert_that_fails_stops_no_other(
     assert sent["Subject"] == "New job: Commercial diver"
     assert f"Job alert {broken_id} failed" in worker.log()
     assert mail.received(to=broken_owner.email, contains="New job") == []
+
+
+async def test_a_suspended_account_gets_no_alerts(
+    app: FastAPI, market: Market, client: httpx.AsyncClient, mail: Mail
+) -> None:
+    suspended, seeker = await market.user(), await market.user()
+    for owner in (suspended, seeker):
+        created = await client.post(
+            ALERTS, json={"q": "diver", "frequency": "instant"}, headers=owner.headers
+        )
+        assert created.status_code == 201, created.text
+    await market.sql("UPDATE users SET suspended_at = now() WHERE email = :e", e=suspended.email)
+    employer = await market.user("employer")
+    company = await market.company(employer)
+    await market.job(employer, company["id"], title="Commercial diver")
+    mail.worker()
+
+    await run_task(app, "alerts.instant")
+    [sent] = await wait_for(lambda: mail.received(to=seeker.email, contains="New job"))
+    assert sent["Subject"] == "New job: Commercial diver"
+    await wait_for(lambda: _settled(market))
+    assert mail.received(to=suspended.email, contains="New job") == []
