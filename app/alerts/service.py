@@ -1,5 +1,5 @@
 """Job alerts: saved searches, run by the worker with the search of GET /api/jobs itself
-(app.jobs.service.find_jobs), each new matching job mailed once per alert."""
+(app.jobs.search.find_jobs), each new matching job mailed once per alert."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
 from app.jobs.schemas import JobSearch, JobSummary
-from app.jobs.service import find_jobs
+from app.jobs.search import find_jobs
 from app.users.models import User
 
 logger = logging.getLogger("app.alerts")

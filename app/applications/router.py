@@ -35,7 +35,8 @@ from app.core.errors import (
 )
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
-from app.files import service as files
+from app.files import links
+from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
 from app.jobs.models import Job
@@ -82,7 +83,7 @@ async def _detail(
         **_summary_fields(application, job, company, applicant),
         cover_letter=application.cover_letter,
         resume_url=application.resume_url,
-        resume=files.describe(storage, resume) if resume else None,
+        resume=links.describe(storage, resume) if resume else None,
         history=[
             StatusChangeRead(
                 from_status=change.from_status,

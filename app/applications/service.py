@@ -19,7 +19,7 @@ from app.applications.schemas import ApplicationCreate, StatusChangeRequest
 from app.companies.models import Company
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey, paginate
-from app.files import service as files
+from app.files import references as files
 from app.files.models import Purpose
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live, summary_select

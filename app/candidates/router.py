@@ -28,7 +28,8 @@ from app.core.errors import (
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageParams
 from app.core.ratelimit import RateLimiterDep
-from app.files import service as files
+from app.files import links
+from app.files import references as files
 from app.files.deps import StorageDep
 from app.users.models import User
 
@@ -76,7 +77,7 @@ async def search_candidates(
             item.contact = Contact(
                 email=seeker.email,
                 phone=seeker.phone,
-                resume=files.describe(storage, resume) if resume else None,
+                resume=links.describe(storage, resume) if resume else None,
             )
         items.append(item)
     response.headers["Cache-Control"] = "no-store"

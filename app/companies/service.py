@@ -17,7 +17,7 @@ from app.companies.schemas import CompanyCreate, CompanyUpdate
 from app.core.cache import Cache
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import Ordering, PageParams, SortKey, paginate
-from app.files import service as files
+from app.files import references as files
 from app.files.models import Purpose
 from app.files.storage import Storage
 from app.moderation.audit import record

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from app.core.commands import command_session, command_settings, progress
-from app.files import service
+from app.files import references
 from app.files.storage import make_storage
 
 
@@ -23,6 +23,6 @@ def add_file_commands(commands: argparse._SubParsersAction) -> None:
 async def run_cleanup_uploads(_: argparse.Namespace) -> int:
     storage = make_storage(command_settings("clean up uploads"))
     async with command_session("clean up uploads") as session:
-        removed = await service.cleanup_expired_uploads(session, storage)
+        removed = await references.cleanup_expired_uploads(session, storage)
     progress(f"Removed {removed} expired upload(s).")
     return 0

@@ -20,7 +20,7 @@ from app.core.errors import (
 )
 from app.core.ids import IdPath
 from app.core.ratelimit import RateLimiterDep
-from app.files import rules, service
+from app.files import links, rules, uploads
 from app.files.deps import StorageDep
 from app.files.models import Purpose
 from app.files.schemas import FileRead, UploadRequest, UploadTicket
@@ -46,7 +46,7 @@ def _filesystem(storage: object) -> FileSystemStorage:
     "/uploads",
     status_code=status.HTTP_201_CREATED,
     summary="Announce an upload and get where to send it",
-    responses=error_responses(Unauthorized, PayloadTooLarge, service.QuotaExceeded, RateLimited),
+    responses=error_responses(Unauthorized, PayloadTooLarge, uploads.QuotaExceeded, RateLimited),
 )
 async def announce_upload(
     body: UploadRequest,
@@ -56,7 +56,7 @@ async def announce_upload(
     limiter: RateLimiterDep,
     response: Response,
 ) -> UploadTicket:
-    file, target = await service.announce(session, limiter, storage, user.id, body)
+    file, target = await uploads.announce(session, limiter, storage, user.id, body)
     response.headers["Location"] = f"/api/uploads/{file.id}"
     response.headers["Cache-Control"] = "no-store"
     return UploadTicket(
@@ -73,7 +73,7 @@ async def announce_upload(
     "/uploads/{file_id}/content",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Send the bytes of an announced upload (filesystem backend)",
-    responses=error_responses(service.LinkInvalid, NotFound, Conflict, PayloadTooLarge),
+    responses=error_responses(links.LinkInvalid, NotFound, Conflict, PayloadTooLarge),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -99,8 +99,8 @@ async def upload_content(
     """The upload URL `POST /api/uploads` gives on the filesystem backend: signed, so it needs
     no bearer token (like a presigned POST)."""
     filesystem = _filesystem(storage)
-    data = await service.read_upload(filesystem, file_id, expires, signature, request.stream())
-    await service.store_upload(session, filesystem, file_id, data)
+    data = await uploads.read_upload(filesystem, file_id, expires, signature, request.stream())
+    await uploads.store_upload(session, filesystem, file_id, data)
 
 
 @router.post(
@@ -113,8 +113,8 @@ async def complete_upload(
 ) -> FileRead:
     """Judged by the bytes: PDF or DOCX for a résumé, PNG, JPEG or WebP for an image (which is
     re-encoded without its metadata). Refused bytes are deleted (422 `FILE_REFUSED`)."""
-    file = await service.complete(session, storage, user.id, file_id)
-    return service.describe(storage, file)
+    file = await uploads.complete(session, storage, user.id, file_id)
+    return links.describe(storage, file)
 
 
 @router.get(
@@ -124,7 +124,7 @@ async def complete_upload(
     responses={
         200: {"description": "The file's bytes.", "content": {t: {} for t in rules.EXTENSIONS}},
         307: {"description": "On object storage: to a short-lived presigned GET."},
-        **error_responses(service.LinkInvalid, NotFound),
+        **error_responses(links.LinkInvalid, NotFound),
     },
 )
 async def download_file(
@@ -138,15 +138,15 @@ async def download_file(
     """Avatars and logos to anyone (their lasting URL). A résumé only through the signed,
     short-lived link its owner or the employer it was sent to was given (filesystem backend;
     expired: 403 `LINK_EXPIRED`, altered: 403 `LINK_INVALID`, no link: 404)."""
-    file, key = await service.served_file(session, storage, file_id, variant, expires, signature)
+    file, key = await links.served_file(session, storage, file_id, variant, expires, signature)
     if not isinstance(storage, FileSystemStorage):
         return RedirectResponse(
-            service.download_url(storage, file, variant, lasting=False), status_code=307
+            links.download_url(storage, file, variant, lasting=False), status_code=307
         )
     public = rules.RULES[Purpose(file.purpose)].public
     headers = {"Cache-Control": "public, max-age=86400" if public else "private, no-store"}
     # A résumé is downloaded, never rendered inline on our origin.
-    filename = None if public else service.download_name(file)
+    filename = None if public else links.download_name(file)
     path = storage.path(key)
     if not path.is_file():  # the row outlived its bytes (removed by hand): nothing to serve
         raise NotFound("No such file.")

@@ -7,7 +7,7 @@ import logging
 
 from procrastinate.job_context import JobContext
 
-from app.files import service
+from app.files import references
 from app.files.storage import make_storage
 from app.queue.registry import queue_app, runtime
 
@@ -20,6 +20,6 @@ async def cleanup_uploads(context: JobContext, timestamp: int) -> int:
     rt = runtime(context)
     storage = make_storage(rt.settings)
     async with rt.database.sessionmaker()() as session, session.begin():
-        removed = await service.cleanup_expired_uploads(session, storage)
+        removed = await references.cleanup_expired_uploads(session, storage)
     logger.info("removed %d expired uploads", removed)
     return removed

@@ -21,6 +21,7 @@ from app.core.errors import (
 from app.core.http_cache import private_json, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep, PageParams
+from app.jobs import search as search_service
 from app.jobs import service
 from app.jobs.schemas import (
     JobCreate,
@@ -62,7 +63,7 @@ async def search_jobs(
     """Live published jobs. Cached for everyone alike (the list does not depend on who asks),
     and by CDNs and browsers (ETag, `If-None-Match` answered with 304)."""
     search, page = query
-    return public_json(request, await service.search_jobs(session, cache, search, page))
+    return public_json(request, await search_service.search_jobs(session, cache, search, page))
 
 
 @router.post(

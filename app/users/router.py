@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
-from app.files import service as files
+from app.files import links
+from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
 from app.users import service
@@ -24,7 +25,7 @@ async def _private(session: SessionDep, storage: Storage, user: User) -> UserPri
     resume = (await files.ready_files(session, user.resume_file_id)).get(user.resume_file_id or 0)
     profile = UserPrivate.model_validate(user)
     if resume is not None:
-        profile.resume = files.describe(storage, resume)
+        profile.resume = links.describe(storage, resume)
     return profile
 
 

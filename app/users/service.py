@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFound
-from app.files import service as files
+from app.files import references as files
 from app.files.models import Purpose
 from app.files.storage import Storage
 from app.users.models import Role, User, Visibility
