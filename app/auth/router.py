@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
-from app.auth import service
+from app.auth import account, errors, recovery, sessions, signin, verification
 from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims, session_id
 from app.auth.schemas import (
     Accepted,
@@ -26,7 +26,6 @@ from app.auth.schemas import (
     RegisterRequest,
     TokenPair,
 )
-from app.auth.service import WrongPassword
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
@@ -64,7 +63,7 @@ def clear_refresh_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-def _reply(response: Response, settings: Settings, issued: service.IssuedTokens) -> TokenPair:
+def _reply(response: Response, settings: Settings, issued: sessions.IssuedTokens) -> TokenPair:
     _set_refresh_cookie(response, settings, issued.refresh_token)
     return TokenPair(
         user=UserPrivate.model_validate(issued.user),
@@ -89,31 +88,31 @@ RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_sc
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(service.EmailTaken, RateLimited),
+    responses=error_responses(errors.EmailTaken, RateLimited),
 )
 async def register(
     body: RegisterRequest, session: SessionDep, ctx: AuthContextDep, response: Response
 ) -> TokenPair:
     """Create a job seeker or employer account and sign it in."""
-    user = await service.register(session, ctx, body)
-    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+    user = await signin.register(session, ctx, body)
+    return _reply(response, ctx.settings, await sessions.issue_tokens(session, ctx, user))
 
 
 @router.post(
     "/login",
-    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
+    responses=error_responses(errors.InvalidCredentials, errors.AccountSuspended, RateLimited),
 )
 async def login(
     body: LoginRequest, session: SessionDep, ctx: AuthContextDep, response: Response
 ) -> TokenPair:
     """Sign in with email and password. Also sets the refresh token as an httpOnly cookie."""
-    user = await service.authenticate(session, ctx, body.email, body.password)
-    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+    user = await signin.authenticate(session, ctx, body.email, body.password)
+    return _reply(response, ctx.settings, await sessions.issue_tokens(session, ctx, user))
 
 
 @router.post(
     "/token",
-    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
+    responses=error_responses(errors.InvalidCredentials, errors.AccountSuspended, RateLimited),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -135,11 +134,11 @@ async def token(
         credentials = LoginRequest(email=form.username, password=form.password)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
-    user = await service.authenticate(session, ctx, credentials.email, credentials.password)
-    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+    user = await signin.authenticate(session, ctx, credentials.email, credentials.password)
+    return _reply(response, ctx.settings, await sessions.issue_tokens(session, ctx, user))
 
 
-@router.post("/refresh", responses=error_responses(service.InvalidRefreshToken, RateLimited))
+@router.post("/refresh", responses=error_responses(errors.InvalidRefreshToken, RateLimited))
 async def refresh(
     session: SessionDep,
     ctx: AuthContextDep,
@@ -151,8 +150,8 @@ async def refresh(
     revokes its whole login family."""
     raw = _presented_refresh_token(body, cookie)
     if raw is None:
-        raise service.InvalidRefreshToken("No refresh token was sent.")
-    return _reply(response, ctx.settings, await service.rotate(session, ctx, raw))
+        raise errors.InvalidRefreshToken("No refresh token was sent.")
+    return _reply(response, ctx.settings, await sessions.rotate(session, ctx, raw))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses())
@@ -166,7 +165,7 @@ async def logout(
     """End this login session (the refresh token's family) and clear the cookie."""
     raw = _presented_refresh_token(body, cookie)
     if raw is not None:
-        await service.logout(session, raw)
+        await sessions.logout(session, raw)
     clear_refresh_cookie(response, settings)
 
 
@@ -177,7 +176,7 @@ async def logout_all(
     user: CurrentUser, session: SessionDep, settings: SettingsDep, response: Response
 ) -> None:
     """End every session of this account: all refresh tokens and all access tokens."""
-    await service.end_sessions(session, user)
+    await sessions.end_sessions(session, user)
     clear_refresh_cookie(response, settings)
 
 
@@ -189,7 +188,7 @@ async def me(user: CurrentUser) -> UserPrivate:
 @router.post(
     "/change-password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, service.WrongPassword, RateLimited),
+    responses=error_responses(Unauthorized, errors.WrongPassword, RateLimited),
 )
 async def change_password(
     body: ChangePasswordRequest,
@@ -201,7 +200,7 @@ async def change_password(
     """Set a new password. Every other session ends at once. This session's access token stops
     working too (all access tokens are invalidated together), but its refresh token stays
     valid: the client refreshes once and carries on."""
-    await service.change_password(
+    await account.change_password(
         session, ctx, user, body.current_password, body.new_password, session_id(claims)
     )
 
@@ -210,7 +209,7 @@ async def change_password(
     "/me",
     summary="Delete my account",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, WrongPassword, RateLimited),
+    responses=error_responses(Unauthorized, errors.WrongPassword, RateLimited),
 )
 async def delete_me(
     body: PasswordConfirmation,
@@ -222,7 +221,7 @@ async def delete_me(
 ) -> None:
     """Delete the account (password required). Every session ends at once and the profile is
     anonymised; what the account did elsewhere stays, attributed to "Deleted user"."""
-    await service.delete_account(session, storage, ctx, user, body.password)
+    await account.delete_account(session, storage, ctx, user, body.password)
     clear_refresh_cookie(response, ctx.settings)
 
 
@@ -243,7 +242,7 @@ async def password_reset(
 ) -> Accepted:
     """Always 202 with the same body, whether or not an account uses the address: the lookup
     and the email happen in the worker, so neither the answer nor its timing tells."""
-    await service.request_password_reset(session, ctx, body.email)
+    await recovery.request_password_reset(session, ctx, body.email)
     return Accepted(message=_RESET_ACCEPTED)
 
 
@@ -251,14 +250,14 @@ async def password_reset(
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Choose a new password with an emailed reset token",
-    responses=error_responses(service.InvalidEmailToken, RateLimited),
+    responses=error_responses(errors.InvalidEmailToken, RateLimited),
 )
 async def password_reset_confirm(
     body: PasswordResetConfirm, session: SessionDep, ctx: AuthContextDep
 ) -> None:
     """Spend the token (once, within 30 minutes) for a new password. Every session of the
     account ends, its failed sign-in count is cleared, and it is told by email."""
-    await service.confirm_password_reset(session, ctx, body.token, body.new_password)
+    await recovery.confirm_password_reset(session, ctx, body.token, body.new_password)
 
 
 @router.post(
@@ -271,7 +270,7 @@ async def verify_email_request(
     user: CurrentUser, session: SessionDep, ctx: AuthContextDep
 ) -> Accepted:
     """Mail a new verification link to the account's address (nothing when it is verified)."""
-    await service.request_verification(session, ctx, user)
+    await verification.request_verification(session, ctx, user)
     return Accepted(message="If your address is not verified yet, a new link is on its way.")
 
 
@@ -279,26 +278,26 @@ async def verify_email_request(
     "/verify-email/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Verify the email address with an emailed token",
-    responses=error_responses(service.InvalidEmailToken, service.EmailTaken),
+    responses=error_responses(errors.InvalidEmailToken, errors.EmailTaken),
 )
 async def verify_email_confirm(
     body: EmailTokenConfirm, session: SessionDep, settings: SettingsDep
 ) -> None:
     """Works without signing in: the token itself proves the mailbox. A link sent to a new
     address (POST /change-email) makes it the account's address."""
-    await service.confirm_verification(session, settings, body.token)
+    await verification.confirm_verification(session, settings, body.token)
 
 
 @router.post(
     "/change-email",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Change the account's email address",
-    responses=error_responses(Unauthorized, service.WrongPassword, service.EmailTaken, RateLimited),
+    responses=error_responses(Unauthorized, errors.WrongPassword, errors.EmailTaken, RateLimited),
 )
 async def change_email(
     body: ChangeEmailRequest, user: CurrentUser, session: SessionDep, ctx: AuthContextDep
 ) -> Accepted:
     """Takes the current password. The new address gets a verification link and becomes the
     account's once it is followed; the current address is told at once."""
-    await service.request_email_change(session, ctx, user, body.password, body.new_email)
+    await verification.request_email_change(session, ctx, user, body.password, body.new_email)
     return Accepted(message="Follow the link we emailed to the new address to confirm it.")
