@@ -5,8 +5,9 @@ from fastapi import APIRouter
 
 from app.alerts.router import router as alerts_router
 from app.applications.router import router as applications_router
-from app.auth.router import account_router
-from app.auth.router import router as auth_router
+from app.auth.recovery_router import router as auth_recovery_router
+from app.auth.signin_router import account_router
+from app.auth.signin_router import router as auth_signin_router
 from app.candidates.router import router as candidates_router
 from app.companies.router import router as companies_router
 from app.email.router import router as email_router
@@ -31,7 +32,8 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (stats_router, "/stats"),
     (users_router, "/users"),
     (account_router, "/users"),
-    (auth_router, "/auth"),
+    (auth_signin_router, "/auth"),
+    (auth_recovery_router, "/auth"),
     (files_router, ""),
     (candidates_router, "/candidates"),
     (messages_router, ""),

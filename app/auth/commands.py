@@ -13,7 +13,8 @@ import sys
 
 from pydantic import ValidationError
 
-from app.auth import service
+from app.auth.admins import create_admin, revoke_admin
+from app.auth.attempts import clear_failed_logins
 from app.auth.schemas import RegisterRequest
 from app.core.commands import (
     EXIT_UNUSABLE,
@@ -82,7 +83,7 @@ async def run_unlock(args: argparse.Namespace) -> int:
     redis = RedisState(settings.redis_url, settings.redis_timeout)
     progress(f"Clearing the failed sign-in limit of {email} ...")
     try:
-        await service.clear_failed_logins(RateLimiter(redis), email)
+        await clear_failed_logins(RateLimiter(redis), email)
     except REDIS_ERRORS as exc:
         message = f"Cannot unlock: Redis does not answer ({type(exc).__name__}: {exc})"
         raise CommandError(message, EXIT_UNUSABLE) from None
@@ -113,7 +114,7 @@ async def run_create_admin(args: argparse.Namespace) -> int:
     progress(f"Creating admin {account.email} ...")
     try:
         async with command_session("create the admin") as session:
-            user = await service.create_admin(session, hasher, account)
+            user = await create_admin(session, hasher, account)
     except AppError as exc:
         raise CommandError(exc.message) from None
     progress(f"{user.email} (id {user.id}) is an admin; sign in with that password.")
@@ -123,7 +124,7 @@ async def run_create_admin(args: argparse.Namespace) -> int:
 async def run_revoke_admin(args: argparse.Namespace) -> int:
     try:
         async with command_session("revoke admin") as session:
-            user = await service.revoke_admin(session, args.email, Role(args.role))
+            user = await revoke_admin(session, args.email, Role(args.role))
     except AppError as exc:
         raise CommandError(exc.message) from None
     progress(

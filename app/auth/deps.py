@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
 
-from app.auth.service import AuthContext
+from app.auth.context import AuthContext
 from app.core.config import Settings
 from app.core.services import core_services
 from app.users.deps import (

@@ -54,8 +54,8 @@ class AccountToken(IdMixin, Base):
 
 class SignInAddress(Base):
     """An address an account has signed in from, or recovered it from: the account's failed
-    sign-in limit never refuses it (app/auth/service.py). Only an HMAC of the address is
-    stored, keyed by the SECRET_KEY; rows unused for 90 days are pruned daily."""
+    sign-in limit never refuses it (app/auth/attempts.py, addresses.py). Only an HMAC of the
+    address is stored, keyed by the SECRET_KEY; rows unused for 90 days are pruned daily."""
 
     __tablename__ = "sign_in_addresses"
 

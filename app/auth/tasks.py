@@ -9,19 +9,20 @@ from typing import Any, cast
 from procrastinate.job_context import JobContext
 from sqlalchemy import CursorResult, delete, or_
 
-from app.auth import service
+from app.auth.addresses import KNOWN_ADDRESS_TTL
 from app.auth.models import AccountToken, RefreshToken, SignInAddress
+from app.auth.recovery import PASSWORD_RESET_TASK, mail_password_reset
 from app.queue.registry import RETRY, queue_app, runtime
 
 logger = logging.getLogger("app.auth")
 
 
-@queue_app.task(name=service.PASSWORD_RESET_TASK, pass_context=True, retry=RETRY)
+@queue_app.task(name=PASSWORD_RESET_TASK, pass_context=True, retry=RETRY)
 async def password_reset(context: JobContext, email: str) -> None:
     rt = runtime(context)
     async with rt.database.sessionmaker()() as session, session.begin():
         key = f"password-reset:{context.job.id}"
-        if not await service.mail_password_reset(session, rt.settings, email, key):
+        if not await mail_password_reset(session, rt.settings, email, key):
             logger.info("password reset asked for; nothing to send", extra={"job": key})
 
 
@@ -51,9 +52,7 @@ async def clean_tokens(context: JobContext, timestamp: int) -> int:
         stale = cast(
             CursorResult[Any],
             await session.execute(
-                delete(SignInAddress).where(
-                    SignInAddress.last_seen_at < now - service.KNOWN_ADDRESS_TTL
-                )
+                delete(SignInAddress).where(SignInAddress.last_seen_at < now - KNOWN_ADDRESS_TTL)
             ),
         )
     removed = spent.rowcount + expired.rowcount

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     jwt_audience: str = "hiremebahamas-web"
     bcrypt_rounds: int = Field(12, ge=4, le=16)
     # The first wait of a sign-in to an account that keeps failing; it doubles with each further
-    # failure, up to 16 times this (app/auth/service.py, login_delay).
+    # failure, up to 16 times this (app/auth/attempts.py, login_delay).
     login_delay_seconds: float = Field(0.25, ge=0, le=2)
 
     database_url: str | None = None

@@ -1,6 +1,6 @@
 """/api/users: the caller's own profile and other people's public profiles. Deleting the
 account (DELETE /api/users/me) needs the password and ends every session: it is auth's
-(app/auth/router.py, account_router)."""
+(app/auth/signin_router.py, account_router)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from app.auth.service import PASSWORD_RESET_TASK
+from app.auth.recovery import PASSWORD_RESET_TASK
 from app.queue.enqueue import enqueue
 from tests.email.conftest import Mail, body_text, link_token, wait_for
 from tests.factories import PASSWORD, Market

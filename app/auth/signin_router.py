@@ -1,5 +1,6 @@
 """/api/auth: registration, sign-in, token refresh, sign-out, password change; and deleting the
-account (DELETE /api/users/me, `account_router`)."""
+account (DELETE /api/users/me, `account_router`). The emailed links' routes (password reset,
+verification, email change) are in app/auth/recovery_router.py."""
 
 from __future__ import annotations
 
@@ -11,22 +12,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
-from app.auth import service
+from app.auth import account, errors, sessions, signin
 from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims, session_id
 from app.auth.schemas import (
-    Accepted,
-    ChangeEmailRequest,
     ChangePasswordRequest,
-    EmailTokenConfirm,
     LoginRequest,
     PasswordConfirmation,
-    PasswordResetConfirm,
-    PasswordResetRequest,
     RefreshRequest,
     RegisterRequest,
     TokenPair,
 )
-from app.auth.service import WrongPassword
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
@@ -64,7 +59,7 @@ def clear_refresh_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-def _reply(response: Response, settings: Settings, issued: service.IssuedTokens) -> TokenPair:
+def _reply(response: Response, settings: Settings, issued: sessions.IssuedTokens) -> TokenPair:
     _set_refresh_cookie(response, settings, issued.refresh_token)
     return TokenPair(
         user=UserPrivate.model_validate(issued.user),
@@ -89,31 +84,31 @@ RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_sc
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(service.EmailTaken, RateLimited),
+    responses=error_responses(errors.EmailTaken, RateLimited),
 )
 async def register(
     body: RegisterRequest, session: SessionDep, ctx: AuthContextDep, response: Response
 ) -> TokenPair:
     """Create a job seeker or employer account and sign it in."""
-    user = await service.register(session, ctx, body)
-    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+    user = await signin.register(session, ctx, body)
+    return _reply(response, ctx.settings, await sessions.issue_tokens(session, ctx, user))
 
 
 @router.post(
     "/login",
-    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
+    responses=error_responses(errors.InvalidCredentials, errors.AccountSuspended, RateLimited),
 )
 async def login(
     body: LoginRequest, session: SessionDep, ctx: AuthContextDep, response: Response
 ) -> TokenPair:
     """Sign in with email and password. Also sets the refresh token as an httpOnly cookie."""
-    user = await service.authenticate(session, ctx, body.email, body.password)
-    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+    user = await signin.authenticate(session, ctx, body.email, body.password)
+    return _reply(response, ctx.settings, await sessions.issue_tokens(session, ctx, user))
 
 
 @router.post(
     "/token",
-    responses=error_responses(service.InvalidCredentials, service.AccountSuspended, RateLimited),
+    responses=error_responses(errors.InvalidCredentials, errors.AccountSuspended, RateLimited),
     openapi_extra={
         "requestBody": {
             "content": {
@@ -135,11 +130,11 @@ async def token(
         credentials = LoginRequest(email=form.username, password=form.password)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
-    user = await service.authenticate(session, ctx, credentials.email, credentials.password)
-    return _reply(response, ctx.settings, await service.issue_tokens(session, ctx, user))
+    user = await signin.authenticate(session, ctx, credentials.email, credentials.password)
+    return _reply(response, ctx.settings, await sessions.issue_tokens(session, ctx, user))
 
 
-@router.post("/refresh", responses=error_responses(service.InvalidRefreshToken, RateLimited))
+@router.post("/refresh", responses=error_responses(errors.InvalidRefreshToken, RateLimited))
 async def refresh(
     session: SessionDep,
     ctx: AuthContextDep,
@@ -151,8 +146,8 @@ async def refresh(
     revokes its whole login family."""
     raw = _presented_refresh_token(body, cookie)
     if raw is None:
-        raise service.InvalidRefreshToken("No refresh token was sent.")
-    return _reply(response, ctx.settings, await service.rotate(session, ctx, raw))
+        raise errors.InvalidRefreshToken("No refresh token was sent.")
+    return _reply(response, ctx.settings, await sessions.rotate(session, ctx, raw))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses())
@@ -166,7 +161,7 @@ async def logout(
     """End this login session (the refresh token's family) and clear the cookie."""
     raw = _presented_refresh_token(body, cookie)
     if raw is not None:
-        await service.logout(session, raw)
+        await sessions.logout(session, raw)
     clear_refresh_cookie(response, settings)
 
 
@@ -177,7 +172,7 @@ async def logout_all(
     user: CurrentUser, session: SessionDep, settings: SettingsDep, response: Response
 ) -> None:
     """End every session of this account: all refresh tokens and all access tokens."""
-    await service.end_sessions(session, user)
+    await sessions.end_sessions(session, user)
     clear_refresh_cookie(response, settings)
 
 
@@ -189,7 +184,7 @@ async def me(user: CurrentUser) -> UserPrivate:
 @router.post(
     "/change-password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, service.WrongPassword, RateLimited),
+    responses=error_responses(Unauthorized, errors.WrongPassword, RateLimited),
 )
 async def change_password(
     body: ChangePasswordRequest,
@@ -201,7 +196,7 @@ async def change_password(
     """Set a new password. Every other session ends at once. This session's access token stops
     working too (all access tokens are invalidated together), but its refresh token stays
     valid: the client refreshes once and carries on."""
-    await service.change_password(
+    await account.change_password(
         session, ctx, user, body.current_password, body.new_password, session_id(claims)
     )
 
@@ -210,7 +205,7 @@ async def change_password(
     "/me",
     summary="Delete my account",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(Unauthorized, WrongPassword, RateLimited),
+    responses=error_responses(Unauthorized, errors.WrongPassword, RateLimited),
 )
 async def delete_me(
     body: PasswordConfirmation,
@@ -222,83 +217,5 @@ async def delete_me(
 ) -> None:
     """Delete the account (password required). Every session ends at once and the profile is
     anonymised; what the account did elsewhere stays, attributed to "Deleted user"."""
-    await service.delete_account(session, storage, ctx, user, body.password)
+    await account.delete_account(session, storage, ctx, user, body.password)
     clear_refresh_cookie(response, ctx.settings)
-
-
-_RESET_ACCEPTED = (
-    "If an account uses this address, an email with a link to choose a new password is on "
-    "its way. The link works once, for 30 minutes."
-)
-
-
-@router.post(
-    "/password-reset",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Ask for a password reset email",
-    responses=error_responses(RateLimited),
-)
-async def password_reset(
-    body: PasswordResetRequest, session: SessionDep, ctx: AuthContextDep
-) -> Accepted:
-    """Always 202 with the same body, whether or not an account uses the address: the lookup
-    and the email happen in the worker, so neither the answer nor its timing tells."""
-    await service.request_password_reset(session, ctx, body.email)
-    return Accepted(message=_RESET_ACCEPTED)
-
-
-@router.post(
-    "/password-reset/confirm",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Choose a new password with an emailed reset token",
-    responses=error_responses(service.InvalidEmailToken, RateLimited),
-)
-async def password_reset_confirm(
-    body: PasswordResetConfirm, session: SessionDep, ctx: AuthContextDep
-) -> None:
-    """Spend the token (once, within 30 minutes) for a new password. Every session of the
-    account ends, its failed sign-in count is cleared, and it is told by email."""
-    await service.confirm_password_reset(session, ctx, body.token, body.new_password)
-
-
-@router.post(
-    "/verify-email/request",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Send the email verification link again",
-    responses=error_responses(Unauthorized, RateLimited),
-)
-async def verify_email_request(
-    user: CurrentUser, session: SessionDep, ctx: AuthContextDep
-) -> Accepted:
-    """Mail a new verification link to the account's address (nothing when it is verified)."""
-    await service.request_verification(session, ctx, user)
-    return Accepted(message="If your address is not verified yet, a new link is on its way.")
-
-
-@router.post(
-    "/verify-email/confirm",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Verify the email address with an emailed token",
-    responses=error_responses(service.InvalidEmailToken, service.EmailTaken),
-)
-async def verify_email_confirm(
-    body: EmailTokenConfirm, session: SessionDep, settings: SettingsDep
-) -> None:
-    """Works without signing in: the token itself proves the mailbox. A link sent to a new
-    address (POST /change-email) makes it the account's address."""
-    await service.confirm_verification(session, settings, body.token)
-
-
-@router.post(
-    "/change-email",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="Change the account's email address",
-    responses=error_responses(Unauthorized, service.WrongPassword, service.EmailTaken, RateLimited),
-)
-async def change_email(
-    body: ChangeEmailRequest, user: CurrentUser, session: SessionDep, ctx: AuthContextDep
-) -> Accepted:
-    """Takes the current password. The new address gets a verification link and becomes the
-    account's once it is followed; the current address is told at once."""
-    await service.request_email_change(session, ctx, user, body.password, body.new_email)
-    return Accepted(message="Follow the link we emailed to the new address to confirm it.")
