@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.alerts.models import JobAlert, JobAlertMatch
 from app.alerts.schemas import JobAlertCreate
 from app.core.config import Settings
+from app.core.cursors import decode_cursor
 from app.core.errors import Conflict, NotFound
-from app.core.pagination import PageParams, decode_cursor
+from app.core.pagination import PageParams
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url

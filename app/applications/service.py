@@ -17,8 +17,9 @@ from app.applications import pipeline
 from app.applications.models import Application, ApplicationStatus, ApplicationStatusChange
 from app.applications.schemas import ApplicationCreate, StatusChangeRequest
 from app.companies.models import Company
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey, paginate
+from app.core.pagination import PagedSelect, PageParams, paginate
 from app.files import references as files
 from app.files.models import Purpose
 from app.jobs.models import Job

@@ -30,8 +30,9 @@ from app.applications.models import Application
 from app.candidates.models import Invitation
 from app.candidates.schemas import CandidateSearch, InvitationCreate
 from app.companies.models import Company
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import PageParams, paginate
 from app.core.ratelimit import RateLimiter
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live

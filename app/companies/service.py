@@ -15,8 +15,9 @@ from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.schemas import CompanyCreate, CompanyUpdate
 from app.core.cache import Cache
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, Forbidden, NotFound
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import PageParams, paginate
 from app.files import references as files
 from app.files.models import Purpose
 from app.files.storage import Storage

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.core.cache import Cache, cache_key
-from app.core.pagination import Ordering, Page, PagedSelect, PageParams, SortKey
+from app.core.cursors import Ordering, SortKey
+from app.core.pagination import Page, PagedSelect, PageParams
 from app.jobs.models import Job
 from app.jobs.schemas import JobSearch, JobSummary
 from app.jobs.service import live_clause, summary_select

@@ -29,8 +29,9 @@ from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.companies.models import Company
 from app.companies.service import can_manage, get_company
 from app.core.cache import Cache, cache_key
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import PageParams, paginate
 from app.jobs.models import Job, JobStatus, SavedJob
 from app.jobs.schemas import (
     COMPANY_LABEL,

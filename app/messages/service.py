@@ -17,8 +17,9 @@ from app.applications.models import Application, ApplicationStatus
 from app.applications.pipeline import MESSAGING_CLOSED
 from app.applications.service import load_for_participant
 from app.companies.models import Company
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import PageParams, paginate
 from app.events.models import EventKind
 from app.events.service import record
 from app.jobs.models import Job

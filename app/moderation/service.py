@@ -18,8 +18,9 @@ from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.service import get_company
 from app.core.cache import Cache
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound, UnprocessableEntity
-from app.core.pagination import Ordering, PageParams, SortKey, paginate
+from app.core.pagination import PageParams, paginate
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_visible_job
 from app.messages.models import Message

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.cursors import Ordering, SortKey
 from app.core.errors import NotFound
-from app.core.pagination import Ordering, PagedSelect, PageParams, SortKey
+from app.core.pagination import PagedSelect, PageParams
 from app.events.models import EventKind
 from app.events.service import record
 from app.notifications.messages import Message
