@@ -2,6 +2,7 @@
 
 from app.alerts.models import JobAlert, JobAlertMatch
 from app.applications.models import Application, ApplicationStatusChange
+from app.audit.models import AuditEntry
 from app.auth.models import AccountToken, RefreshToken
 from app.candidates.models import Invitation
 from app.companies.models import Company
@@ -9,11 +10,11 @@ from app.core.models import Base
 from app.email.models import OutboxEmail
 from app.events.models import Event
 from app.files.models import StoredFile
+from app.identity.models import User
 from app.jobs.models import Job, SavedJob
 from app.messages.models import ConversationRead, Message
-from app.moderation.models import AuditEntry, Report
+from app.moderation.models import Report
 from app.notifications.models import Notification
-from app.users.models import User
 
 __all__ = [
     "AccountToken",

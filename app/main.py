@@ -27,14 +27,15 @@ from app.core.operation_ids import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
+from app.core.services import CoreServices
 from app.core.startup_tasks import StartupTasks
-from app.events.hub import EventHub
+from app.events.hub import EVENT_HUB, EventHub
 from app.files.router import UPLOAD_CONTENT_PATH
+from app.files.storage import STORAGE, make_storage
 from app.health.probes import probe_routes
 from app.health.router import router as health_router
 from app.routers import API_ROUTERS
 from app.server.startup_report import log_startup_configuration
-from app.services import Services, services_of
 
 logger = logging.getLogger("app.main")
 
@@ -42,7 +43,7 @@ logger = logging.getLogger("app.main")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started = time.perf_counter()
-    services = services_of(app)
+    services: CoreServices = app.state.services
     log_startup_configuration(services.settings, services.database)
     services.startup_tasks.start("bcrypt_warmup", services.password_hasher.warm_up())
     services.startup_tasks.start("redis_connect", services.redis.connect())
@@ -54,7 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await services.startup_tasks.cancel_all()
-        await services.events.aclose()
+        await services.of(EVENT_HUB).aclose()
         await services.redis.close()
         await services.database.dispose()
         logger.info("Application shutdown complete")
@@ -83,9 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(settings)
     redis = RedisState(settings.redis_url, settings.redis_timeout)
     rate_limiter = RateLimiter(redis)
-    events = EventHub.from_settings(settings)
     metrics = Metrics(database.pool_status, database.replica_pool_status, version=__version__)
-    app.state.services = services = Services(
+    app.state.services = services = CoreServices(
         settings=settings,
         version=__version__,
         started_at=started_at,
@@ -96,8 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         password_hasher=PasswordHasher(settings.bcrypt_rounds),
         startup_tasks=StartupTasks(),
         metrics=metrics,
-        events=events,
     )
+    services.provide(EVENT_HUB, EventHub.from_settings(settings))
+    services.provide(STORAGE, make_storage(settings))
 
     # The probes come first so the router matches them before anything else; the rest of the
     # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try

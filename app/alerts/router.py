@@ -6,11 +6,11 @@ from fastapi import APIRouter, Response, status
 
 from app.alerts import service
 from app.alerts.schemas import JobAlertCreate, JobAlertRead
-from app.auth.deps import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page
+from app.identity.deps import CurrentUser
 
 router = APIRouter(tags=["job alerts"])
 

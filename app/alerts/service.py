@@ -21,9 +21,9 @@ from app.core.pagination import PageParams
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
+from app.identity.models import User
 from app.jobs.schemas import JobSearch, JobSummary
 from app.jobs.search import find_jobs
-from app.users.models import User
 
 logger = logging.getLogger("app.alerts")
 

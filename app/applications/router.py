@@ -22,7 +22,6 @@ from app.applications.schemas import (
     StatusChangeRead,
     StatusChangeRequest,
 )
-from app.auth.deps import CurrentUser, EmployerUser, JobSeekerUser, WriteAction, write_limit
 from app.companies.models import Company
 from app.core.db import SessionDep
 from app.core.errors import (
@@ -39,8 +38,10 @@ from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
+from app.identity.deps import CurrentUser, EmployerUser, JobSeekerUser
+from app.identity.models import User
+from app.identity.write_limits import WriteAction, write_limit
 from app.jobs.models import Job
-from app.users.models import User
 
 router = APIRouter(tags=["applications"])
 

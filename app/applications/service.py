@@ -22,11 +22,11 @@ from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import PagedSelect, PageParams, paginate
 from app.files import references as files
 from app.files.models import Purpose
+from app.identity.models import User
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live, summary_select
 from app.notifications import messages
 from app.notifications.service import notify
-from app.users.models import User
 
 NEWEST_FIRST = Ordering("applications:newest", (SortKey(Application.id, int),))
 _UNIQUE_VIOLATION = "23505"

@@ -13,7 +13,7 @@ from app.auth.errors import WrongPassword
 from app.auth.sessions import end_sessions
 from app.core.errors import UnprocessableEntity
 from app.files.storage import Storage
-from app.users.models import User
+from app.identity.models import User
 from app.users.schemas import normalize_email
 from app.users.service import anonymise
 

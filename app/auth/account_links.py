@@ -14,7 +14,7 @@ from app.core.config import Settings
 from app.core.security import hash_refresh_token, new_refresh_token
 from app.email.messages import Email
 from app.email.service import queue_email
-from app.users.models import User
+from app.identity.models import User
 
 VERIFY_EMAIL_TTL = timedelta(days=2)
 

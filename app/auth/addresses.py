@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.context import AuthContext
 from app.auth.models import SignInAddress
-from app.users.models import User
+from app.identity.models import User
 
 KNOWN_ADDRESS_TTL = timedelta(days=90)
 

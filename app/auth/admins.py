@@ -11,7 +11,7 @@ from app.auth.schemas import RegisterRequest
 from app.auth.sessions import end_sessions
 from app.core.errors import Conflict
 from app.core.security import PasswordHasher
-from app.users.models import Role, User
+from app.identity.models import Role, User
 from app.users.service import account_for_update
 
 

@@ -11,7 +11,7 @@ from limits import parse
 from app.auth.context import AuthContext, account_key
 from app.core.config import Settings
 from app.core.ratelimit import Counted, RateLimiter
-from app.users.models import User
+from app.identity.models import User
 from app.users.schemas import normalize_email
 
 logger = logging.getLogger("app.auth")

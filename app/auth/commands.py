@@ -27,7 +27,7 @@ from app.core.errors import AppError
 from app.core.ratelimit import RateLimiter
 from app.core.redis import REDIS_ERRORS, RedisState
 from app.core.security import PasswordHasher
-from app.users.models import Role
+from app.identity.models import Role
 from app.users.schemas import normalize_email
 
 

@@ -21,8 +21,8 @@ from app.core.errors import UnprocessableEntity
 from app.core.redis import REDIS_ERRORS
 from app.email.messages import Email
 from app.email.service import already_queued, queue_email
+from app.identity.models import User
 from app.queue.enqueue import enqueue
-from app.users.models import User
 from app.users.schemas import normalize_email
 
 logger = logging.getLogger("app.auth")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from app.auth import errors, recovery, verification
-from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep
+from app.auth.deps import AuthContextDep
 from app.auth.schemas import (
     Accepted,
     ChangeEmailRequest,
@@ -16,6 +16,7 @@ from app.auth.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
+from app.identity.deps import CurrentUser, SettingsDep
 
 router = APIRouter(tags=["auth"])
 

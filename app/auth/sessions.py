@@ -20,7 +20,7 @@ from app.auth.models import RefreshToken
 from app.core.security import create_access_token, hash_refresh_token, new_refresh_token
 from app.events.models import EventKind
 from app.events.service import record
-from app.users.models import User
+from app.identity.models import User
 
 logger = logging.getLogger("app.auth")
 

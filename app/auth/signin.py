@@ -17,7 +17,7 @@ from app.auth.attempts import check_password, count_attempt
 from app.auth.context import AuthContext
 from app.auth.errors import AccountSuspended, EmailTaken, InvalidCredentials
 from app.auth.schemas import RegisterRequest
-from app.users.models import User
+from app.identity.models import User
 from app.users.schemas import normalize_email
 
 logger = logging.getLogger("app.auth")

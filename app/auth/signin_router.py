@@ -13,7 +13,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
 from app.auth import account, errors, sessions, signin
-from app.auth.deps import AuthContextDep, CurrentUser, SettingsDep, TokenClaims, session_id
+from app.auth.deps import AuthContextDep
 from app.auth.schemas import (
     ChangePasswordRequest,
     LoginRequest,
@@ -26,6 +26,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
 from app.files.deps import StorageDep
+from app.identity.deps import CurrentUser, SettingsDep, TokenClaims, session_id
 from app.users.schemas import UserPrivate
 
 router = APIRouter(tags=["auth"])

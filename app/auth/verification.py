@@ -19,7 +19,7 @@ from app.core.config import Settings
 from app.core.errors import UnprocessableEntity
 from app.email.messages import Email
 from app.email.service import queue_email
-from app.users.models import User
+from app.identity.models import User
 
 VERIFICATIONS_PER_ACCOUNT = parse("5/hour")
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.auth.deps import EmployerUser
 from app.candidates import service
 from app.candidates.schemas import (
     CandidateRead,
@@ -31,7 +30,8 @@ from app.core.ratelimit import RateLimiterDep
 from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
-from app.users.models import User
+from app.identity.deps import EmployerUser
+from app.identity.models import User
 
 router = APIRouter(tags=["candidates"])
 

@@ -11,9 +11,9 @@ from app.core.fields import SearchText, Skill, Text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
 from app.files.schemas import FileRead
+from app.identity.models import Visibility
 from app.jobs.schemas import MAX_QUERY_LENGTH
 from app.users.islands import Island
-from app.users.models import Visibility
 from app.users.schemas import UserPublic
 
 MAX_SKILL_FILTERS = 10

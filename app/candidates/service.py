@@ -34,11 +34,11 @@ from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, paginate
 from app.core.ratelimit import RateLimiter
+from app.identity.models import Role, User, Visibility
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live
 from app.notifications import messages
 from app.notifications.service import notify
-from app.users.models import Role, User, Visibility
 
 # Anti-scraping: a page of candidates every two seconds on average, per employer account.
 SEARCHES_PER_EMPLOYER = parse("30/minute")

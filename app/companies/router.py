@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import TypeAdapter
 
-from app.auth.deps import CurrentUser, EmployerUser
 from app.companies import service
 from app.companies.models import Company, Industry
 from app.companies.schemas import CompanyCreate, CompanyRead, CompanyUpdate
@@ -18,6 +17,7 @@ from app.core.http_cache import public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.files.deps import StorageDep
+from app.identity.deps import CurrentUser, EmployerUser
 from app.users.islands import Island
 
 router = APIRouter(tags=["companies"])

@@ -11,6 +11,8 @@ from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.models import AuditAction, TargetType
+from app.audit.service import record
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
 from app.companies.schemas import CompanyCreate, CompanyUpdate
@@ -21,9 +23,7 @@ from app.core.pagination import PageParams, paginate
 from app.files import references as files
 from app.files.models import Purpose
 from app.files.storage import Storage
-from app.moderation.audit import record
-from app.moderation.models import AuditAction, TargetType
-from app.users.models import Role, User
+from app.identity.models import Role, User
 
 NEWEST_FIRST = Ordering("companies:newest", (SortKey(Company.id, int),))
 _UNIQUE_VIOLATION = "23505"

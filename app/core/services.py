@@ -3,8 +3,8 @@ dependency reads them here, typed, and nothing else is kept on `app.state`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from starlette.requests import HTTPConnection
 
@@ -21,6 +21,21 @@ if TYPE_CHECKING:
     from app.core.startup_tasks import StartupTasks
 
 
+T = TypeVar("T")
+
+
+class ServiceKey(Generic[T]):
+    """Names a service a domain owns (the live events hub, file storage): the domain defines the
+    key beside the service, create_app() provides it, and the domain's dependency reads it back
+    typed, so the kit never imports a domain."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"ServiceKey({self.name!r})"
+
+
 @dataclass(eq=False)
 class CoreServices:
     settings: Settings
@@ -33,6 +48,14 @@ class CoreServices:
     password_hasher: PasswordHasher
     startup_tasks: StartupTasks
     metrics: Metrics
+    domain_services: dict[ServiceKey[object], object] = field(default_factory=dict)
+
+    def provide(self, key: ServiceKey[T], service: T) -> None:
+        self.domain_services[cast("ServiceKey[object]", key)] = service
+
+    def of(self, key: ServiceKey[T]) -> T:
+        """The service `key` names; a KeyError if create_app() did not provide it."""
+        return cast("T", self.domain_services[cast("ServiceKey[object]", key)])
 
 
 def core_services(connection: HTTPConnection) -> CoreServices:

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.auth.deps import CurrentUser, SettingsDep
 from app.core.db import SessionDep
 from app.core.errors import Unauthorized, error_responses
 from app.email import service
 from app.email.schemas import EmailPreferences
+from app.identity.deps import CurrentUser, SettingsDep
 
 router = APIRouter(tags=["email"])
 

@@ -12,8 +12,8 @@ from app.email.messages import Email, render
 from app.email.models import OutboxEmail
 from app.email.schemas import EmailPreferences
 from app.email.unsubscribe import CATEGORIES, read_token
+from app.identity.models import User
 from app.queue.enqueue import enqueue
-from app.users.models import User
 
 SEND_EMAIL_TASK = "email.send"
 

@@ -22,6 +22,7 @@ import asyncpg
 from app.core.config import Settings
 from app.core.db import DatabaseURLError, parse_database_url
 from app.core.errors import RateLimited
+from app.core.services import ServiceKey
 from app.events.models import CHANNEL
 
 logger = logging.getLogger("app.events")
@@ -203,3 +204,6 @@ class EventHub:
                 # A silent network drop raises nothing: ask the server now and then.
                 await connection.execute("SELECT 1", timeout=_PING_SECONDS)
         logger.warning("events listener lost its connection; reconnecting")
+
+
+EVENT_HUB: ServiceKey[EventHub] = ServiceKey("events")

@@ -11,16 +11,16 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from app.auth.deps import CurrentUser, TokenClaims
 from app.core.db import Database, SessionDep
 from app.core.errors import DatabaseUnavailable, Unauthorized, error_responses
 from app.core.ids import MAX_ID
 from app.core.json import json_bytes
+from app.core.services import core_services
 from app.events import service
-from app.events.hub import EventHub, StreamLimit, Subscription
+from app.events.hub import EVENT_HUB, EventHub, StreamLimit, Subscription
 from app.events.models import EventKind
-from app.services import services
-from app.users.models import User
+from app.identity.deps import CurrentUser, TokenClaims
+from app.identity.models import User
 
 router = APIRouter(tags=["events"])
 
@@ -116,9 +116,9 @@ async def event_stream(
         Header(ge=0, le=MAX_ID, description="The `id:` of the last event received."),
     ] = None,
 ) -> StreamingResponse:
-    app_services = services(request)
+    app_services = core_services(request)
     settings = app_services.settings
-    hub = app_services.events
+    hub = app_services.of(EVENT_HUB)
     if last_event_id is None:
         last_event_id = await service.latest_id(session, user.id)
     # The stream ends when its access token expires, or after EVENTS_STREAM_MAX_SECONDS, and

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.files.storage import Storage
-from app.services import services
+from app.core.services import core_services
+from app.files.storage import STORAGE, Storage
 
 
 async def get_storage(request: Request) -> Storage:  # async: no thread-pool hop
-    return services(request).storage
+    return core_services(request).of(STORAGE)
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]

@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
 
-from app.auth.deps import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import (
     Conflict,
@@ -25,6 +24,7 @@ from app.files.deps import StorageDep
 from app.files.models import Purpose
 from app.files.schemas import FileRead, UploadRequest, UploadTicket
 from app.files.storage import ORIGINAL, FileSystemStorage
+from app.identity.deps import CurrentUser
 
 router = APIRouter(tags=["files"])
 

@@ -18,11 +18,13 @@ import hmac
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final, Protocol
 from urllib.parse import quote, urlencode
 
 from app.core.config import Settings
+from app.core.services import ServiceKey
 
 # A stored object's thumbnail, when it has one, is served under the same id.
 ORIGINAL: Final = "original"
@@ -158,23 +160,27 @@ class FileSystemStorage:
 
 class S3Storage:
     def __init__(self, settings: Settings) -> None:
-        # Imported when the first request needs the storage, not at boot: boto3 is slow to load.
-        import boto3
-        from botocore.config import Config
-
+        self.settings = settings
         location = (settings.storage_url or "")[len("s3://") :].strip("/")
         self.bucket, _, prefix = location.partition("/")
         self.prefix = f"{prefix.strip('/')}/" if prefix.strip("/") else ""
-        self.client: Any = boto3.client(
+        self.public_url = (settings.s3_public_url or "").rstrip("/") or None
+
+    @cached_property
+    def client(self) -> Any:
+        # Made when the first request needs the storage, not at boot: boto3 is slow to load.
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
             "s3",
-            endpoint_url=settings.s3_endpoint_url,
-            region_name=settings.s3_region,
-            aws_access_key_id=settings.s3_access_key_id,
-            aws_secret_access_key=settings.s3_secret_access_key,
+            endpoint_url=self.settings.s3_endpoint_url,
+            region_name=self.settings.s3_region,
+            aws_access_key_id=self.settings.s3_access_key_id,
+            aws_secret_access_key=self.settings.s3_secret_access_key,
             # Path-style: R2, B2, MinIO and moto all speak it; virtual hosts need DNS per bucket.
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
-        self.public_url = (settings.s3_public_url or "").rstrip("/") or None
 
     def _key(self, key: str) -> str:
         return self.prefix + key
@@ -247,6 +253,9 @@ class S3Storage:
                 Bucket=self.bucket,
                 Delete={"Objects": [{"Key": self._key(k)} for k in keys], "Quiet": True},
             )
+
+
+STORAGE: ServiceKey[Storage] = ServiceKey("storage")
 
 
 def make_storage(settings: Settings) -> FileSystemStorage | S3Storage:

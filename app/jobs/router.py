@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from app.auth.deps import CurrentUser, JobSeekerUser, OptionalUser, WriteAction, write_limit
 from app.core.cache import CacheDep
 from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import (
@@ -21,6 +20,8 @@ from app.core.errors import (
 from app.core.http_cache import private_json, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep, PageParams
+from app.identity.deps import CurrentUser, JobSeekerUser, OptionalUser
+from app.identity.write_limits import WriteAction, write_limit
 from app.jobs import search as search_service
 from app.jobs import service
 from app.jobs.schemas import (

@@ -32,6 +32,7 @@ from app.core.cache import Cache, cache_key
 from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.core.pagination import PageParams, paginate
+from app.identity.models import Role, User
 from app.jobs.models import Job, JobStatus, SavedJob
 from app.jobs.schemas import (
     COMPANY_LABEL,
@@ -41,7 +42,6 @@ from app.jobs.schemas import (
     JobSummary,
     JobUpdate,
 )
-from app.users.models import Role, User
 
 # The replies cached here are the bytes the declared response models serialise to.
 _JOB = TypeAdapter(JobRead)

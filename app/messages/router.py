@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.auth.deps import CurrentUser, WriteAction, write_limit
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.identity.deps import CurrentUser
+from app.identity.write_limits import WriteAction, write_limit
 from app.messages import service
 from app.messages.schemas import (
     ConversationJob,

@@ -22,13 +22,13 @@ from app.core.errors import Conflict
 from app.core.pagination import PageParams, paginate
 from app.events.models import EventKind
 from app.events.service import record
+from app.identity.models import User
 from app.jobs.models import Job
 from app.messages.models import ConversationRead, Message
 from app.messages.schemas import MessageCreate, MessageRead
 from app.notifications import messages as words
 from app.notifications.models import NotificationKind
 from app.notifications.service import has_unread, mark_read_about, notify, unread_count
-from app.users.models import User
 
 NEWEST_FIRST = Ordering("messages:newest", (SortKey(Message.id, int),))
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
-from app.auth.deps import AdminUser, CurrentUser, WriteAction, write_limit
+from app.audit.models import AuditAction, TargetType
 from app.companies.models import Company
 from app.companies.schemas import CompanyRead
 from app.core.cache import CacheDep
@@ -18,9 +18,12 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import Page, PageDep
+from app.identity.deps import AdminUser, CurrentUser, caller_is_admin
+from app.identity.models import User
+from app.identity.write_limits import WriteAction, write_limit
 from app.jobs.schemas import JobRead
 from app.moderation import service
-from app.moderation.models import AuditAction, Report, ReportStatus, TargetType
+from app.moderation.models import Report, ReportStatus
 from app.moderation.schemas import (
     AuditEntryRead,
     ModerationNote,
@@ -28,8 +31,6 @@ from app.moderation.schemas import (
     ReportRead,
     UserModeration,
 )
-from app.users.deps import caller_is_admin
-from app.users.models import User
 
 
 class AdminRoute(APIRoute):

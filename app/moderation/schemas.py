@@ -5,9 +5,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.audit.models import AuditAction, TargetType
 from app.core.fields import Text
 from app.core.ids import MAX_ID
-from app.moderation.models import AuditAction, ReportReason, ReportStatus, TargetType
+from app.moderation.models import ReportReason, ReportStatus
 
 Details = Annotated[str, Text(2000)]
 Reason = Annotated[str, Text(1000, min_length=3)]

@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.service import load_for_participant
+from app.audit.models import AuditAction, AuditEntry, TargetType
+from app.audit.service import record
 from app.auth.sessions import end_sessions
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from app.companies.models import Company
@@ -21,19 +23,12 @@ from app.core.cache import Cache
 from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound, UnprocessableEntity
 from app.core.pagination import PageParams, paginate
+from app.identity.models import Role, User
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_visible_job
 from app.messages.models import Message
-from app.moderation.audit import record
-from app.moderation.models import (
-    AuditAction,
-    AuditEntry,
-    Report,
-    ReportStatus,
-    TargetType,
-)
+from app.moderation.models import Report, ReportStatus
 from app.moderation.schemas import ReportCreate
-from app.users.models import Role, User
 from app.users.service import get_visible_user
 
 REPORTS_NEWEST = Ordering("reports:newest", (SortKey(Report.id, int),))

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.auth.deps import CurrentUser
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.identity.deps import CurrentUser
 from app.notifications import service
 from app.notifications.models import Notification
 from app.notifications.schemas import NotificationRead, UnreadCount

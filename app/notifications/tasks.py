@@ -8,10 +8,10 @@ from procrastinate.job_context import JobContext
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
+from app.identity.models import User
 from app.notifications.models import Notification
 from app.notifications.service import EMAILED_KINDS, NOTIFICATION_EMAIL_TASK
 from app.queue.registry import RETRY, queue_app, runtime
-from app.users.models import User
 
 
 @queue_app.task(name=NOTIFICATION_EMAIL_TASK, pass_context=True, retry=RETRY)

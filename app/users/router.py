@@ -13,9 +13,9 @@ from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
+from app.identity.deps import CurrentUser
+from app.identity.models import User
 from app.users import service
-from app.users.deps import CurrentUser
-from app.users.models import User
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
 router = APIRouter(tags=["users"])

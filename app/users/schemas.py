@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.fields import NOT_SENT, Line, LongText, Name, Skill, SkillList, WebUrl
 from app.files.schemas import FileId, FileRead
+from app.identity.models import Visibility
 from app.users.islands import Island
-from app.users.models import Visibility
 
 
 def normalize_email(email: str) -> str:

@@ -13,7 +13,7 @@ from app.core.errors import NotFound
 from app.files import references as files
 from app.files.models import Purpose
 from app.files.storage import Storage
-from app.users.models import Role, User, Visibility
+from app.identity.models import Role, User, Visibility
 from app.users.schemas import normalize_email
 
 DELETED_NAME = "Deleted user"

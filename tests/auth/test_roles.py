@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from app.auth.deps import AdminUser, EmployerUser, JobSeekerUser
+from app.identity.deps import AdminUser, EmployerUser, JobSeekerUser
 from tests.auth.accounts import bearer, register
 from tests.helpers import assert_error
 

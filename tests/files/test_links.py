@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from app.files import rules
+from app.files.storage import STORAGE
 from tests.conftest import ROOT, TEST_SECRET
 from tests.files import samples
 from tests.files.conftest import Files, Stored
@@ -56,7 +57,7 @@ async def test_a_resume_link_works_until_it_expires_and_not_once_altered(files: 
     assert_error(await files.client.get(f"/api/files/{resume['id']}/content"), 404)
 
     # A link the service signed whose time has passed.
-    storage = files.app.state.services.storage
+    storage = files.app.state.services.of(STORAGE)
     expired = storage.download_url(
         resume["id"], "ignored", "original", expires_at=int(time.time()) - 1
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audit.models import AuditAction, AuditEntry
 from app.core.request_context import current_request_id
-from app.moderation.models import AuditAction, AuditEntry
-from app.users.models import User
+from app.identity.models import User
 
 
 def record(

@@ -1,6 +1,5 @@
-"""Who is calling: the `CurrentUser` family of dependencies every domain uses (imported by
-them from app.auth.deps). Here, in the users domain, because it needs only the User model and
-the token check in app.core.security: auth builds on users, never the other way round."""
+"""Who is calling: the `CurrentUser` family of dependencies every domain uses. It needs only the
+User model and the token check in app.core.security, so no domain's service is behind it."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.core.services import core_services
-from app.users.models import Role, User
+from app.identity.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
