@@ -6,7 +6,7 @@
     python3 tasks.py run --demo   the same, seeding demo data first when there are no jobs
     python3 tasks.py test    run the whole test suite in parallel (arguments after it go to
                              pytest); `test --fast` leaves out the tests that start processes
-    python3 tasks.py lint    ruff over the whole tree, mypy over app/
+    python3 tasks.py lint    ruff over the whole tree, mypy over app/, the package order
     python3 tasks.py bench   the load and startup benchmark (bench/; needs wrk)
     python3 tasks.py lock    re-compile requirements/*.txt from pyproject.toml
 
@@ -243,8 +243,9 @@ def lock(args: argparse.Namespace) -> int:
 
 
 def lint() -> int:
-    # Every check runs, so one pass shows every problem; mypy's settings are in pyproject.toml.
-    checks = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]]
+    # Every check runs, so one pass shows every problem; mypy's and lint-imports' settings (the
+    # package order) are in pyproject.toml.
+    checks = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]]
     codes = [
         subprocess.run([VENV / "bin" / tool, *rest], cwd=ROOT).returncode for tool, *rest in checks
     ]
@@ -291,8 +292,9 @@ def _parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=help_text, description=description, usage=usage)
     commands.add_parser(
         "lint",
-        help="ruff over the whole tree, mypy over app/",
-        description="ruff check .; ruff format --check .; mypy",
+        help="ruff over the whole tree, mypy over app/, the package order",
+        description="ruff check .; ruff format --check .; mypy; lint-imports (the package order "
+        "and no cycle between modules, as [tool.importlinter] in pyproject.toml says)",
     )
     locker = commands.add_parser(
         "lock",
