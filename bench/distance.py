@@ -89,7 +89,11 @@ def proxies(bench: Runner) -> Iterator[dict[str, DelayProxy]]:
                 )
             )
         }
-        app_env = {**env, "DATABASE_URL": _through(env["DATABASE_URL"], found["db"].port)}
+        app_env = {
+            **env,
+            "DATABASE_URL": _through(env["DATABASE_URL"], found["db"].port),
+            "DB_PGBOUNCER": args.neon_pgbouncer,  # production's (render.yaml) by default
+        }
         if env.get("REDIS_URL"):
             found["redis"] = stack.enter_context(
                 DelayProxy(

@@ -56,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redis-delay-ms", type=float, default=0.5, help="one-way delay to Redis (neon-*)"
     )
+    parser.add_argument(
+        "--neon-pgbouncer",
+        choices=("true", "false"),
+        default="true",
+        help="the neon-* service's DB_PGBOUNCER: true as render.yaml sets it for Neon's pooler "
+        "(no statement cache: each statement is prepared, run and closed); false: direct",
+    )
 
 
 def selected(args: argparse.Namespace) -> list[str]:
@@ -105,6 +112,7 @@ def measure(bench: distance.Runner, loopback: dict[str, distance.LoadCase]) -> d
         errors = {k: p.errors for k, p in found.items() if p.errors}
     return {
         "delays_ms": {"db": args.pg_delay_ms, "redis": args.redis_delay_ms},
+        "db_pgbouncer": args.neon_pgbouncer,
         "probes": probes,
         "cases": {n: summarise(n, cases[n].label, raw[n]) for n in names},
         "proxy_errors": errors,
@@ -164,7 +172,8 @@ def report(result: dict[str, Any]) -> str:
         )
     delays = result["delays_ms"]
     header = [
-        f"at Neon's distance (one way: database {delays['db']:g} ms, Redis {delays['redis']:g} ms)",
+        f"at Neon's distance (one way: database {delays['db']:g} ms, Redis {delays['redis']:g} "
+        f"ms; DB_PGBOUNCER={result['db_pgbouncer']})",
         "floor req/s",
         "service req/s",
         "ratio",
