@@ -122,8 +122,15 @@ def measure(bench: distance.Runner, loopback: dict[str, distance.LoadCase]) -> d
 def _figures(runs: list[tuple[load.Run, dict[str, Any]]]) -> dict[str, Any]:
     wire = [w for _, w in runs]
     out = {**load.figures([r for r, _ in runs]), "wire": wire}
-    for key in ("db_round_trips_per_request", "redis_round_trips_per_request"):
-        out[key] = load.median([w[key] for w in wire]) if key in wire[0] else None
+    for key in ("db", "redis"):
+        found = [w for w in wire if key in w]
+        out[f"{key}_round_trips_per_request"] = (
+            load.median([w[f"{key}_round_trips_per_request"] for w in found]) if found else None
+        )
+        # How late the proxy delivered (a busy machine adds this to every one-way delay).
+        out[f"{key}_lateness_ms"] = (
+            load.median([w[key]["mean_lateness_ms"] for w in found]) if found else None
+        )
     return out
 
 
@@ -167,6 +174,7 @@ def report(result: dict[str, Any]) -> str:
                 + _rt(app["db_round_trips_per_request"]),
                 _rt(app["redis_round_trips_per_request"]),
                 f"{app['non_2xx']}/{app['socket_errors']}",
+                f"{_rt(app['db_lateness_ms'])}/{_rt(app['redis_lateness_ms'])}",
                 ", ".join(f"{k}: {'yes' if ok else 'NO'}" for k, ok in c["targets"].items()),
             ]
         )
@@ -182,6 +190,7 @@ def report(result: dict[str, Any]) -> str:
         "database round trips/req (floor -> service)",
         "Redis round trips/req",
         "non-2xx/sock",
+        "proxies late ms (db/redis)",
         "targets (reported, not asserted)",
     ]
     probe_rows = [
