@@ -16,12 +16,10 @@ flush 0.1 s after a request: background work, not the request's wait).
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -30,6 +28,9 @@ from bench import load
 from bench.delay import DelayProxy
 from bench.wire import Counts, PostgresWire, RedisWire
 from tests.server_process import ServerProcess
+
+if TYPE_CHECKING:
+    from bench.run import Bench
 
 PROBE_PAUSE = 0.3  # seconds after a probe's response: its background work (the limit's flush)
 APP, FLOOR = "neon_app", "neon_floor"
@@ -44,28 +45,6 @@ class LoadCase(Protocol):
     args: tuple[str, ...]
 
 
-class Runner(Protocol):
-    """What this needs of bench/run.py's Bench."""
-
-    args: argparse.Namespace
-    out: Path
-    data: Path
-    available: set[str]
-    servers: dict[str, ServerProcess]
-
-    def env_for(self, key: str) -> dict[str, str]: ...
-
-    def run(
-        self,
-        server: str,
-        script: str,
-        path: str,
-        connections: int,
-        duration: int,
-        script_args: tuple[str, ...] = (),
-    ) -> load.Run: ...
-
-
 def _through(url: str, port: int) -> str:
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
@@ -76,7 +55,7 @@ def _upstream(url: str, default_port: int) -> tuple[str, int]:
 
 
 @contextmanager
-def proxies(bench: Runner) -> Iterator[dict[str, DelayProxy]]:
+def proxies(bench: Bench) -> Iterator[dict[str, DelayProxy]]:
     """The delay proxies, and the neon servers started behind them (stopped on exit)."""
     args, env = bench.args, bench.env_for("app")
     with ExitStack() as stack:
@@ -137,7 +116,7 @@ def _per_request(used: dict[str, Counts], requests: int) -> dict[str, Any]:
 
 
 def counted_run(
-    bench: Runner, found: dict[str, DelayProxy], server: str, case: LoadCase, duration: int
+    bench: Bench, found: dict[str, DelayProxy], server: str, case: LoadCase, duration: int
 ) -> tuple[load.Run, dict[str, Any]]:
     """One wrk run and the round trips it caused; the worker is idle before and after."""
     process = bench.servers[server]
@@ -177,7 +156,7 @@ def _unrequested_job_ids(base: str, known: set[str], count: int) -> list[str]:
     return found[:count]
 
 
-def prime_job_pages(bench: Runner) -> None:
+def prime_job_pages(bench: Bench) -> None:
     """Ask every job page of job_ids.txt once, so the load starts from a warm response cache
     (entries then expire after their TTL as they would in production)."""
     with httpx.Client(base_url=bench.servers[APP].base_url, timeout=30) as client:
@@ -185,7 +164,7 @@ def prime_job_pages(bench: Runner) -> None:
             client.get(f"/api/jobs/{job}").raise_for_status()
 
 
-def probes(bench: Runner, found: dict[str, DelayProxy]) -> dict[str, Any]:
+def probes(bench: Bench, found: dict[str, DelayProxy]) -> dict[str, Any]:
     """Single requests, one at a time: a job page miss and hit, a signed-in read."""
     base = bench.servers[APP].base_url
     out: dict[str, Any] = {}

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import distance, load
 from bench.tables import table
+
+if TYPE_CHECKING:
+    from bench.run import Bench
 
 # Each case drives a loopback case's wrk script the same way (bench/run.py's CASES, or below).
 CASES = {"neon-job": "job", "neon-me": "me", "neon-mixed": "mixed"}
@@ -80,7 +83,7 @@ def _servers(name: str) -> dict[str, str]:
     return {"floor": distance.FLOOR, **app} if name in FLOORED else app
 
 
-def measure(bench: distance.Runner, loopback: dict[str, distance.LoadCase]) -> dict[str, Any]:
+def measure(bench: Bench, loopback: dict[str, distance.LoadCase]) -> dict[str, Any]:
     """The probes, a warm-up, then the rounds of every selected case that has its data."""
     args = bench.args
     names = [n for n in selected(args) if NEEDS[n] <= bench.available]

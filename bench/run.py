@@ -798,24 +798,30 @@ def main(argv: list[str] | None = None) -> int:
     selected = [c for c in CASES if _selected(args, c.name)]
     captured = prepare_data(bench, selected)
     result: dict[str, Any] = {"mixed": {}, "recycling": {}, "startup": {}, "memory": {}}
-    try:
-        bench.start_servers(_servers_for(selected, args, bench.available))
-        watched = {k: v for k, v in bench.servers.items() if k in SERVICE_SERVERS}
-        with load.MemorySampler(watched) as memory:
-            if "login" in (c.name for c in selected):
-                probe_login(bench)
-            cases = [c for c in selected if c.needs is None or c.needs in bench.available]
-            warm_up(bench, cases, memory)
-            raw = measure_cases(bench, cases)
-            signed_in = "signed_in" in bench.available
-            if _selected(args, "mixed") and signed_in:
-                result["mixed"] = measure_mixed(bench)
-            if _selected(args, "recycle") and signed_in:
-                result["recycling"] = measure_recycling(bench)
-            absolute = measure_absolute(bench, cases)
-        result["memory"] = memory.summary()
-    finally:
-        bench.stop_servers()
+    cases: list[Case] = []
+    raw: dict[str, Any] = {}
+    absolute: dict[str, Any] = {}
+    # The loopback servers only for a loopback case (not for the neon-* cases alone).
+    loopback = bool(selected) or any(_selected(args, x) for x in ("mixed", "recycle"))
+    if loopback:
+        try:
+            bench.start_servers(_servers_for(selected, args, bench.available))
+            watched = {k: v for k, v in bench.servers.items() if k in SERVICE_SERVERS}
+            with load.MemorySampler(watched) as memory:
+                if "login" in (c.name for c in selected):
+                    probe_login(bench)
+                cases = [c for c in selected if c.needs is None or c.needs in bench.available]
+                warm_up(bench, cases, memory)
+                raw = measure_cases(bench, cases)
+                signed_in = "signed_in" in bench.available
+                if _selected(args, "mixed") and signed_in:
+                    result["mixed"] = measure_mixed(bench)
+                if _selected(args, "recycle") and signed_in:
+                    result["recycling"] = measure_recycling(bench)
+                absolute = measure_absolute(bench, cases)
+            result["memory"] = memory.summary()
+        finally:
+            bench.stop_servers()
     result["distance"] = neon.measure(bench, {c.name: c for c in CASES})
     if args.startup_runs and _selected(args, "startup"):
         result["startup"] = measure_startup(bench)
@@ -834,8 +840,10 @@ def main(argv: list[str] | None = None) -> int:
             "absolute": absolute,
         }
     )
-    text = report(result)
-    print("\n" + text + ("\n\n" + neon.report(result["distance"]) if result["distance"] else ""))
+    text = "\n\n".join(
+        t for t in (loopback and report(result), neon.report(result["distance"])) if t
+    )
+    print("\n" + text)
     if result["skipped"]:
         print(f"\nskipped: {', '.join(result['skipped'])}")
     print(f"\n{OLD_TARGETS}; absolute figures at {args.abs_connections} connections")

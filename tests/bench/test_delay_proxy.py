@@ -7,7 +7,9 @@ are lower bounds only: a round trip through the proxy cannot take less than twic
 
 from __future__ import annotations
 
+import asyncio
 import os
+import struct
 import time
 from collections.abc import Iterator
 
@@ -18,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from app.core.db.url import parse_database_url
 from bench.delay import DelayProxy
-from bench.wire import Counts, PostgresWire, RedisWire
+from bench.wire import SSL_REQUEST, Counts, PostgresWire, RedisWire
+from tests.server_process import free_port
 
 DELAY = 0.02  # seconds each way: large enough that a lower bound says something
 
@@ -141,3 +144,38 @@ def test_redis_reader_handles_split_and_inline_commands() -> None:
     wire.server(b"+PONG\r\n")
     wire.client(b"*1\r\n$4\r\nPING\r\n")
     assert counts.round_trips == 2
+
+
+def test_postgres_reader_follows_the_encryption_answer() -> None:
+    """After an SSLRequest a 'N' keeps the reader counting; an 'S' (TLS follows) stops it."""
+    ssl_request = struct.pack(">ii", 8, SSL_REQUEST)
+    startup = struct.pack(">ii", 9, 196608) + b"\0"
+    sync = b"S" + struct.pack(">i", 4)
+
+    clear = Counts()
+    wire = PostgresWire(clear)
+    wire.client(ssl_request)
+    wire.server(b"N")
+    for byte in startup + sync:  # split at every byte
+        wire.client(bytes([byte]))
+    assert clear.messages == {"ssl": 1, "startup": 1, "S": 1}
+    assert clear.round_trips == 3
+
+    encrypted = Counts()
+    wire = PostgresWire(encrypted)
+    wire.client(ssl_request)
+    wire.server(b"S")
+    wire.client(b"\x16\x03\x01 a TLS hello, not PostgreSQL messages")
+    assert encrypted.messages == {"ssl": 1}
+    assert encrypted.opaque_connections == 1
+
+
+async def test_a_refused_upstream_closes_the_client() -> None:
+    with DelayProxy(("127.0.0.1", free_port()), delay=0, wire=RedisWire) as proxy:
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        try:
+            assert await asyncio.wait_for(reader.read(), 10) == b""  # closed, nothing sent
+        finally:
+            writer.close()
+        assert len(proxy.errors) == 1
+        assert proxy.errors[0].startswith("upstream")
