@@ -11,8 +11,10 @@ its last bytes), so a round trip through it takes at least 2 x `delay` more than
 With `delay` 0 it forwards at once and only counts.
 
 It runs its own event loop in a thread, on select() rather than epoll: epoll's timeout is in
-whole milliseconds, which would turn a 0.5 ms delay into ~1 ms; select's is in microseconds.
-How late the loop delivered (on a busy machine) is in `Counts.late_seconds`.
+whole milliseconds, which would turn a 0.5 ms delay into ~1 ms; select's is in microseconds
+(and it watches descriptors below 1024 only: plenty for the bench's few hundred sockets). How
+late the loop delivered (on a busy machine) is in `Counts.late_seconds`. Bytes a reader cannot
+parse stop the counting of that connection (an entry in `errors`), never its forwarding.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import collections
 import contextlib
 import selectors
+import struct
 import threading
 from collections.abc import Callable, Coroutine
 from typing import TypeVar
@@ -92,6 +95,7 @@ class _Link:
         self.wire = proxy.wire(proxy.total)
         self.up = _Direction(proxy, self)  # client -> server
         self.down = _Direction(proxy, self)  # server -> client
+        self.counting = True
         self.closed = False
 
     def close(self) -> None:
@@ -116,7 +120,13 @@ class _Side(asyncio.Protocol):
             transport.pause_reading()  # until the upstream connection is open
 
     def data_received(self, data: bytes) -> None:
-        (self.link.wire.client if self.is_client else self.link.wire.server)(data)
+        link = self.link
+        if link.counting:
+            try:
+                (link.wire.client if self.is_client else link.wire.server)(data)
+            except (ValueError, struct.error) as exc:  # bytes the reader does not understand
+                link.counting = False  # forwarded all the same, no longer counted
+                link.proxy.errors.append(f"uncounted connection: {type(exc).__name__}: {exc}")
         self.outgoing.push(data)
 
     def eof_received(self) -> bool:

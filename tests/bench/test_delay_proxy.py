@@ -179,3 +179,20 @@ async def test_a_refused_upstream_closes_the_client() -> None:
             writer.close()
         assert len(proxy.errors) == 1
         assert proxy.errors[0].startswith("upstream")
+
+
+async def test_bytes_the_reader_cannot_parse_are_forwarded_uncounted(
+    redis_url: str | None,
+) -> None:
+    if redis_url is None:
+        pytest.skip("needs Redis: set REDIS_URL")
+    with DelayProxy(_host_port(redis_url), delay=0, wire=RedisWire) as proxy:
+        reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+        try:
+            writer.write(b"*x\r\n")  # not a count: Redis answers with an error, as it would
+            reply = await asyncio.wait_for(reader.readline(), 10)
+        finally:
+            writer.close()
+        assert reply.startswith(b"-ERR Protocol error")
+        assert len(proxy.errors) == 1
+        assert proxy.errors[0].startswith("uncounted connection: ValueError")
