@@ -216,7 +216,8 @@ def report(result: dict[str, Any]) -> str:
         "database after it (0.3 s)",
         "Redis after it (0.3 s)",
     ]
-    return "\n\n".join([table(header, rows), table(probe_header, probe_rows)])
+    errors = [f"proxy {k}: {e}" for k, found in result["proxy_errors"].items() for e in found]
+    return "\n\n".join([table(header, rows), table(probe_header, probe_rows), *errors[:20]])
 
 
 def _probe_cell(counts: dict[str, Any], key: str) -> str:
