@@ -17,6 +17,7 @@ from procrastinate.job_context import JobContext
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.email.sender import Mailer
 
 logger = logging.getLogger("app.tasks")
 
@@ -28,8 +29,12 @@ RETRY = procrastinate.RetryStrategy(max_attempts=10, exponential_wait=2)
 
 @dataclass(frozen=True)
 class WorkerRuntime:
+    """What the worker process opens once and its tasks share; `python -m app worker` builds
+    it and closes it at exit."""
+
     settings: Settings
     database: Database
+    mailer: Mailer
 
 
 def runtime(context: JobContext) -> WorkerRuntime:

@@ -26,6 +26,7 @@ from procrastinate.worker import Worker
 from app.core.config import ConfigError, Settings, load_settings
 from app.core.db import Database, parse_database_url
 from app.core.logging import configure_logging
+from app.email.sender import Mailer
 from app.queue.registry import WorkerRuntime, queue_app
 
 logger = logging.getLogger("app.worker")
@@ -121,9 +122,10 @@ async def run_worker(_args: argparse.Namespace) -> int:
         conninfo=queue_conninfo(settings), min_size=1, max_size=settings.worker_concurrency + 2
     )
     stalled = settings.worker_stalled_seconds
+    mailer = Mailer(settings)
     options: dict[str, Any] = {
         "concurrency": settings.worker_concurrency,
-        "additional_context": {"runtime": WorkerRuntime(settings, database)},
+        "additional_context": {"runtime": WorkerRuntime(settings, database, mailer)},
         "delete_jobs": "successful",
         "update_heartbeat_interval": stalled / 3,
         "stalled_worker_timeout": stalled,
@@ -135,6 +137,7 @@ async def run_worker(_args: argparse.Namespace) -> int:
                 logger.info("worker started (concurrency %d)", settings.worker_concurrency)
                 await _supervise(app, options)
     finally:
+        await mailer.aclose()
         await database.dispose()
     logger.info("worker stopped")
     return 0
