@@ -88,7 +88,7 @@ class SmtpPool:
             except Exception as exc:
                 if connection.client.is_connected or not reused:
                     raise  # a refusal for now, or a fresh connection failing: the caller's
-                logger.warning("SMTP connection broke (%r); sending on a new one", exc)
+                logger.info("SMTP connection broke (%r); sending on a new one", exc)
                 await self._transact(await self._connect(), message)
 
     async def aclose(self) -> None:
@@ -110,9 +110,11 @@ class SmtpPool:
                 return connection
             try:
                 await connection.client.noop()
-            except (aiosmtplib.SMTPException, OSError):
+            except BaseException as exc:
                 connection.client.close()
-                continue
+                if isinstance(exc, aiosmtplib.SMTPException | OSError):
+                    continue  # the server dropped it: take another
+                raise
             return connection
         return await self._connect()
 
