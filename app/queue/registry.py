@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Protocol
 
 import procrastinate
 from procrastinate.job_context import JobContext
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.email.sender import Mailer
 
 logger = logging.getLogger("app.tasks")
 
@@ -27,6 +28,13 @@ queue_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 RETRY = procrastinate.RetryStrategy(max_attempts=10, exponential_wait=2)
 
 
+class MailDelivery(Protocol):
+    """How a task sends an email: `app.email.sender.Mailer`, which the worker command builds
+    (named here as a protocol so that the registry every domain's tasks import imports none)."""
+
+    async def deliver(self, message: EmailMessage, name: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class WorkerRuntime:
     """What the worker process opens once and its tasks share; `python -m app worker` builds
@@ -34,7 +42,7 @@ class WorkerRuntime:
 
     settings: Settings
     database: Database
-    mailer: Mailer
+    mailer: MailDelivery
 
 
 def runtime(context: JobContext) -> WorkerRuntime:
