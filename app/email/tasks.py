@@ -16,10 +16,14 @@ from sqlalchemy import select
 from app.email.messages import policy_for
 from app.email.models import OutboxEmail
 from app.email.pool import MessageRefused
+from app.email.sender import Mailer
 from app.email.service import SEND_EMAIL_TASK
-from app.queue.registry import RETRY, queue_app, runtime
+from app.queue.registry import RETRY, WorkerResource, queue_app, runtime
 
 logger = logging.getLogger("app.email")
+
+# The worker's SMTP connections (or .eml files without SMTP_HOST), shared by every send.
+MAILER = WorkerResource("mailer", Mailer)
 
 
 class SendRetry(BaseRetryStrategy):
@@ -48,7 +52,7 @@ async def send_email(context: JobContext, outbox_id: int) -> None:
         message = email.message_from_string(row.message, policy=policy_for(row.recipient))
         slug = re.sub(r"[^a-z0-9]+", "-", row.key.lower()).strip("-")[:60]
         try:
-            await rt.mailer.deliver(message, f"{row.id:06d}-{slug}")
+            await rt.resource(MAILER).deliver(message, f"{row.id:06d}-{slug}")
         except MessageRefused as exc:
             logger.error("email %d refused by the SMTP server: %s", row.id, exc)
             raise

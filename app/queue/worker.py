@@ -26,7 +26,6 @@ from procrastinate.worker import Worker
 from app.core.config import ConfigError, Settings, load_settings
 from app.core.db import Database, parse_database_url
 from app.core.logging import configure_logging
-from app.email.sender import Mailer
 from app.queue.registry import WorkerRuntime, queue_app
 
 logger = logging.getLogger("app.worker")
@@ -122,10 +121,10 @@ async def run_worker(_args: argparse.Namespace) -> int:
         conninfo=queue_conninfo(settings), min_size=1, max_size=settings.worker_concurrency + 2
     )
     stalled = settings.worker_stalled_seconds
-    mailer = Mailer(settings)
+    worker_runtime = WorkerRuntime(settings, database)
     options: dict[str, Any] = {
         "concurrency": settings.worker_concurrency,
-        "additional_context": {"runtime": WorkerRuntime(settings, database, mailer)},
+        "additional_context": {"runtime": worker_runtime},
         "delete_jobs": "successful",
         "update_heartbeat_interval": stalled / 3,
         "stalled_worker_timeout": stalled,
@@ -137,7 +136,7 @@ async def run_worker(_args: argparse.Namespace) -> int:
                 logger.info("worker started (concurrency %d)", settings.worker_concurrency)
                 await _supervise(app, options)
     finally:
-        await mailer.aclose()
+        await worker_runtime.aclose()
         await database.dispose()
     logger.info("worker stopped")
     return 0
