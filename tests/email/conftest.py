@@ -32,7 +32,7 @@ WAIT = 60.0
 
 class SmtpServer:
     """tests/email/smtp_server.py as a process; `close_after` N (set before `start()`) makes it
-    close each connection after its Nth message."""
+    answer 421 and close a connection that has carried N messages."""
 
     def __init__(self, maildir: Path, log: Path) -> None:
         self.port = free_port()
@@ -68,7 +68,8 @@ class SmtpServer:
         self.process = None
 
     def events(self, kind: str) -> list[str]:
-        """What the server saw of one kind (`ehlo`: one per connection, `rcpt`, `quit`)."""
+        """What the server saw of one kind (`ehlo`: one per connection, `rcpt`, `421`,
+        `quit`)."""
         if not self.events_path.exists():
             return []
         lines = self.events_path.read_text().splitlines()

@@ -2,10 +2,10 @@
 Maildir. `python -m tests.email.smtp_server PORT MAILDIR [EVENTS [CLOSE_AFTER]]`.
 
 With EVENTS it also writes what it saw there, a line each: `ehlo` (one per connection:
-aiosmtplib says EHLO once), `rcpt <address>`, `quit`. Recipients whose local part starts with
-`refused` get a permanent 550, those starting with `busy` a transient 451. With CLOSE_AFTER N
-it closes each connection right after accepting its Nth message, as servers that cap the
-messages of a connection (or drop long-lived ones) do.
+aiosmtplib says EHLO once), `rcpt <address>`, `421`, `quit`. Recipients whose local part starts
+with `refused` get a permanent 550, those starting with `busy` a transient 451. With
+CLOSE_AFTER N, a connection that has carried N messages answers the next MAIL FROM with 421 and
+closes, as servers that cap the messages of a connection do.
 """
 
 from __future__ import annotations
@@ -39,6 +39,18 @@ class RecordingMailbox(Mailbox):
         self.record("ehlo")
         return responses
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.close_after and self.accepted.get(id(session), 0) >= self.close_after:
+            self.record("421")
+            # After the 421 below is written: the client learns it under a message.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.7.0 Too many messages on this connection, closing"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
@@ -52,10 +64,7 @@ class RecordingMailbox(Mailbox):
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         status = await super().handle_DATA(server, session, envelope)
-        count = self.accepted[id(session)] = self.accepted.get(id(session), 0) + 1
-        if self.close_after and count >= self.close_after:
-            # After the 250 below is written: the message is accepted, then the line drops.
-            asyncio.get_running_loop().call_soon(server.transport.close)
+        self.accepted[id(session)] = self.accepted.get(id(session), 0) + 1
         return status
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:

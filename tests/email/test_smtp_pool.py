@@ -101,12 +101,13 @@ async def test_many_messages_share_a_few_connections(
 async def test_a_connection_the_server_closed_is_replaced_without_losing_a_message(
     server: Server, make_pool: Callable[..., SmtpPool]
 ) -> None:
-    server.start(close_after=3)  # every connection dies after its third message
+    server.start(close_after=3)  # a fourth message on a connection gets 421, and it closes
     pool = make_pool(size=1)
     for i in range(10):
         await pool.send(message(f"e{i}@b.bs", f"m{i}"))  # never raises
     assert server.subjects() == [f"m{i}" for i in range(10)]  # each exactly once
     assert len(server.events("ehlo")) == 4  # 3 + 3 + 3 + 1
+    assert len(server.events("421")) == 3
     await pool.aclose()
 
 
