@@ -57,8 +57,8 @@ async def test_the_world_of_the_issue_comes_in_the_promised_order(market: Market
 async def test_a_shared_skill_beats_none_even_on_the_seekers_island(market: Market) -> None:
     me = await seeker(market, island="Abaco", skills=["Welding"])
     boss = await Employer.create(market)
-    no_skill_here = await boss.job(skills=["Cooking"], island="Abaco")
     skill_far_away = await boss.job(skills=["welding"], island="Inagua", work_mode="on_site")
+    no_skill_here = await boss.job(skills=["Cooking"], island="Abaco")
 
     assert await matched_job_ids(market, me) == [skill_far_away, no_skill_here]
 
@@ -68,10 +68,11 @@ async def test_place_own_island_then_one_they_would_move_to_then_remote_then_els
 ) -> None:
     me = await seeker(market, island="Abaco", skills=BOTH, relocation_islands=["Exuma"])
     boss = await Employer.create(market)
-    elsewhere = await boss.job(skills=BOTH, island="Eleuthera", work_mode="on_site")
-    remote = await boss.job(skills=BOTH, island="Eleuthera", work_mode="remote")
-    moving = await boss.job(skills=BOTH, island="Exuma", work_mode="on_site")
+    # Oldest first: were place ignored, the newest would lead.
     own = await boss.job(skills=BOTH, island="Abaco", work_mode="hybrid")
+    moving = await boss.job(skills=BOTH, island="Exuma", work_mode="on_site")
+    remote = await boss.job(skills=BOTH, island="Eleuthera", work_mode="remote")
+    elsewhere = await boss.job(skills=BOTH, island="Eleuthera", work_mode="on_site")
 
     items = await matched_jobs(market, me)
 
@@ -95,6 +96,7 @@ async def test_an_on_site_job_on_another_island_never_outranks_remote_work(
         min_pay={"amount": 10, "period": "hour"},
     )
     boss = await Employer.create(market)
+    remote = await boss.job(skills=BOTH, island="Grand Bahama", work_mode="remote")
     on_site = await boss.job(
         skills=BOTH,
         island="Grand Bahama",
@@ -102,7 +104,6 @@ async def test_an_on_site_job_on_another_island_never_outranks_remote_work(
         category="construction_trades",
         salary_max=90000,
     )
-    remote = await boss.job(skills=BOTH, island="Grand Bahama", work_mode="remote")
 
     assert await matched_job_ids(market, me) == [remote, on_site]
 
@@ -110,8 +111,8 @@ async def test_an_on_site_job_on_another_island_never_outranks_remote_work(
 async def test_a_rare_skill_counts_more_than_a_common_one(market: Market) -> None:
     me = await seeker(market, island="Abaco", skills=["Welding", "Hyperbaric welding"])
     boss = await Employer.create(market)
-    common = await boss.job(skills=["Welding"], island="Abaco")
     rare = await boss.job(skills=["Hyperbaric Welding"], island="Abaco")
+    common = await boss.job(skills=["Welding"], island="Abaco")
     # Welding is everywhere; what makes it common is other live jobs listing it.
     others = [await boss.job(skills=["welding", "Rigging"], island="Bimini") for _ in range(4)]
 
@@ -131,16 +132,17 @@ async def test_preferences_break_ties_of_skills_and_place(market: Market) -> Non
         min_pay={"amount": "20", "period": "hour"},
     )
     boss = await Employer.create(market)
-    nothing = await boss.job(skills=["Welding"], island="Abaco")
+    # Oldest first: were preferences ignored, the newest would lead.
+    category = await boss.job(skills=["Welding"], island="Abaco", category="construction_trades")
     # 20 an hour is 41,600 a year: 50,000 a year pays enough, 40,000 does not.
     pays = await boss.job(
         skills=["Welding"], island="Abaco", salary_max=50000, salary_period="year"
     )
+    contract = await boss.job(skills=["Welding"], island="Abaco", employment_type="contract")
+    nothing = await boss.job(skills=["Welding"], island="Abaco")
     pays_too_little = await boss.job(
         skills=["Welding"], island="Abaco", salary_max=40000, salary_period="year"
     )
-    contract = await boss.job(skills=["Welding"], island="Abaco", employment_type="contract")
-    category = await boss.job(skills=["Welding"], island="Abaco", category="construction_trades")
 
     items = await matched_jobs(market, me)
 
@@ -163,9 +165,12 @@ async def test_then_the_words_of_the_profile_then_the_newest(market: Market) -> 
     older = await boss.job(title="Site worker", skills=["Welding"], island="Abaco")
     newer = await boss.job(title="Site worker", skills=["Welding"], island="Abaco")
     words = await boss.job(title="Marine mechanic", skills=["Welding"], island="Abaco")
-    await market.sql(
-        "UPDATE jobs SET published_at = now() - interval '3 days' WHERE id = :id", id=older
-    )
+    for job_id, days in ((older, 3), (words, 5)):  # the words beat freshness
+        await market.sql(
+            "UPDATE jobs SET published_at = now() - make_interval(days => :days) WHERE id = :id",
+            days=days,
+            id=job_id,
+        )
 
     assert await matched_job_ids(market, me) == [words, newer, older]
 
