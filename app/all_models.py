@@ -12,6 +12,7 @@ from app.events.models import Event
 from app.files.models import StoredFile
 from app.identity.models import User
 from app.jobs.models import Job, SavedJob
+from app.matching.models import JobDismissal
 from app.messages.models import ConversationRead, Message
 from app.moderation.models import Report
 from app.notifications.models import Notification
@@ -29,6 +30,7 @@ __all__ = [
     "Job",
     "JobAlert",
     "JobAlertMatch",
+    "JobDismissal",
     "Message",
     "Notification",
     "OutboxEmail",

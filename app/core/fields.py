@@ -165,6 +165,24 @@ class SkillList(GroupedMetadata):
         yield AfterValidator(_distinct)
 
 
+def _refuse_duplicates(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("duplicates", "must not list the same value twice")
+    return values
+
+
+@dataclass(frozen=True)
+class DistinctList(GroupedMetadata):
+    """For `Annotated[list[T], DistinctList(n)]`: at most `n` values, none twice (a 422, not a
+    silent fix: a list of choices sent with a repeat is a client's mistake)."""
+
+    max_items: int
+
+    def __iter__(self) -> Iterator[object]:
+        yield MaxLen(self.max_items)
+        yield AfterValidator(_refuse_duplicates)
+
+
 # The default of a PATCH field that may be left out but not sent as null (`title: Title =
 # NOT_SENT`): its type refuses null, and an update applies only the fields sent
 # (`model_dump(exclude_unset=True)`), so this value is never read. Typed Any because None is

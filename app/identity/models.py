@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -11,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -42,6 +44,8 @@ class User(IdMixin, TimestampMixin, Base):
         CheckConstraint("role IN ('job_seeker', 'employer', 'admin')", name="role"),
         CheckConstraint("years_experience BETWEEN 0 AND 70", name="years_experience"),
         CheckConstraint("visibility IN ('public', 'employers', 'hidden')", name="visibility"),
+        CheckConstraint("(min_pay_amount IS NULL) = (min_pay_period IS NULL)", name="min_pay"),
+        CheckConstraint("min_pay_period IN ('hour', 'month', 'year')", name="min_pay_period"),
         Index("ix_users_search_vector", "search_vector", postgresql_using="gin"),
         # The candidates search walks only findable seekers, newest first.
         Index(
@@ -90,6 +94,23 @@ class User(IdMixin, TimestampMixin, Base):
     visibility: Mapped[str] = mapped_column(
         String(10), nullable=False, server_default=text("'hidden'")
     )
+    # What the seeker would like, all optional (GET|PATCH /api/users/me), which matching
+    # (app/matching) ranks by: values of app.users.work_terms and app.users.islands, each list
+    # without repeats; the lowest pay accepted is an amount per hour, month or year.
+    preferred_categories: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), nullable=False, server_default=text("'{}'::varchar[]")
+    )
+    preferred_employment_types: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), nullable=False, server_default=text("'{}'::varchar[]")
+    )
+    preferred_work_modes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), nullable=False, server_default=text("'{}'::varchar[]")
+    )
+    relocation_islands: Mapped[list[str]] = mapped_column(
+        ARRAY(String(40)), nullable=False, server_default=text("'{}'::varchar[]")
+    )
+    min_pay_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    min_pay_period: Mapped[str | None] = mapped_column(String(10))
     # Maintained by the users_search_vector trigger (migration 0004): headline A, skills B,
     # bio C. Never written by the application.
     search_vector: Mapped[str | None] = deferred(mapped_column(TSVECTOR))
@@ -116,3 +137,10 @@ class User(IdMixin, TimestampMixin, Base):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def min_pay(self) -> dict[str, object] | None:
+        """The lowest pay accepted, as the profile shows it: {amount, period}, or None."""
+        if self.min_pay_amount is None:
+            return None
+        return {"amount": self.min_pay_amount, "period": self.min_pay_period}

@@ -44,47 +44,6 @@ class DisplayStatus(StrEnum):
     TAKEN_DOWN = "taken_down"
 
 
-class EmploymentType(StrEnum):
-    FULL_TIME = "full_time"
-    PART_TIME = "part_time"
-    CONTRACT = "contract"
-    TEMPORARY = "temporary"
-    INTERNSHIP = "internship"
-
-
-class WorkMode(StrEnum):
-    ON_SITE = "on_site"
-    REMOTE = "remote"
-    HYBRID = "hybrid"
-
-
-class SalaryPeriod(StrEnum):
-    HOUR = "hour"
-    MONTH = "month"
-    YEAR = "year"
-
-
-class JobCategory(StrEnum):
-    ACCOUNTING_FINANCE = "accounting_finance"
-    ADMINISTRATION = "administration"
-    CONSTRUCTION_TRADES = "construction_trades"
-    CUSTOMER_SERVICE = "customer_service"
-    EDUCATION = "education"
-    ENGINEERING = "engineering"
-    FOOD_BEVERAGE = "food_beverage"
-    HEALTHCARE = "healthcare"
-    HOSPITALITY_TOURISM = "hospitality_tourism"
-    INFORMATION_TECHNOLOGY = "information_technology"
-    LEGAL = "legal"
-    MARITIME_FISHING = "maritime_fishing"
-    MANAGEMENT = "management"
-    MARKETING_SALES = "marketing_sales"
-    PUBLIC_SERVICE = "public_service"
-    SECURITY = "security"
-    TRANSPORTATION_LOGISTICS = "transportation_logistics"
-    OTHER = "other"
-
-
 # What the public list and search show: published, not deleted (expiry is checked at query time).
 LISTED = text("status = 'published' AND deleted_at IS NULL")
 

@@ -21,23 +21,14 @@ from app.companies.models import Company
 from app.core.fields import NOT_SENT, Currency, Line, Name, SearchText, Skill, SkillList, Text
 from app.core.ids import MAX_ID
 from app.core.pagination import PageQuery
-from app.jobs.models import (
-    DisplayStatus,
-    EmploymentType,
-    Job,
-    JobCategory,
-    JobStatus,
-    SalaryPeriod,
-    WorkMode,
-    display_status,
-)
+from app.jobs.models import DisplayStatus, Job, JobStatus, display_status
 from app.users.islands import Island
+from app.users.work_terms import EmploymentType, JobCategory, PayAmount, SalaryPeriod, WorkMode
 
-MAX_SALARY = Decimal("10000000")
 COMPANY_LABEL = "company."
 MAX_QUERY_LENGTH = 200
 
-Salary = Annotated[Decimal, Field(ge=0, le=MAX_SALARY, max_digits=12, decimal_places=2)]
+Salary = PayAmount
 Description = Annotated[str, Text(20_000, min_length=20)]
 Skills = Annotated[list[Skill], SkillList(30)]
 Title = Annotated[str, Name(150, min_length=3)]

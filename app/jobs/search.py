@@ -9,7 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnClause, Interval, String, bindparam, func, literal_column
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Interval,
+    String,
+    bindparam,
+    func,
+    literal_column,
+)
 from sqlalchemy.dialects.postgresql import REAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +42,13 @@ _SALARY_BOUNDS = (Decimal(-1), Decimal("9999999999.99"))
 SALARY = Ordering(
     "jobs:salary", (SortKey(SALARY_KEY, Decimal, bounds=_SALARY_BOUNDS), SortKey(Job.id, int))
 )
+
+
+def pays_at_least(amount: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The one rule of "pays at least `amount`" (the salary_min filter; matching's lowest pay
+    accepted): the top of the job's range, or its min if it states no max, reaches `amount`,
+    in the job's own period. A job that states no pay never does (NULL)."""
+    return func.coalesce(Job.salary_max, Job.salary_min) >= amount
 
 
 _EQUAL_FILTERS = ("island", "category", "employment_type", "work_mode", "company_id")
@@ -68,7 +83,7 @@ def _search_select(filters: frozenset[str], sort: str) -> PagedSelect:
         if column in filters:
             stmt = stmt.where(getattr(Job, column) == bindparam(column))
     if "salary_min" in filters:
-        stmt = stmt.where(func.coalesce(Job.salary_max, Job.salary_min) >= bindparam("salary_min"))
+        stmt = stmt.where(pays_at_least(bindparam("salary_min")))
     if "salary_max" in filters:
         stmt = stmt.where(func.coalesce(Job.salary_min, Job.salary_max) <= bindparam("salary_max"))
     if "posted_within" in filters:

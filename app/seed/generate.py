@@ -14,10 +14,11 @@ from typing import Any
 from app.applications.models import ApplicationStatus
 from app.applications.pipeline import STAGES
 from app.companies.models import CompanySize, Industry
-from app.jobs.models import EmploymentType, JobCategory, JobStatus, WorkMode
+from app.jobs.models import JobStatus
 from app.notifications import messages
 from app.seed import vocabulary as v
 from app.users.islands import Island
+from app.users.work_terms import EmploymentType, JobCategory, WorkMode
 
 SEED_EMAIL_DOMAIN = "seed.hiremebahamas.bs"
 

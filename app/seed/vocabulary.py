@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.companies.models import Industry
-from app.jobs.models import JobCategory, SalaryPeriod
 from app.users.islands import Island
+from app.users.work_terms import JobCategory, SalaryPeriod
 
 # Islands weighted roughly by population and employment (New Providence is most of the market).
 ISLAND_WEIGHTS: dict[Island, int] = {

@@ -9,10 +9,20 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.fields import NOT_SENT, Line, LongText, Name, Skill, SkillList, WebUrl
+from app.core.fields import (
+    NOT_SENT,
+    DistinctList,
+    Line,
+    LongText,
+    Name,
+    Skill,
+    SkillList,
+    WebUrl,
+)
 from app.files.schemas import FileId, FileRead
 from app.identity.models import Visibility
 from app.users.islands import Island
+from app.users.work_terms import EmploymentType, JobCategory, PayAmount, SalaryPeriod, WorkMode
 
 
 def normalize_email(email: str) -> str:
@@ -25,10 +35,24 @@ Headline = Annotated[str, Line(160)]
 Location = Annotated[str, Line(120)]
 Skills = Annotated[list[Skill], SkillList(50)]
 Bio = LongText
+# Preferences: a handful of choices each, never the same one twice.
+Categories = Annotated[list[JobCategory], DistinctList(5)]
+EmploymentTypes = Annotated[list[EmploymentType], DistinctList(len(EmploymentType))]
+WorkModes = Annotated[list[WorkMode], DistinctList(len(WorkMode))]
+Islands = Annotated[list[Island], DistinctList(10)]
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]{5,30}$"),
 ]
+
+
+class MinPay(BaseModel):
+    """The lowest pay a seeker accepts: an amount per hour, month or year (BSD)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    amount: PayAmount
+    period: SalaryPeriod
 
 
 class ProfileUpdate(BaseModel):
@@ -45,6 +69,10 @@ class ProfileUpdate(BaseModel):
                     "years_experience": 6,
                     "resume_file_id": 12,
                     "visibility": "employers",
+                    "preferred_categories": ["hospitality_tourism"],
+                    "preferred_work_modes": ["on_site", "hybrid"],
+                    "min_pay": {"amount": 30000, "period": "year"},
+                    "relocation_islands": ["Exuma", "Abaco"],
                 }
             ]
         },
@@ -66,10 +94,22 @@ class ProfileUpdate(BaseModel):
     avatar_file_id: FileId | None = None
     open_to_work: bool = NOT_SENT
     visibility: Visibility = NOT_SENT
+    # Preferences, which matching ranks by (an empty list or null: no preference).
+    preferred_categories: Categories = NOT_SENT
+    preferred_employment_types: EmploymentTypes = NOT_SENT
+    preferred_work_modes: WorkModes = NOT_SENT
+    min_pay: MinPay | None = None
+    relocation_islands: Islands = NOT_SENT
 
     def changes(self) -> dict[str, Any]:
-        """The fields the client sent, as column values."""
-        return self.model_dump(exclude_unset=True, mode="json")
+        """The fields the client sent, as column values (`min_pay` as its two columns)."""
+        changes = self.model_dump(exclude_unset=True, mode="json")
+        if "min_pay" in changes:
+            pay = self.min_pay
+            changes.pop("min_pay")
+            changes["min_pay_amount"] = pay.amount if pay else None
+            changes["min_pay_period"] = pay.period.value if pay else None
+        return changes
 
 
 class UserPublic(BaseModel):
@@ -101,5 +141,10 @@ class UserPrivate(UserPublic):
     avatar_file_id: int | None
     resume: FileRead | None = None  # the résumé file, with a short-lived download link
     visibility: Visibility
+    preferred_categories: list[JobCategory]
+    preferred_employment_types: list[EmploymentType]
+    preferred_work_modes: list[WorkMode]
+    min_pay: MinPay | None
+    relocation_islands: list[Island]
     last_login_at: datetime | None
     updated_at: datetime

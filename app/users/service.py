@@ -32,6 +32,12 @@ _CLEARED_PROFILE: dict[str, object] = {
     "avatar_file_id": None,
     "open_to_work": False,
     "visibility": Visibility.HIDDEN.value,
+    "preferred_categories": [],
+    "preferred_employment_types": [],
+    "preferred_work_modes": [],
+    "relocation_islands": [],
+    "min_pay_amount": None,
+    "min_pay_period": None,
 }
 
 

@@ -1,0 +1,187 @@
+"""How well a job and a seeker fit, computed in PostgreSQL: one statement per page, from either
+side (`rank_jobs` for a seeker, `rank_candidates` for a job), keyset-paged.
+
+The fit of a pair is lexicographic, by construction: it is packed into one integer, `rank`,
+whose tiers sit in separate decimal places, so a higher tier always outweighs everything
+below it whatever their values:
+
+    rank = skill points * 10,000  +  place * 1,000  +  preference points * 10  +  relevance
+
+- skill points: the sum of the weights of the skills both share (WEIGHTS.skill_*), 0 up;
+- place: 3 the seeker's own island, 2 an island they would move to, 1 remote work, 0 else;
+- preference points: the seeker's preferences the job meets (WEIGHTS.*_preference), 0-10;
+- relevance: the other side's words in the document (ts_rank), 0-9.
+
+Equal ranks are ordered by freshness (the job's publication, the profile's last change), then
+id. The reply's `score` (0-100) is the rank over the best rank this caller could get, so it
+never rises down a list.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    Row,
+    Select,
+    String,
+    bindparam,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.cursors import Ordering, SortKey
+from app.core.pagination import PageParams, keyset_page, keyset_params, keyset_statement
+from app.identity.models import User
+from app.jobs.models import Job
+from app.jobs.service import summary_select
+from app.matching.statements import CANDIDATES_FOR_JOB, JOBS_FOR_SEEKER
+from app.matching.weights import RANK_BOUNDS
+
+
+def _scored(sql: str) -> Any:
+    """The statement as a subquery named `match`, its columns typed."""
+    return (
+        text(sql)
+        .bindparams(bindparam("subject_id", type_=BigInteger))
+        .columns(
+            id=BigInteger,
+            fresh=DateTime(timezone=True),
+            skill_points=Integer,
+            shared_skills=postgresql.ARRAY(String),
+            place=Integer,
+            category_match=Boolean,
+            employment_type_match=Boolean,
+            work_mode_match=Boolean,
+            pay_match=Boolean,
+            relevance=Integer,
+            best_rank=BigInteger,
+            match_rank=BigInteger,
+        )
+        .subquery("match")
+    )
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Why a pair ranks where it does: what the reasons and the score are made of."""
+
+    score: int  # 0-100
+    shared_skills: list[str]
+    place: int  # 3 own island, 2 an island the seeker would move to, 1 remote, 0 none
+    category_match: bool
+    employment_type_match: bool
+    work_mode_match: bool
+    pay_match: bool
+
+    @classmethod
+    def of_row(cls, row: Row[Any]) -> Fit:
+        m = row._mapping
+        score = min(100, round(100 * m["match_rank"] / m["best_rank"])) if m["best_rank"] else 0
+        return cls(
+            score=score,
+            shared_skills=list(m["shared_skills"]),
+            place=m["place"],
+            category_match=m["category_match"],
+            employment_type_match=m["employment_type_match"],
+            work_mode_match=m["work_mode_match"],
+            pay_match=m["pay_match"],
+        )
+
+
+# What a Fit is made of, besides the rank.
+_FIT_COLUMNS = (
+    "shared_skills",
+    "place",
+    "category_match",
+    "employment_type_match",
+    "work_mode_match",
+    "pay_match",
+    "best_rank",
+)
+
+
+class _Side:
+    """The pages of one side's matches. The page is cut from the scored rows in the statement
+    itself (keyset over the match's own columns: best rank first, then the freshest, then the
+    id), and only that page's rows are joined to what the reply shows (`shown`)."""
+
+    def __init__(self, name: str, sql: str, shown: Callable[[Any], Select[Any]]) -> None:
+        self.match = _scored(sql)
+        self.keys = (self.match.c.match_rank, self.match.c.fresh, self.match.c.id)
+        self.ordering = Ordering(
+            name,
+            (
+                SortKey(self.keys[0], int, bounds=RANK_BOUNDS),
+                SortKey(self.keys[1], datetime),
+                SortKey(self.keys[2], int),
+            ),
+        )
+        self._shown = shown
+        self._pages: dict[bool, Select[Any]] = {}
+
+    def statement(self, after: bool) -> Select[Any]:
+        if after not in self._pages:
+            fit = select(*(self.match.c[name] for name in _FIT_COLUMNS))
+            top = keyset_statement(fit, self.ordering, after=after).subquery("top")
+            keys = [top.c[key.name] for key in self.keys]
+            self._pages[after] = (
+                self._shown(top)
+                .add_columns(*(top.c[name] for name in _FIT_COLUMNS), *keys)
+                .order_by(*(key.desc() for key in keys))
+            )
+        return self._pages[after]
+
+    async def fetch(
+        self, session: AsyncSession, subject_id: int, page: PageParams
+    ) -> tuple[Sequence[Row[Any]], str | None]:
+        values = {"subject_id": subject_id, **keyset_params(self.ordering, page)}
+        rows = (await session.execute(self.statement(page.after is not None), values)).all()
+        return keyset_page(rows, self.ordering, page)
+
+
+@functools.cache
+def _jobs() -> _Side:
+    return _Side(
+        "matches:jobs",
+        JOBS_FOR_SEEKER,
+        lambda top: summary_select().join(top, top.c.id == Job.id),
+    )
+
+
+@functools.cache
+def _candidates() -> _Side:
+    return _Side(
+        "matches:candidates",
+        CANDIDATES_FOR_JOB,
+        lambda top: select(User).join(top, top.c.id == User.id),
+    )
+
+
+async def rank_jobs(
+    session: AsyncSession, seeker_id: int, page: PageParams
+) -> tuple[list[tuple[Row[Any], Fit]], str | None]:
+    """One page of the live jobs ranked for the seeker `seeker_id`, best first, leaving out
+    jobs they applied to or dismissed: each as its `summary_select()` row (for
+    `JobSummary.of_row`) and its Fit; and the next page's cursor."""
+    rows, cursor = await _jobs().fetch(session, seeker_id, page)
+    return [(row, Fit.of_row(row)) for row in rows], cursor
+
+
+async def rank_candidates(
+    session: AsyncSession, job_id: int, page: PageParams
+) -> tuple[list[tuple[User, Fit]], str | None]:
+    """One page of the findable seekers open to work, ranked for the job `job_id`, best
+    first: each as its User and its Fit; and the next page's cursor."""
+    rows, cursor = await _candidates().fetch(session, job_id, page)
+    return [(row[0], Fit.of_row(row)) for row in rows], cursor

@@ -1,0 +1,168 @@
+"""The SQL of a page of matches, from either side: the one row (a seeker, or a job) scored
+against every row of its pool (live jobs, or findable seekers open to work), in one statement.
+The weights are app/matching/weights.py's; the rules of what is live, who is findable and what
+pays enough are the jobs' and candidates' own, rendered here as SQL, never rewritten.
+
+Every piece of SQL here is built from constants of this module, weights.py and the compiled
+rules, never from input (hence S608 off); the caller's values are bound (`:subject_id`)."""
+
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnClause, literal_column
+from sqlalchemy.dialects import postgresql
+
+from app.candidates.service import findable
+from app.jobs.search import pays_at_least
+from app.jobs.service import live_clause
+from app.matching.weights import MAX_PREFERENCE_POINTS, WEIGHTS
+from app.users.work_terms import PERIODS_PER_YEAR
+
+
+def _sql(clause: Any) -> str:
+    """A rule written once in SQLAlchemy (what is live, who is findable), as SQL text."""
+    return str(clause.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def _per_year(period: str) -> str:
+    cases = " ".join(f"WHEN '{p.value}' THEN {n}" for p, n in PERIODS_PER_YEAR.items())
+    return f"(CASE {period} {cases} END)"
+
+
+# The seeker's lowest pay, in the job's period, checked by job search's own rule.
+_ASKED: ColumnClause[Any] = literal_column(
+    "users.min_pay_amount * "
+    f"{_per_year('users.min_pay_period')} / {_per_year('jobs.salary_period')}"
+)
+
+_PAYS_ENOUGH = _sql(pays_at_least(_ASKED))
+
+
+# The words of a document's top weights (a job's title and skills, a profile's headline and
+# skills) as an OR query; its lexemes are already stemmed, so 'simple' takes them as they are.
+def _terms(row: str) -> str:
+    return (
+        "(SELECT to_tsquery('simple', string_agg(quote_literal(lexeme), ' | '))"
+        f" FROM unnest(tsvector_to_array(ts_filter({row}.search_vector, '{{a,b}}'))) AS lexeme)"
+    )
+
+
+_JOB_COLUMNS = (
+    "jobs.id, jobs.published_at AS fresh, jobs.island, jobs.work_mode, jobs.category,"
+    " jobs.employment_type, jobs.salary_min, jobs.salary_max, jobs.salary_period, jobs.skills"
+)
+_SEEKER_COLUMNS = (
+    "users.id, users.updated_at AS fresh, users.island, users.relocation_islands,"
+    " users.preferred_categories, users.preferred_employment_types, users.preferred_work_modes,"
+    " users.min_pay_amount, users.min_pay_period, users.skills"
+)
+_COLUMNS = {"jobs": _JOB_COLUMNS, "users": _SEEKER_COLUMNS}
+_LOWER_SKILLS = "ARRAY(SELECT lower(skill) FROM unnest({row}.skills) AS skill) AS skills_lower"
+_PREFERENCE_POINTS = (
+    f"{WEIGHTS.category_preference} * category_match::int"
+    f" + {WEIGHTS.pay_preference} * pay_match::int"
+    f" + {WEIGHTS.employment_type_preference} * employment_type_match::int"
+    f" + {WEIGHTS.work_mode_preference} * work_mode_match::int"
+)
+# The best place and preference points a job can earn from this seeker: only the preferences
+# they set, the own island only if they gave one.
+_SEEKER_BEST = (
+    "(CASE WHEN users.island IS NOT NULL THEN 3"
+    " WHEN cardinality(users.relocation_islands) > 0 THEN 2 ELSE 1 END)"
+    f" * {WEIGHTS.place_unit} + {WEIGHTS.preference_unit} * ("
+    f"{WEIGHTS.category_preference} * (cardinality(users.preferred_categories) > 0)::int"
+    f" + {WEIGHTS.pay_preference} * (users.min_pay_amount IS NOT NULL)::int"
+    f" + {WEIGHTS.employment_type_preference}"
+    " * (cardinality(users.preferred_employment_types) > 0)::int"
+    f" + {WEIGHTS.work_mode_preference} * (cardinality(users.preferred_work_modes) > 0)::int)"
+)
+# A candidate can earn any place and every preference.
+_CANDIDATE_BEST = str(3 * WEIGHTS.place_unit + MAX_PREFERENCE_POINTS * WEIGHTS.preference_unit)
+
+
+def _statement(*, subject: str, pool: str, many: str, one: str, best: str, exclude: str) -> str:
+    """The scored pairs of the single row `subject` (named `one`: jobs or users) against every
+    row of the table `many` that meets `pool`, as SQL whose pair expressions read `jobs.` and
+    `users.`; `exclude` leaves pairs out, `best` is the best rank but the skills'.
+    The skills weighed are the subject's, by how few rows of the pool list them."""
+    w = WEIGHTS
+    return f"""
+WITH subject AS ({subject}),
+pool AS (SELECT {_COLUMNS[many]}, {_LOWER_SKILLS.format(row=many)} FROM {many} WHERE {pool}),
+pool_size AS (SELECT count(*)::numeric AS n FROM pool),
+mine AS (
+  SELECT lower(skill) AS skill, min(skill) AS name FROM subject, unnest(subject.skills) AS skill
+  GROUP BY 1
+),
+weights AS (
+  SELECT mine.skill, mine.name,
+         {w.skill_base} + floor({w.skill_rarity} * ln(pool_size.n / count(*))
+                                / ln(pool_size.n + 1))::int AS weight
+  FROM mine JOIN pool ON mine.skill = ANY (pool.skills_lower) CROSS JOIN pool_size
+  GROUP BY mine.skill, mine.name, pool_size.n
+),
+-- Ranked only where the words match, found through the document's GIN index.
+relevant AS (
+  SELECT {many}.id, least({w.max_relevance}, floor(10 * ts_rank({many}.search_vector, terms)))::int
+           AS relevance
+  FROM {many}, subject WHERE {many}.search_vector @@ subject.terms AND {pool}
+),
+best AS (
+  SELECT (SELECT coalesce(sum(weight), 0) FROM weights) * {w.skill_unit} + {best}
+         + {w.max_relevance} AS best_rank
+  FROM subject AS {one}
+),
+pairs AS (
+  SELECT {many}.id, {many}.fresh,
+         coalesce(shared.points, 0)::int AS skill_points,
+         coalesce(shared.names, '{{}}') AS shared_skills,
+         CASE WHEN jobs.island = users.island THEN 3
+              WHEN jobs.island = ANY (users.relocation_islands) THEN 2
+              WHEN jobs.work_mode = 'remote' THEN 1 ELSE 0 END AS place,
+         coalesce(jobs.category = ANY (users.preferred_categories), false) AS category_match,
+         coalesce(jobs.employment_type = ANY (users.preferred_employment_types), false)
+           AS employment_type_match,
+         coalesce(jobs.work_mode = ANY (users.preferred_work_modes), false) AS work_mode_match,
+         coalesce({_PAYS_ENOUGH}, false) AS pay_match,
+         coalesce(relevant.relevance, 0) AS relevance
+  FROM pool AS {many} CROSS JOIN subject AS {one}
+  LEFT JOIN relevant ON relevant.id = {many}.id
+  LEFT JOIN LATERAL (
+    SELECT sum(weights.weight) AS points,
+           array_agg(weights.name::text ORDER BY weights.weight DESC, weights.name) AS names
+    FROM weights WHERE weights.skill = ANY ({many}.skills_lower)
+  ) AS shared ON true
+  WHERE true {exclude}
+)
+SELECT pairs.*, best.best_rank,
+       skill_points * {w.skill_unit} + place * {w.place_unit}
+       + ({_PREFERENCE_POINTS}) * {w.preference_unit} + relevance AS match_rank
+FROM pairs CROSS JOIN best
+"""
+
+
+JOBS_FOR_SEEKER = _statement(
+    subject=f"SELECT {_SEEKER_COLUMNS}, {_terms('users')} AS terms"
+    " FROM users WHERE users.id = :subject_id",
+    pool=_sql(live_clause()),
+    many="jobs",
+    one="users",
+    best=_SEEKER_BEST,
+    # Jobs the seeker applied to or dismissed stay out.
+    exclude="AND NOT EXISTS (SELECT FROM applications"
+    " WHERE applications.job_id = jobs.id AND applications.applicant_id = :subject_id)"
+    " AND NOT EXISTS (SELECT FROM job_dismissals"
+    " WHERE job_dismissals.job_id = jobs.id AND job_dismissals.user_id = :subject_id)",
+)
+CANDIDATES_FOR_JOB = _statement(
+    subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
+    " FROM jobs WHERE jobs.id = :subject_id",
+    pool=f"{_sql(findable())} AND users.open_to_work",
+    many="users",
+    one="jobs",
+    best=_CANDIDATE_BEST,
+    exclude="",
+)
