@@ -15,6 +15,7 @@ from app.events.router import router as events_router
 from app.files.router import router as files_router
 from app.jobs.router import router as jobs_router
 from app.jobs.router import saved_router as saved_jobs_router
+from app.matching.router import router as matching_router
 from app.messages.router import router as messages_router
 from app.moderation.router import admin_router, reports_router
 from app.notifications.router import router as notifications_router
@@ -27,6 +28,7 @@ API_ROUTERS: list[tuple[APIRouter, str]] = [
     (jobs_router, ""),
     (applications_router, ""),
     (saved_jobs_router, ""),
+    (matching_router, ""),
     (companies_router, "/companies"),
     (notifications_router, "/notifications"),
     (stats_router, "/stats"),

@@ -49,9 +49,16 @@ Phone = Annotated[
 class MinPay(BaseModel):
     """The lowest pay a seeker accepts: an amount per hour, month or year (BSD)."""
 
-    model_config = ConfigDict(extra="forbid", from_attributes=True)
+    model_config = ConfigDict(extra="forbid")
 
     amount: PayAmount
+    period: SalaryPeriod
+
+
+class MinPayRead(BaseModel):
+    """The lowest pay accepted, as shown: the amount a number, as jobs show their salaries."""
+
+    amount: float
     period: SalaryPeriod
 
 
@@ -144,7 +151,7 @@ class UserPrivate(UserPublic):
     preferred_categories: list[JobCategory]
     preferred_employment_types: list[EmploymentType]
     preferred_work_modes: list[WorkMode]
-    min_pay: MinPay | None
+    min_pay: MinPayRead | None
     relocation_islands: list[Island]
     last_login_at: datetime | None
     updated_at: datetime

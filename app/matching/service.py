@@ -1,0 +1,72 @@
+"""The rules of matching: whose matches a caller may see, what a dismissal does, and each
+page's items (the ranking is app/matching/ranking.py's)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.candidates.schemas import CandidateRead
+from app.companies.models import Company
+from app.core.errors import NotFound
+from app.core.pagination import PageParams
+from app.identity.models import User
+from app.jobs.models import Job
+from app.jobs.service import live_clause
+from app.matching import reasons
+from app.matching.models import JobDismissal
+from app.matching.ranking import rank_candidates, rank_jobs
+from app.matching.schemas import CandidateMatch, JobMatch
+
+
+async def job_matches(
+    session: AsyncSession, seeker: User, page: PageParams
+) -> tuple[list[JobMatch], str | None]:
+    """One page of the live jobs ranked for `seeker`, each with its score and reasons."""
+    ranked, cursor = await rank_jobs(session, seeker.id, page)
+    now = datetime.now(UTC)
+    items = []
+    for row, fit in ranked:
+        terms = reasons.Terms(row.island, row.category, row.employment_type, row.work_mode)
+        items.append(JobMatch.of_row(row, now, match=reasons.match(fit, terms, reasons.SEEKER)))
+    return items, cursor
+
+
+async def dismiss(session: AsyncSession, seeker: User, job_id: int) -> None:
+    """ "Not for me": the live job `job_id` stays out of the seeker's matches (again: no-op);
+    a job that is not live is a 404, as on its page."""
+    if await session.scalar(select(Job.id).where(Job.id == job_id, live_clause())) is None:
+        raise NotFound("No such job.")
+    await session.execute(
+        insert(JobDismissal).values(user_id=seeker.id, job_id=job_id).on_conflict_do_nothing()
+    )
+
+
+async def candidate_matches(
+    session: AsyncSession, caller: User | None, job_id: int, page: PageParams
+) -> tuple[list[CandidateMatch], str | None]:
+    """One page of the seekers ranked for the job `job_id`, for its owner only: to anyone
+    else (anonymous too) the job is a 404, so nobody learns which jobs exist. Public fields
+    only, whatever the candidate applied to."""
+    job = None
+    if caller is not None:
+        job = await session.scalar(
+            select(Job)
+            .join(Company, Company.id == Job.company_id)
+            .where(Job.id == job_id, Company.owner_id == caller.id, Job.deleted_at.is_(None))
+        )
+    if job is None:
+        raise NotFound("No such job of yours.")
+    ranked, cursor = await rank_candidates(session, job.id, page)
+    terms = reasons.Terms(job.island, job.category, job.employment_type, job.work_mode)
+    items = [
+        CandidateMatch(
+            **dict(CandidateRead.model_validate(seeker)),
+            match=reasons.match(fit, terms, reasons.EMPLOYER),
+        )
+        for seeker, fit in ranked
+    ]
+    return items, cursor
