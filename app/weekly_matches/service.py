@@ -24,8 +24,9 @@ from app.email.messages import Email
 from app.email.service import already_queued, queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
 from app.identity.models import Role, User
-from app.jobs.schemas import JobSummary
 from app.matching.ranking import Fit, rank_jobs
+from app.matching.schemas import JobMatch
+from app.matching.service import job_match
 from app.weekly_matches.models import MailedMatch
 
 logger = logging.getLogger("app.weekly_matches")
@@ -81,21 +82,26 @@ def _for_you(fit: Fit) -> bool:
     return bool(fit.shared_skills) or fit.place >= NEAR
 
 
-async def new_matches(session: AsyncSession, user_id: int) -> list[tuple[JobSummary, Fit]]:
-    """The best `TOP` live jobs for the seeker that no weekly email has shown them."""
+async def new_matches(session: AsyncSession, user_id: int) -> list[JobMatch]:
+    """The best `TOP` live jobs for the seeker that no weekly email has shown them, each with
+    its reasons in the words of GET /api/users/me/job-matches."""
     page = PageParams(limit=TOP, cursor=None)
     ranked, _ = await rank_jobs(session, user_id, page, leave_out=MailedMatch.__table__)
     now = datetime.now(UTC)
-    return [(JobSummary.of_row(row, now), fit) for row, fit in ranked if _for_you(fit)]
+    return [job_match(row, fit, now) for row, fit in ranked if _for_you(fit)]
 
 
-def _describe(job: JobSummary, settings: Settings) -> str:
-    return f"{job.title}, {job.company.name} ({job.location})\n{settings.link_base}/jobs/{job.id}"
+def _describe(job: JobMatch, settings: Settings) -> str:
+    why = "; ".join(reason.text for reason in job.match.reasons)
+    return (
+        f"{job.title}, {job.company.name} ({job.location})\n"
+        f"Why: {why}\n{settings.link_base}/jobs/{job.id}"
+    )
 
 
-def _email(settings: Settings, user: User, found: Sequence[tuple[JobSummary, Fit]]) -> Email:
+def _email(settings: Settings, user: User, found: Sequence[JobMatch]) -> Email:
     count = f"{len(found)} new job{'s' if len(found) != 1 else ''}"
-    listing = "\n\n".join(_describe(job, settings) for job, _ in found)
+    listing = "\n\n".join(_describe(job, settings) for job in found)
     text = (
         f"Hello {user.full_name},\n\n{count} this week that match your profile, best first:"
         f"\n\n{listing}"
@@ -122,7 +128,7 @@ async def mail_seeker(session: AsyncSession, settings: Settings, user_id: int, w
         return 0  # another run queued it first (this one waited on the key)
     await session.execute(
         insert(MailedMatch)
-        .values([{"user_id": user_id, "job_id": job.id} for job, _ in found])
+        .values([{"user_id": user_id, "job_id": job.id} for job in found])
         .on_conflict_do_nothing()
     )
     return len(found)

@@ -80,6 +80,10 @@ async def test_sent_once_a_week_with_only_jobs_never_mailed_before(
     [email] = await wait_for(lambda: mail.received(to=seeker.email, contains=SUBJECT))
     assert email["Subject"] == "2 new jobs for you this week"
     assert _job_ids(email) == set(first)
+    # Each job with the matching's reasons, in the words of GET /api/users/me/job-matches.
+    assert (
+        body_text(email).count("Why: 2 of your skills: pipefitting, welding; on your island") == 2
+    )
 
     assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert email["List-Unsubscribe"].startswith(
