@@ -205,6 +205,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/me/job-matches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live jobs ranked for you (job seekers)
+         * @description Live jobs ranked by the skills you share with them (a rare skill counts more), then
+         *     place (your island, an island you would move to, remote work), then your preferences,
+         *     then the words of your headline and skills, then the newest. Jobs you applied to or
+         *     dismissed are left out. Each job carries `match`: a score 0-100 and the reasons.
+         */
+        get: operations["list_job_matches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/job-matches/{job_id}/dismiss": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Say "not for me" to a job: it stays out of your matches
+         * @description Idempotent (again: 204). A job that is not live (a draft, closed, expired, taken
+         *     down, unknown) is a 404.
+         */
+        post: operations["dismiss_job_match"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/jobs/{job_id}/candidate-matches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job seekers ranked for your job (its owner only)
+         * @description Seekers who chose to be found (visibility public or employers) and are open to work,
+         *     ranked for the job as job matches are, with the reasons from your side. Public fields
+         *     only: never email, phone or résumé. To anyone but the job's owner (anonymous callers,
+         *     other employers, seekers) the job is a 404.
+         */
+        get: operations["list_candidate_matches"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/companies": {
         parameters: {
             query?: never;
@@ -1262,6 +1329,42 @@ export interface components {
             client_secret?: string | null;
         };
         /**
+         * CandidateMatch
+         * @description A seeker of GET /api/jobs/{job_id}/candidate-matches: candidate search's public
+         *     candidate (contact details never: `contact` is always null here), and the match.
+         */
+        CandidateMatch: {
+            /** Id */
+            id: number;
+            /** Role */
+            role: string;
+            /** Full Name */
+            full_name: string;
+            /** Headline */
+            headline: string | null;
+            /** Bio */
+            bio: string | null;
+            /** Location */
+            location: string | null;
+            island: components["schemas"]["Island"] | null;
+            /** Skills */
+            skills: string[];
+            /** Years Experience */
+            years_experience: number | null;
+            /** Avatar Url */
+            avatar_url: string | null;
+            /** Open To Work */
+            open_to_work: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            visibility: components["schemas"]["Visibility"];
+            contact?: components["schemas"]["Contact"] | null;
+            match: components["schemas"]["Match"];
+        };
+        /**
          * CandidateRead
          * @description A findable job seeker's public fields (and, to an employer they applied to, contact).
          */
@@ -1797,6 +1900,38 @@ export interface components {
              */
             status: "draft" | "published";
         };
+        /**
+         * JobMatch
+         * @description A job of GET /api/users/me/job-matches: the job list's summary, and the match.
+         */
+        JobMatch: {
+            /** Id */
+            id: number;
+            company: components["schemas"]["CompanyBrief"];
+            /** Title */
+            title: string;
+            /** Location */
+            location: string;
+            island: components["schemas"]["Island"];
+            category: components["schemas"]["JobCategory"];
+            employment_type: components["schemas"]["EmploymentType"];
+            work_mode: components["schemas"]["WorkMode"];
+            /** Salary Min */
+            salary_min: number | null;
+            /** Salary Max */
+            salary_max: number | null;
+            /** Salary Currency */
+            salary_currency: string;
+            salary_period: components["schemas"]["SalaryPeriod"];
+            /** Skills */
+            skills: string[];
+            status: components["schemas"]["DisplayStatus"];
+            /** Published At */
+            published_at: string | null;
+            /** Expires At */
+            expires_at: string | null;
+            match: components["schemas"]["Match"];
+        };
         /** JobRead */
         JobRead: {
             /** Id */
@@ -1915,6 +2050,34 @@ export interface components {
             password: string;
         };
         /**
+         * Match
+         * @description How well the pair fits: `score` 0-100 (the best this caller could get is 100; it never
+         *     rises down a list) and the reasons, the strongest first.
+         * @example {
+         *       "reasons": [
+         *         {
+         *           "kind": "skills",
+         *           "text": "3 of your skills: welding, pipefitting, blueprints"
+         *         },
+         *         {
+         *           "kind": "place",
+         *           "text": "on your island, Abaco"
+         *         },
+         *         {
+         *           "kind": "pay",
+         *           "text": "pays at least what you asked"
+         *         }
+         *       ],
+         *       "score": 96
+         *     }
+         */
+        Match: {
+            /** Score */
+            score: number;
+            /** Reasons */
+            reasons: components["schemas"]["Reason"][];
+        };
+        /**
          * MessageCreate
          * @description Plain text; surrounding whitespace is trimmed, control characters other than newlines
          *     and tabs are refused.
@@ -1946,6 +2109,24 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+        };
+        /**
+         * MinPay
+         * @description The lowest pay a seeker accepts: an amount per hour, month or year (BSD).
+         */
+        MinPay: {
+            /** Amount */
+            amount: number | string;
+            period: components["schemas"]["SalaryPeriod"];
+        };
+        /**
+         * MinPayRead
+         * @description The lowest pay accepted, as shown: the amount a number, as jobs show their salaries.
+         */
+        MinPayRead: {
+            /** Amount */
+            amount: number;
+            period: components["schemas"]["SalaryPeriod"];
         };
         /**
          * ModerationNote
@@ -1998,6 +2179,13 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** Page[CandidateMatch] */
+        Page_CandidateMatch_: {
+            /** Items */
+            items: components["schemas"]["CandidateMatch"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[CandidateRead] */
         Page_CandidateRead_: {
             /** Items */
@@ -2023,6 +2211,13 @@ export interface components {
         Page_JobAlertRead_: {
             /** Items */
             items: components["schemas"]["JobAlertRead"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** Page[JobMatch] */
+        Page_JobMatch_: {
+            /** Items */
+            items: components["schemas"]["JobMatch"][];
             /** Next Cursor */
             next_cursor: string | null;
         };
@@ -2103,6 +2298,21 @@ export interface components {
          * @example {
          *       "headline": "Front desk supervisor",
          *       "island": "New Providence",
+         *       "min_pay": {
+         *         "amount": 30000,
+         *         "period": "year"
+         *       },
+         *       "preferred_categories": [
+         *         "hospitality_tourism"
+         *       ],
+         *       "preferred_work_modes": [
+         *         "on_site",
+         *         "hybrid"
+         *       ],
+         *       "relocation_islands": [
+         *         "Exuma",
+         *         "Abaco"
+         *       ],
          *       "resume_file_id": 12,
          *       "skills": [
          *         "Customer service",
@@ -2139,6 +2349,15 @@ export interface components {
             /** Open To Work */
             open_to_work?: boolean;
             visibility?: components["schemas"]["Visibility"];
+            /** Preferred Categories */
+            preferred_categories?: components["schemas"]["JobCategory"][];
+            /** Preferred Employment Types */
+            preferred_employment_types?: components["schemas"]["EmploymentType"][];
+            /** Preferred Work Modes */
+            preferred_work_modes?: components["schemas"]["WorkMode"][];
+            min_pay?: components["schemas"]["MinPay"] | null;
+            /** Relocation Islands */
+            relocation_islands?: components["schemas"]["Island"][];
         };
         /**
          * Purpose
@@ -2153,6 +2372,19 @@ export interface components {
             unread: number;
             /** Total Unread */
             total_unread: number;
+        };
+        /**
+         * Reason
+         * @description One reason for a match, in words a person reads.
+         */
+        Reason: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "skills" | "place" | "category" | "employment_type" | "work_mode" | "pay";
+            /** Text */
+            text: string;
         };
         /**
          * RefreshRequest
@@ -2422,6 +2654,15 @@ export interface components {
             avatar_file_id: number | null;
             resume?: components["schemas"]["FileRead"] | null;
             visibility: components["schemas"]["Visibility"];
+            /** Preferred Categories */
+            preferred_categories: components["schemas"]["JobCategory"][];
+            /** Preferred Employment Types */
+            preferred_employment_types: components["schemas"]["EmploymentType"][];
+            /** Preferred Work Modes */
+            preferred_work_modes: components["schemas"]["WorkMode"][];
+            min_pay: components["schemas"]["MinPayRead"] | null;
+            /** Relocation Islands */
+            relocation_islands: components["schemas"]["Island"][];
             /** Last Login At */
             last_login_at: string | null;
             /**
@@ -3739,6 +3980,213 @@ export interface operations {
             };
             /** @description You are not allowed to do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests. Try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_job_matches: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_JobMatch_"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests. Try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    dismiss_job_match: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description You are not allowed to do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource was not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests. Try again later. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The database is unavailable. Try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_candidate_matches: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: number;
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                job_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CandidateMatch_"];
+                };
+            };
+            /** @description The resource was not found. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,7 +21,9 @@ router = APIRouter(tags=["matching"])
     summary="Live jobs ranked for you (job seekers)",
     responses=error_responses(Unauthorized, Forbidden),
 )
-async def job_matches(page: PageDep, seeker: JobSeekerUser, session: SessionDep) -> Page[JobMatch]:
+async def list_job_matches(
+    page: PageDep, seeker: JobSeekerUser, session: SessionDep
+) -> Page[JobMatch]:
     """Live jobs ranked by the skills you share with them (a rare skill counts more), then
     place (your island, an island you would move to, remote work), then your preferences,
     then the words of your headline and skills, then the newest. Jobs you applied to or
@@ -36,7 +38,7 @@ async def job_matches(page: PageDep, seeker: JobSeekerUser, session: SessionDep)
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(Unauthorized, Forbidden, NotFound),
 )
-async def dismiss(job_id: IdPath, seeker: JobSeekerUser, session: SessionDep) -> None:
+async def dismiss_job_match(job_id: IdPath, seeker: JobSeekerUser, session: SessionDep) -> None:
     """Idempotent (again: 204). A job that is not live (a draft, closed, expired, taken
     down, unknown) is a 404."""
     await service.dismiss(session, seeker, job_id)
@@ -47,7 +49,7 @@ async def dismiss(job_id: IdPath, seeker: JobSeekerUser, session: SessionDep) ->
     summary="Job seekers ranked for your job (its owner only)",
     responses=error_responses(NotFound),
 )
-async def candidate_matches(
+async def list_candidate_matches(
     job_id: IdPath, page: PageDep, caller: OptionalUser, session: PublicReadSessionDep
 ) -> Page[CandidateMatch]:
     """Seekers who chose to be found (visibility public or employers) and are open to work,

@@ -60,7 +60,6 @@ _SEEKER_COLUMNS = (
     " users.min_pay_amount, users.min_pay_period, users.skills"
 )
 _COLUMNS = {"jobs": _JOB_COLUMNS, "users": _SEEKER_COLUMNS}
-_LOWER_SKILLS = "ARRAY(SELECT lower(skill) FROM unnest({row}.skills) AS skill) AS skills_lower"
 _PREFERENCE_POINTS = (
     f"{WEIGHTS.category_preference} * category_match::int"
     f" + {WEIGHTS.pay_preference} * pay_match::int"
@@ -91,18 +90,31 @@ def _statement(*, subject: str, pool: str, many: str, one: str, best: str, exclu
     w = WEIGHTS
     return f"""
 WITH subject AS ({subject}),
-pool AS (SELECT {_COLUMNS[many]}, {_LOWER_SKILLS.format(row=many)} FROM {many} WHERE {pool}),
+pool AS (SELECT {_COLUMNS[many]} FROM {many} WHERE {pool}),
 pool_size AS (SELECT count(*)::numeric AS n FROM pool),
 mine AS (
   SELECT lower(skill) AS skill, min(skill) AS name FROM subject, unnest(subject.skills) AS skill
   GROUP BY 1
 ),
+-- Which rows of the pool list which of the subject's skills (a hash join on the lowered names;
+-- a list holds each skill once, whatever its case).
+hits AS (
+  SELECT pool.id, mine.skill
+  FROM pool CROSS JOIN LATERAL unnest(pool.skills) AS listed(skill)
+  JOIN mine ON mine.skill = lower(listed.skill)
+),
 weights AS (
   SELECT mine.skill, mine.name,
          {w.skill_base} + floor({w.skill_rarity} * ln(pool_size.n / count(*))
                                 / ln(pool_size.n + 1))::int AS weight
-  FROM mine JOIN pool ON mine.skill = ANY (pool.skills_lower) CROSS JOIN pool_size
+  FROM mine JOIN hits USING (skill) CROSS JOIN pool_size
   GROUP BY mine.skill, mine.name, pool_size.n
+),
+shared AS (
+  SELECT hits.id, sum(weights.weight) AS points,
+         array_agg(weights.name::text ORDER BY weights.weight DESC, weights.name) AS names
+  FROM hits JOIN weights USING (skill)
+  GROUP BY hits.id
 ),
 -- Ranked only where the words match, found through the document's GIN index.
 relevant AS (
@@ -129,12 +141,8 @@ pairs AS (
          coalesce({_PAYS_ENOUGH}, false) AS pay_match,
          coalesce(relevant.relevance, 0) AS relevance
   FROM pool AS {many} CROSS JOIN subject AS {one}
+  LEFT JOIN shared ON shared.id = {many}.id
   LEFT JOIN relevant ON relevant.id = {many}.id
-  LEFT JOIN LATERAL (
-    SELECT sum(weights.weight) AS points,
-           array_agg(weights.name::text ORDER BY weights.weight DESC, weights.name) AS names
-    FROM weights WHERE weights.skill = ANY ({many}.skills_lower)
-  ) AS shared ON true
   WHERE true {exclude}
 )
 SELECT pairs.*, best.best_rank,
