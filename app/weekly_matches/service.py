@@ -14,14 +14,14 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.pagination import PageParams
 from app.email.messages import Email
-from app.email.service import already_queued, queue_email, wants
+from app.email.service import already_queued, queue_email
 from app.email.unsubscribe import unsubscribe_url
 from app.identity.models import Role, User
 from app.matching.ranking import Fit, rank_jobs
@@ -47,32 +47,21 @@ def email_key(user_id: int, week: str) -> str:
     return f"weekly-matches:{user_id}:{week}"
 
 
-def _wanted(user: User) -> bool:
+def _wanted() -> tuple[ColumnElement[bool], ...]:
     """Who gets the email: a job seeker whose account is live and who wants job alerts (the
     job alerts' own rule; neither asks for a verified address)."""
     return (
-        user.role == Role.JOB_SEEKER
-        and user.is_active
-        and user.deleted_at is None
-        and user.suspended_at is None
-        and wants(user, "job_alerts")
+        User.role == Role.JOB_SEEKER,
+        User.is_active.is_(True),
+        User.deleted_at.is_(None),
+        User.suspended_at.is_(None),
+        User.email_job_alerts.is_(True),
     )
 
 
 async def recipients(session: AsyncSession) -> Sequence[int]:
     """The ids of every seeker the email is for this week, in order."""
-    stmt = (
-        select(User.id)
-        .where(
-            User.role == Role.JOB_SEEKER,
-            User.is_active,
-            User.deleted_at.is_(None),
-            User.suspended_at.is_(None),
-            User.email_job_alerts,
-        )
-        .order_by(User.id)
-    )
-    return (await session.scalars(stmt)).all()
+    return (await session.scalars(select(User.id).where(*_wanted()).order_by(User.id))).all()
 
 
 def _for_you(fit: Fit) -> bool:
@@ -118,8 +107,9 @@ async def mail_seeker(session: AsyncSession, settings: Settings, user_id: int, w
     """Queue `week`'s email for one seeker, in the session's transaction; returns how many jobs
     it shows (0: not wanted, already queued this week, or nothing new)."""
     key = email_key(user_id, week)
-    user = await session.get(User, user_id)
-    if user is None or not _wanted(user) or await already_queued(session, key):
+    # Asked again: the seeker may have unsubscribed since the run listed them.
+    user = await session.scalar(select(User).where(User.id == user_id, *_wanted()))
+    if user is None or await already_queued(session, key):
         return 0
     found = await new_matches(session, user_id)
     if not found:
