@@ -16,6 +16,7 @@ from app.matching.models import JobDismissal
 from app.messages.models import ConversationRead, Message
 from app.moderation.models import Report
 from app.notifications.models import Notification
+from app.weekly_matches.models import MailedMatch
 
 __all__ = [
     "AccountToken",
@@ -31,6 +32,7 @@ __all__ = [
     "JobAlert",
     "JobAlertMatch",
     "JobDismissal",
+    "MailedMatch",
     "Message",
     "Notification",
     "OutboxEmail",

@@ -188,7 +188,7 @@ async def sign_in(
     API, once each (bcrypt is the cost), and read what each may act on.
 
     Writes seekers.txt (`token application-ids notification-ids`, ids comma-separated, "-" for
-    none) and employers.txt (`token`) for the wrk scripts."""
+    none) and employers.txt (`token - - job-ids`, their live jobs) for the wrk scripts."""
     rng = random.Random(seed)
 
     async def login(email: str) -> str:
@@ -216,7 +216,11 @@ async def sign_in(
         }
 
     async def employer(number: int) -> dict[str, Any]:
-        return {"token": await login(seed_email("employer", number))}
+        token = await login(seed_email("employer", number))
+        auth = {"Authorization": f"Bearer {token}"}
+        mine = await client.get("/api/employer/jobs", params={"limit": 50}, headers=auth)
+        items = mine.raise_for_status().json()["items"]
+        return {"token": token, "jobs": [j["id"] for j in items if j["status"] == "published"]}
 
     # Four at a time: bcrypt runs in the worker's thread pool, on two CPUs.
     found_seekers = await _gather_limited(4, [lambda n=n: seeker(n) for n in range(1, seekers + 1)])
@@ -224,8 +228,11 @@ async def sign_in(
         4, [lambda n=n: employer(n) for n in range(1, employers + 1)]
     )
     found_seekers = [s for s in found_seekers if s["applications"]]
+    found_employers = [e for e in found_employers if e["jobs"]]
     if len(found_seekers) < 2 or len(found_employers) < 2:  # the capture compares two of each
-        raise RuntimeError("fewer than two signed-in seekers with applications, or employers")
+        raise RuntimeError(
+            "fewer than two signed-in seekers with applications, or employers with live jobs"
+        )
 
     def ids(values: list[int]) -> str:
         return ",".join(map(str, values)) or "-"
@@ -237,7 +244,9 @@ async def sign_in(
             for s in found_seekers
         )
     )
-    (data_dir / "employers.txt").write_text("".join(f"{e['token']}\n" for e in found_employers))
+    (data_dir / "employers.txt").write_text(
+        "".join(f"{e['token']} - - {ids(e['jobs'])}\n" for e in found_employers)
+    )
     return {"seekers": found_seekers, "employers": found_employers}
 
 
@@ -346,7 +355,11 @@ def capture_requests(
 
     def values(who: dict[str, Any], path: str) -> dict[str, Any]:
         found = token_values(_claims(who["token"]))
-        return found | {"id": who["applications"][0]} if "/applications/" in path else found
+        if "/applications/" in path:
+            return found | {"id": who["applications"][0]}
+        if "/candidate-matches" in path:
+            return found | {"id": who["jobs"][0]}
+        return found
 
     def case(path: Callable[[dict[str, Any]], str], people: list[dict[str, Any]]) -> CaptureCase:
         return CaptureCase(
@@ -360,6 +373,10 @@ def capture_requests(
     out["application"] = case(lambda who: f"/api/applications/{who['applications'][0]}", seekers)
     out["notifications"] = case(lambda _: "/api/notifications", seekers)
     out["employer_jobs"] = case(lambda _: "/api/employer/jobs", employers)
+    out["job_matches"] = case(lambda _: "/api/users/me/job-matches", seekers)
+    out["candidate_matches"] = case(
+        lambda who: f"/api/jobs/{who['jobs'][0]}/candidate-matches", employers
+    )
     return out
 
 

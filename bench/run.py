@@ -157,6 +157,15 @@ CASES = [
     ),
     _signed_in("notifications", "GET /api/notifications", "seekers", "/api/notifications"),
     _signed_in("employer_jobs", "GET /api/employer/jobs", "employers", "/api/employer/jobs"),
+    _signed_in(
+        "job_matches", "GET /api/users/me/job-matches", "seekers", "/api/users/me/job-matches"
+    ),
+    _signed_in(
+        "candidate_matches",
+        "GET /api/jobs/{id}/candidate-matches (the job's owner)",
+        "employers",
+        "/api/jobs/{job}/candidate-matches",
+    ),
     Case("login", "POST /api/auth/login", "login.lua", "/", "floor_bcrypt", 0.8, needs="login"),
 ]
 EXTRA_CASES = ["mixed", "recycle", "startup"]  # not floor ratios: see measure_mixed and below

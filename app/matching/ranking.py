@@ -29,11 +29,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    FromClause,
     Integer,
     Row,
     Select,
     String,
     bindparam,
+    exists,
     select,
     text,
 )
@@ -116,8 +118,15 @@ class _Side:
     itself (keyset over the match's own columns: best rank first, then the freshest, then the
     id), and only that page's rows are joined to what the reply shows (`shown`)."""
 
-    def __init__(self, name: str, sql: str, shown: Callable[[Any], Select[Any]]) -> None:
+    def __init__(
+        self,
+        name: str,
+        sql: str,
+        shown: Callable[[Any], Select[Any]],
+        leave_out: FromClause | None = None,
+    ) -> None:
         self.match = _scored(sql)
+        self._leave_out = leave_out
         self.keys = (self.match.c.match_rank, self.match.c.fresh, self.match.c.id)
         self.ordering = Ordering(
             name,
@@ -133,6 +142,13 @@ class _Side:
     def statement(self, after: bool) -> Select[Any]:
         if after not in self._pages:
             fit = select(*(self.match.c[name] for name in _FIT_COLUMNS))
+            if self._leave_out is not None:
+                pairs = self._leave_out.c
+                fit = fit.where(
+                    ~exists().where(
+                        pairs.user_id == bindparam("subject_id"), pairs.job_id == self.match.c.id
+                    )
+                )
             top = keyset_statement(fit, self.ordering, after=after).subquery("top")
             keys = [top.c[key.name] for key in self.keys]
             self._pages[after] = (
@@ -151,11 +167,12 @@ class _Side:
 
 
 @functools.cache
-def _jobs() -> _Side:
+def _jobs(leave_out: FromClause | None = None) -> _Side:
     return _Side(
         "matches:jobs",
         JOBS_FOR_SEEKER,
         lambda top: summary_select().join(top, top.c.id == Job.id),
+        leave_out,
     )
 
 
@@ -169,12 +186,13 @@ def _candidates() -> _Side:
 
 
 async def rank_jobs(
-    session: AsyncSession, seeker_id: int, page: PageParams
+    session: AsyncSession, seeker_id: int, page: PageParams, *, leave_out: FromClause | None = None
 ) -> tuple[list[tuple[Row[Any], Fit]], str | None]:
     """One page of the live jobs ranked for the seeker `seeker_id`, best first, leaving out
-    jobs they applied to or dismissed: each as its `summary_select()` row (for
-    `JobSummary.of_row`) and its Fit; and the next page's cursor."""
-    rows, cursor = await _jobs().fetch(session, seeker_id, page)
+    jobs they applied to or dismissed, and those paired with them in `leave_out` (a table of
+    `user_id`, `job_id`: the jobs the weekly email showed them): each as its
+    `summary_select()` row (for `JobSummary.of_row`) and its Fit; and the next page's cursor."""
+    rows, cursor = await _jobs(leave_out).fetch(session, seeker_id, page)
     return [(row, Fit.of_row(row)) for row in rows], cursor
 
 

@@ -4,8 +4,9 @@ page's items (the ranking is app/matching/ranking.py's)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +19,14 @@ from app.jobs.models import Job
 from app.jobs.service import live_clause
 from app.matching import reasons
 from app.matching.models import JobDismissal
-from app.matching.ranking import rank_candidates, rank_jobs
+from app.matching.ranking import Fit, rank_candidates, rank_jobs
 from app.matching.schemas import CandidateMatch, JobMatch
+
+
+def job_match(row: Row[Any], fit: Fit, now: datetime) -> JobMatch:
+    """A ranked job (a row of `rank_jobs`) with its score and reasons, told to the seeker."""
+    terms = reasons.Terms(row.island, row.category, row.employment_type, row.work_mode)
+    return JobMatch.of_row(row, now, match=reasons.match(fit, terms, reasons.SEEKER))
 
 
 async def job_matches(
@@ -28,11 +35,7 @@ async def job_matches(
     """One page of the live jobs ranked for `seeker`, each with its score and reasons."""
     ranked, cursor = await rank_jobs(session, seeker.id, page)
     now = datetime.now(UTC)
-    items = []
-    for row, fit in ranked:
-        terms = reasons.Terms(row.island, row.category, row.employment_type, row.work_mode)
-        items.append(JobMatch.of_row(row, now, match=reasons.match(fit, terms, reasons.SEEKER)))
-    return items, cursor
+    return [job_match(row, fit, now) for row, fit in ranked], cursor
 
 
 async def dismiss(session: AsyncSession, seeker: User, job_id: int) -> None:

@@ -39,6 +39,7 @@ TASK_MODULES = [
     "app.alerts.tasks",
     "app.events.tasks",
     "app.files.tasks",
+    "app.weekly_matches.tasks",
 ]
 GRACEFUL_SECONDS = 30.0  # running jobs get this long after SIGTERM
 RECONNECT_MIN_SECONDS = 1.0

@@ -5,6 +5,7 @@ request's values substituted, and the rows sent as JSON:
     GET /api/jobs/{id}            GET /api/jobs?q=&island=        (anonymous)
     GET /api/users/me             GET /api/applications/{id}      (bearer token)
     GET /api/notifications        GET /api/employer/jobs          (bearer token)
+    GET /api/users/me/job-matches GET /api/jobs/{id}/candidate-matches (bearer token)
 
 A signed-in request's token is verified (HS256 with the service's SECRET_KEY, as the service
 does) and its claims are the request's values. Under /session/... the floor also sends the
@@ -38,7 +39,9 @@ _SIGNED_IN = {
     "/api/users/me": "me",
     "/api/notifications": "notifications",
     "/api/employer/jobs": "employer_jobs",
+    "/api/users/me/job-matches": "job_matches",
 }
+_CANDIDATE_MATCHES = "/candidate-matches"
 
 
 def _bind(statement: dict[str, Any], values: dict[str, Any], rows: list[Any]) -> list[Any]:
@@ -145,6 +148,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     values: dict[str, Any] = {}
     if path.startswith("/api/applications/") and path[18:].isdigit():
         case, values = "application", {"id": int(path[18:])}
+    job_id = path[10:].removesuffix(_CANDIDATE_MATCHES)
+    if path.startswith("/api/jobs/") and path.endswith(_CANDIDATE_MATCHES) and job_id.isdigit():
+        case, values = "candidate_matches", {"id": int(job_id)}
     if case is None:
         await _reply(send, 404, {"error": "not found"})
         return

@@ -30,15 +30,18 @@ local function ids(field)
   return out
 end
 
--- seekers.txt / employers.txt: "token application-ids notification-ids" per line.
+-- seekers.txt / employers.txt: "token application-ids notification-ids job-ids" per line (a
+-- seeker's own applications and unread notifications, an employer's live jobs; "-" for none).
 function M.accounts(name)
   local out = {}
   for _, line in ipairs(M.lines(name)) do
-    local token, applications, notifications = line:match("^(%S+)%s*(%S*)%s*(%S*)$")
+    local token, applications, notifications, jobs =
+      line:match("^(%S+)%s*(%S*)%s*(%S*)%s*(%S*)$")
     out[#out + 1] = {
       auth = "Bearer " .. token,
       applications = ids(applications ~= "" and applications or "-"),
       notifications = ids(notifications ~= "" and notifications or "-"),
+      jobs = ids(jobs ~= "" and jobs or "-"),
     }
   end
   return out

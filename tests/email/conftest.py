@@ -138,17 +138,18 @@ async def wait_for(condition: Callable[[], Any], timeout: float = WAIT) -> Any:
         await asyncio.sleep(0.1)
 
 
-async def run_task(app: FastAPI, task: str) -> None:
-    """Run one periodic task now, as the scheduler would at its time, and wait until the
-    worker has finished it (Procrastinate deletes a job that succeeded)."""
+async def run_task(app: FastAPI, task: str, timestamp: int = 0, *, times: int = 1) -> None:
+    """Run one periodic task now, as the scheduler would at `timestamp` (its due time), and
+    wait until the worker has finished it (Procrastinate deletes a job that succeeded).
+    `times` > 1 enqueues that many at once, for workers to run side by side."""
     database = app.state.services.database
     async with database.session() as session:
-        job_id = await enqueue(session, task, timestamp=0)
-    stmt = text("SELECT 1 FROM procrastinate_jobs WHERE id = :id")
+        job_ids = [await enqueue(session, task, timestamp=timestamp) for _ in range(times)]
+    stmt = text("SELECT 1 FROM procrastinate_jobs WHERE id = ANY(:ids)")
 
     async def finished() -> bool:
         async with database.session() as session:
-            return (await session.execute(stmt, {"id": job_id})).first() is None
+            return (await session.execute(stmt, {"ids": job_ids})).first() is None
 
     await wait_for(finished)
 
