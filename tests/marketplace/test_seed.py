@@ -17,8 +17,8 @@ from app.core.db import parse_database_url
 from app.seed import generate as g
 from app.seed.command import SEED_PASSWORD
 from app.users.islands import Island
-from tests.conftest import ROOT
-from tests.helpers import make_client
+from tests.support.helpers import make_client
+from tests.support.server_process import ROOT
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SIZE = ["--companies", "6", "--jobs", "60", "--applications", "90"]
