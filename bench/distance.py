@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from bench import load
 from bench.delay import DelayProxy
 from bench.wire import Counts, PostgresWire, RedisWire
-from tests.server_process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 if TYPE_CHECKING:
     from bench.run import Bench

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tests.server_process import ServerProcess, start_server
+from tests.support.server_process import ServerProcess, start_server
 
 BENCH = Path(__file__).resolve().parent
 LUA = BENCH / "lua"

@@ -29,7 +29,7 @@ import orjson
 from app.core.db import parse_database_url
 from app.core.security import PasswordHasher
 from app.seed.command import SEED_PASSWORD
-from app.seed.generate import seed_email
+from app.seed.dataset import seed_email
 from bench.capture import CaptureProxy, Sample, Statement, floor_statements, token_values
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ import httpx
 
 from bench import load, prepare
 from bench.run import CASES, MIXED_LABEL, OVERRIDES, RESULTS, Case, production_env
-from tests.server_process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 
 def summarise(raw: Path, top: int) -> str:

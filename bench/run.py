@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from bench import load, neon, prepare
 from bench.capture import CaptureProxy
 from bench.tables import table
-from tests.server_process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
 OLD_TARGETS = "old service: health < 5 ms, API p50 < 150 ms and p99 < 700 ms, memory < 400 MB"

@@ -14,7 +14,8 @@ from alembic.script import ScriptDirectory
 
 from app.all_models import Base
 from app.core.db import parse_database_url
-from tests.conftest import ROOT, run_alembic
+from tests.support.database import run_alembic
+from tests.support.server_process import ROOT
 
 # Alembic as a process per step, over every revision: the heaviest tests of the suite, left out
 # of the fast subset, with room for a machine busy with parallel workers.

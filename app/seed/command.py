@@ -15,7 +15,8 @@ from app.core.config import ConfigError, load_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.redis import RedisState
 from app.core.security import PasswordHasher
-from app.seed import generate as g
+from app.seed import dataset as d
+from app.seed.generate import generate
 
 logger = logging.getLogger("app.seed")
 
@@ -25,13 +26,13 @@ SEED_PASSWORD = "BahamasSeed2025!"  # noqa: S105 - documented demo credential
 SEED_BCRYPT_ROUNDS = 4
 
 _TABLES = (
-    ("users", "users", g.USER_COLUMNS),
-    ("companies", "companies", g.COMPANY_COLUMNS),
-    ("jobs", "jobs", g.JOB_COLUMNS),
-    ("saved_jobs", "saved_jobs", g.SAVED_JOB_COLUMNS),
-    ("applications", "applications", g.APPLICATION_COLUMNS),
-    ("status_changes", "application_status_changes", g.STATUS_CHANGE_COLUMNS),
-    ("notifications", "notifications", g.NOTIFICATION_COLUMNS),
+    ("users", "users", d.USER_COLUMNS),
+    ("companies", "companies", d.COMPANY_COLUMNS),
+    ("jobs", "jobs", d.JOB_COLUMNS),
+    ("saved_jobs", "saved_jobs", d.SAVED_JOB_COLUMNS),
+    ("applications", "applications", d.APPLICATION_COLUMNS),
+    ("status_changes", "application_status_changes", d.STATUS_CHANGE_COLUMNS),
+    ("notifications", "notifications", d.NOTIFICATION_COLUMNS),
 )
 
 
@@ -47,7 +48,7 @@ def add_seed_command(commands: argparse._SubParsersAction) -> None:
         "seed",
         help="fill the database with realistic Bahamian demo data",
         description=f"Seed companies, jobs, applications, employers and job seekers. Seeded "
-        f"accounts are employer<N>@{g.SEED_EMAIL_DOMAIN} and seeker<N>@{g.SEED_EMAIL_DOMAIN} "
+        f"accounts are employer<N>@{d.SEED_EMAIL_DOMAIN} and seeker<N>@{d.SEED_EMAIL_DOMAIN} "
         f"(N from 1), password {SEED_PASSWORD!r}. The same --seed gives the same data.",
     )
     parser.add_argument("--companies", type=_count, default=1000)
@@ -75,14 +76,14 @@ async def _allocate_ids(conn: asyncpg.Connection, table: str, count: int) -> lis
 
 
 async def seed_database(
-    conn: asyncpg.Connection, size: g.SeedSize, *, seed: int, if_empty: bool
+    conn: asyncpg.Connection, size: d.SeedSize, *, seed: int, if_empty: bool
 ) -> dict[str, int] | None:
     """Write one dataset in one transaction; None when skipped because jobs exist (if_empty)."""
     async with conn.transaction():
         if if_empty and await conn.fetchval("SELECT EXISTS (SELECT 1 FROM jobs)"):
             return None
         if await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE email LIKE $1)", f"%@{g.SEED_EMAIL_DOMAIN}"
+            "SELECT EXISTS (SELECT 1 FROM users WHERE email LIKE $1)", f"%@{d.SEED_EMAIL_DOMAIN}"
         ):
             raise SeedError("this database already holds seed data")
         ids = {
@@ -93,7 +94,7 @@ async def seed_database(
         }
         taken = {r["slug"] for r in await conn.fetch("SELECT slug FROM companies")}
         password_hash = PasswordHasher(SEED_BCRYPT_ROUNDS).hash_sync(SEED_PASSWORD)
-        data = g.generate(
+        data = generate(
             size,
             seed=seed,
             now=datetime.now(UTC),
@@ -129,7 +130,7 @@ async def run_seed(args: argparse.Namespace) -> int:
     if database.target is None:
         print(f"Cannot seed: {database.config_error}")
         return 2
-    size = g.SeedSize(companies=args.companies, jobs=args.jobs, applications=args.applications)
+    size = d.SeedSize(companies=args.companies, jobs=args.jobs, applications=args.applications)
     started = time.perf_counter()
     try:
         async with database.engine.connect() as connection:
@@ -158,7 +159,7 @@ async def run_seed(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
     print(f"Seeded {summary} in {time.perf_counter() - started:.1f} s (seed {args.seed}).")
     print(
-        f"Log in as employer1@{g.SEED_EMAIL_DOMAIN} or seeker1@{g.SEED_EMAIL_DOMAIN} "
+        f"Log in as employer1@{d.SEED_EMAIL_DOMAIN} or seeker1@{d.SEED_EMAIL_DOMAIN} "
         f"with password {SEED_PASSWORD}"
     )
     return 0

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

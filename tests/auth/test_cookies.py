@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from app.core.config import Settings
-from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.helpers import assert_error, make_client
+from tests.support.accounts import PASSWORD, bearer, login, register
+from tests.support.helpers import assert_error, make_client
 
 
 def _cookie_attributes(response: httpx.Response) -> dict[str, str]:

@@ -6,8 +6,8 @@ import asyncpg
 import httpx
 
 from app.core.security import hash_refresh_token
-from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.helpers import assert_error
+from tests.support.accounts import PASSWORD, bearer, login, register
+from tests.support.helpers import assert_error
 
 
 async def _tokens(db: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:

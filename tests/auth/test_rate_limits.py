@@ -13,8 +13,8 @@ import httpx
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from tests.auth.accounts import PASSWORD, login, register
-from tests.helpers import assert_error, make_client
+from tests.support.accounts import PASSWORD, login, register
+from tests.support.helpers import assert_error, make_client
 
 StartApp = Callable[[Settings], Any]
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.helpers import assert_error, make_client
+from tests.support.accounts import PASSWORD, bearer, login, register
+from tests.support.helpers import assert_error, make_client
 
 
 def _body(**overrides: object) -> dict[str, object]:

@@ -11,8 +11,8 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from app.identity.deps import AdminUser, EmployerUser, JobSeekerUser
-from tests.auth.accounts import bearer, register
-from tests.helpers import assert_error
+from tests.support.accounts import bearer, register
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

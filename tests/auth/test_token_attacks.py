@@ -17,8 +17,8 @@ import jwt
 import pytest
 
 from app.core.config import Settings
-from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.helpers import assert_error, make_client
+from tests.support.accounts import PASSWORD, bearer, login, register
+from tests.support.helpers import assert_error, make_client
 
 # Any RSA public key an attacker might present as an HMAC secret (the HS/RS confusion attack).
 PUBLIC_KEY_PEM = """-----BEGIN PUBLIC KEY-----

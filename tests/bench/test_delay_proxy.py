@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from app.core.db.url import parse_database_url
 from bench.delay import DelayProxy
 from bench.wire import SSL_REQUEST, Counts, PostgresWire, RedisWire
-from tests.server_process import free_port
+from tests.support.server_process import free_port
 
 DELAY = 0.02  # seconds each way: large enough that a lower bound says something
 

@@ -25,9 +25,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.faults.flows import expect, user
-from tests.files import samples
-from tests.server_process import ServerProcess, StartServer
+from tests.support import samples
+from tests.support.flows import expect, user
+from tests.support.server_process import ServerProcess, StartServer
 
 PAGE_DIR = Path(__file__).resolve().parent
 BROWSER_TIMEOUT = 90

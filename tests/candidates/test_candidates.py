@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import Actor, Market
-from tests.helpers import assert_error
+from tests.support.factories import Actor, Market
+from tests.support.helpers import assert_error
 
 
 async def _seeker(market: Market, **profile: Any) -> Actor:

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 
 async def test_slugs_are_generated_unique_and_validated(market: Market) -> None:

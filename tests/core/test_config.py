@@ -11,10 +11,8 @@ import pytest
 
 from app.core.config import ConfigError, Settings, load_settings
 from app.core.db import parse_database_url
+from tests.support.server_process import ROOT, STRONG_KEY
 
-ROOT = Path(__file__).resolve().parents[2]
-
-STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
 PRODUCTION = {
     "ENVIRONMENT": "production",
     "SECRET_KEY": STRONG_KEY,

@@ -17,8 +17,8 @@ import pytest
 
 from app.core.config import Settings
 from app.core.security import create_access_token
-from tests.conftest import _asyncpg_dsn
-from tests.helpers import assert_error, make_client
+from tests.support.database import asyncpg_dsn
+from tests.support.helpers import assert_error, make_client
 
 
 def _cursor(payload: Any) -> str:
@@ -70,7 +70,7 @@ async def fresh(
     settings = make_settings(database_url=url)
     app = await start_app(settings)
     name = url.rsplit("/", 1)[-1].split("?")[0]
-    dsn, kwargs = _asyncpg_dsn(server_database_url)
+    dsn, kwargs = asyncpg_dsn(server_database_url)
 
     async def connections() -> int:
         conn = await asyncpg.connect(dsn, **kwargs)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.core.db import Database, DatabaseURLError, SessionDep, parse_database_url
 from app.core.errors import DatabaseUnavailable
-from tests.helpers import make_client
+from tests.support.helpers import make_client
 
 NEON_POOLER = (
     "postgresql://u:p@ep-x-pooler.region.aws.neon.tech/db?sslmode=require&channel_binding=require"

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from app.core.config import Settings
 from app.core.errors import NotFound
 from app.core.logging import configure_logging
-from tests.helpers import assert_error, make_client
+from tests.support.helpers import assert_error, make_client
 
 ORIGIN = "https://hiremebahamas.com"
 PREVIEW_ORIGIN = "https://hiremebahamas-git-new-search-team.vercel.app"

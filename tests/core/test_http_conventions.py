@@ -7,8 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.auth.accounts import bearer, register
-from tests.helpers import assert_error
+from tests.support.accounts import bearer, register
+from tests.support.helpers import assert_error
 
 JSON = {"Content-Type": "application/json"}
 

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-from tests.server_process import ROOT, server_env
-from tests.tcp_fault import TcpFault
+from tests.support.server_process import ROOT, server_env
+from tests.support.tcp_fault import TcpFault
 
 BUILD_APP = """
 import app.main

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from app.core.config import Settings
 from app.core.startup_tasks import StartupTasks
 from app.main import create_app
-from tests.helpers import make_client
-from tests.tcp_fault import TcpFault
+from tests.support.helpers import make_client
+from tests.support.tcp_fault import TcpFault
 
 WAIT = 30.0  # generous bound on waits: reaching it means a hang, not slowness
 

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts import bearer, register
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.accounts import bearer, register
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 SPELLINGS = ["01", "+1", "-1", "0", " 1", "1_0", "1.0", "\u0661", "\uff11", str(2**63), "9" * 40]
 

@@ -1,4 +1,4 @@
-"""DATABASE_READ_URL against a real streaming replica (tests/replica.py): anonymous public
+"""DATABASE_READ_URL against a real streaming replica (tests/support/replica.py): anonymous public
 reads come from the standby, signed-in ones from the primary; a standby that lags past
 DB_READ_MAX_LAG_SECONDS or is stopped sends them to the primary, and is used again once it is
 back. Which server answered is told by what only one of them has: with replay paused on the
@@ -20,10 +20,10 @@ import pytest
 from redis.asyncio import Redis
 
 from app.all_models import Base
-from tests.conftest import run_alembic
-from tests.factories import Actor, Market
-from tests.helpers import make_client
-from tests.replica import ReplicaPair, missing
+from tests.support.database import run_alembic
+from tests.support.factories import Actor, Market
+from tests.support.helpers import make_client
+from tests.support.replica import ReplicaPair, missing
 
 pytestmark = pytest.mark.slow
 

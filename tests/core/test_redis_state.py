@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from app.core.cache import Cache
 from app.core.config import Settings
 from app.core.redis import REDIS_ERRORS, RedisState
-from tests.helpers import make_client
-from tests.server_process import free_port
-from tests.tcp_fault import TcpFault
+from tests.support.helpers import make_client
+from tests.support.server_process import free_port
+from tests.support.tcp_fault import TcpFault
 
 WAIT = 30.0  # generous bound on every wait below: reaching it means a hang, not slowness
 

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from tests.factories import Market
-from tests.helpers import make_client
+from tests.support.factories import Market
+from tests.support.helpers import make_client
 
 _SSL_REQUEST = 80877103
 _WAITS_FOR_ANSWER = {b"Q", b"S"}  # simple query; Sync (end of Parse/Bind/Execute...)

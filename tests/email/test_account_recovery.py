@@ -12,9 +12,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.email.conftest import Mail, link_token, wait_for
-from tests.factories import PASSWORD, Actor, Market
-from tests.helpers import assert_error, make_client
+from tests.support.factories import PASSWORD, Actor, Market
+from tests.support.helpers import assert_error, make_client
+from tests.support.mail import Mail, link_token, wait_for
 
 VERIFY = "Confirm your email address"
 RESET = "Reset your HireMeBahamas password"

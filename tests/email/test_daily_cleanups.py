@@ -11,9 +11,9 @@ from fastapi import FastAPI
 
 from app.core.config import Settings
 from app.files import rules
-from tests.email.conftest import Mail, run_task
-from tests.factories import Market
-from tests.helpers import make_client
+from tests.support.factories import Market
+from tests.support.helpers import make_client
+from tests.support.mail import Mail, run_task
 
 
 async def test_events_older_than_a_week_are_pruned_and_recent_ones_replay(

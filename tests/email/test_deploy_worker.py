@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.ops.test_configuration import STRONG_KEY
-from tests.server_process import ROOT, server_env
+from tests.support.server_process import ROOT, STRONG_KEY, server_env
 
 _RENDER = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
 _COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from tests.email.conftest import Mail, run_task, wait_for
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
+from tests.support.mail import Mail, run_task, wait_for
 
 ALERTS = "/api/users/me/job-alerts"
 

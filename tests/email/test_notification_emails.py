@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.email.conftest import Mail, wait_for
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
+from tests.support.mail import Mail, wait_for
 
 PREFERENCES = "/api/users/me/email-preferences"
 

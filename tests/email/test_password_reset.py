@@ -13,8 +13,8 @@ from fastapi import FastAPI
 
 from app.auth.recovery import PASSWORD_RESET_TASK
 from app.queue.enqueue import enqueue
-from tests.email.conftest import Mail, body_text, link_token, wait_for
-from tests.factories import PASSWORD, Market
+from tests.support.factories import PASSWORD, Market
+from tests.support.mail import Mail, body_text, link_token, wait_for
 
 NEW_PASSWORD = "a brand new passphrase"
 

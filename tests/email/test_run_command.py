@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.email.conftest import link_token
-from tests.server_process import ROOT, server_env
+from tests.support.mail import link_token
+from tests.support.server_process import ROOT, server_env
 
 pytestmark = pytest.mark.slow
 

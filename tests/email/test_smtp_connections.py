@@ -9,8 +9,8 @@ from fastapi import FastAPI
 
 from app.email.messages import Email
 from app.email.service import queue_email
-from tests.email.conftest import Mail, wait_for
-from tests.factories import Market
+from tests.support.factories import Market
+from tests.support.mail import Mail, wait_for
 
 pytestmark = pytest.mark.slow
 

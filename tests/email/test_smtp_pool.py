@@ -15,9 +15,9 @@ from aiosmtpd.controller import Controller
 
 from app.core.config import Settings
 from app.email.pool import MessageRefused, SmtpPool
-from tests.email.conftest import wait_for
-from tests.email.smtp_server import RecordingMailbox, serve
-from tests.server_process import TEST_SECRET, free_port
+from tests.support.mail import wait_for
+from tests.support.server_process import TEST_SECRET, free_port
+from tests.support.smtp_server import RecordingMailbox, serve
 
 
 class Server:

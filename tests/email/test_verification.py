@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.email.conftest import Mail, link_token, wait_for
-from tests.factories import PASSWORD
-from tests.helpers import assert_error
+from tests.support.factories import PASSWORD
+from tests.support.helpers import assert_error
+from tests.support.mail import Mail, link_token, wait_for
 
 VERIFY = "Confirm your email address"
 JOB = {

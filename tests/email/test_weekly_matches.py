@@ -13,8 +13,8 @@ import httpx
 from fastapi import FastAPI
 
 from app.weekly_matches.service import mail_seeker
-from tests.email.conftest import Mail, body_text, run_task, wait_for
-from tests.factories import Actor, Market
+from tests.support.factories import Actor, Market
+from tests.support.mail import Mail, body_text, run_task, wait_for
 
 TASK = "weekly_matches.send"
 WEEK = 7 * 24 * 3600

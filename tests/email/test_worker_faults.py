@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from app.core.db import parse_database_url
-from tests.email.conftest import Mail, wait_for
-from tests.factories import Market
-from tests.tcp_fault import TcpFault
+from tests.support.factories import Market
+from tests.support.mail import Mail, wait_for
+from tests.support.tcp_fault import TcpFault
 
 pytestmark = pytest.mark.slow
 

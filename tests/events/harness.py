@@ -1,5 +1,5 @@
 """A small harness for the live-event tests: N real instances of the service on one database
-and Redis (tests/server_process.py; no load balancer: each client picks its instance), users
+and Redis (tests/support/server_process.py; no load balancer: each client picks its instance), users
 made through the API, and an SSE reader over a real streaming HTTP connection (httpx).
 
 The operations issue's nginx cluster can replace `instances` without touching the tests: they
@@ -20,8 +20,8 @@ import asyncpg
 import httpx
 
 from app.core.db import parse_database_url
-from tests.helpers import mark_email_verified
-from tests.server_process import ServerProcess, StartServer
+from tests.support.helpers import mark_email_verified
+from tests.support.server_process import ServerProcess, StartServer
 
 PASSWORD = "live-events-0123"
 _addresses = itertools.count(1)

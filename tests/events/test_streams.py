@@ -20,8 +20,8 @@ from tests.events.harness import (
     register,
     sql,
 )
-from tests.helpers import assert_error
-from tests.server_process import StartServer
+from tests.support.helpers import assert_error
+from tests.support.server_process import StartServer
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ import json
 import httpx
 import pytest
 
-from tests.cluster import Cluster
 from tests.events.harness import hiring, open_stream, register
+from tests.support.cluster import Cluster
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,7 @@ from sqlalchemy.engine import URL
 
 from app.core.db import parse_database_url
 from tests.faults.pgbouncer import PgBouncer
-from tests.server_process import server_factory  # noqa: F401 - the shared fixture
-from tests.tcp_fault import TcpFault, Upstream
+from tests.support.tcp_fault import TcpFault, Upstream
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.server_process import free_port
+from tests.support.server_process import free_port
 
 START_TIMEOUT = 30.0
 # Fewer server connections than the app's pool holds: transactions of one client connection

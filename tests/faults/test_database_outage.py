@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from tests.faults.watch import HealthWatch
-from tests.helpers import assert_error
-from tests.server_process import ServerProcess, StartServer
-from tests.tcp_fault import TcpFault
+from tests.support.helpers import assert_error
+from tests.support.server_process import ServerProcess, StartServer
+from tests.support.tcp_fault import TcpFault
 
-PROBE_APP = ("tests.server.probe_app:app",)
+PROBE_APP = ("tests.support.probe_app:app",)
 CONNECT_TIMEOUT = 2
 # Generous bound on one request: several times the connect and statement deadlines, far below
 # the pool timeout (30 s) that a request stuck behind dead connections would wait for.

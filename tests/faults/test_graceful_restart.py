@@ -21,9 +21,9 @@ import time
 import httpx
 import pytest
 
-from tests.server_process import ServerProcess, StartServer
+from tests.support.server_process import ServerProcess, StartServer
 
-PROBE_APP = ("tests.server.probe_app:app",)
+PROBE_APP = ("tests.support.probe_app:app",)
 SLOW_SECONDS = 2.0
 IN_FLIGHT = 8
 LOAD_CLIENTS = 4

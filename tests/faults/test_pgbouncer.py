@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import URL
 
-from tests.faults.flows import REQUEST_TIMEOUT, hiring_round
 from tests.faults.pgbouncer import PgBouncer
-from tests.server_process import ServerProcess, StartServer
+from tests.support.flows import REQUEST_TIMEOUT, hiring_round
+from tests.support.server_process import ServerProcess, StartServer
 
 ROUNDS = 4
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from tests.faults.watch import HealthWatch
-from tests.helpers import assert_error
-from tests.server_process import StartServer
+from tests.support.helpers import assert_error
+from tests.support.server_process import StartServer
 
-PROBE_APP = ("tests.server.probe_app:app",)
+PROBE_APP = ("tests.support.probe_app:app",)
 SLOW_SECONDS = 3.0
 CONCURRENT = 6
 # Generous bound: a request that waited this long was queued, not turned away.

@@ -16,9 +16,9 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
-from tests.faults.flows import PASSWORD, REQUEST_TIMEOUT, expect, user
 from tests.faults.watch import HealthWatch
-from tests.server_process import ServerProcess, StartServer, free_port
+from tests.support.flows import PASSWORD, REQUEST_TIMEOUT, expect, user
+from tests.support.server_process import ServerProcess, StartServer, free_port
 
 RECOVERY_BOUND = 30.0
 

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.files import rules
-from tests.files import samples
-from tests.files.conftest import Files
-from tests.helpers import assert_error
+from tests.support import samples
+from tests.support.helpers import assert_error
+from tests.support.storage import Files
 
 HTML = b"<html><script>alert(document.cookie)</script></html>"
 KINDS = [("avatar", rules.PNG, samples.image("PNG")), ("resume", rules.PDF, samples.pdf())]

@@ -14,10 +14,10 @@ import pytest
 
 from app.files import rules
 from app.files.storage import STORAGE
-from tests.conftest import ROOT, TEST_SECRET
-from tests.files import samples
-from tests.files.conftest import Files, Stored
-from tests.helpers import assert_error
+from tests.support import samples
+from tests.support.helpers import assert_error
+from tests.support.server_process import ROOT, TEST_SECRET
+from tests.support.storage import Files, Stored
 
 filesystem_only = pytest.mark.parametrize("backend", ["filesystem"], indirect=True)
 

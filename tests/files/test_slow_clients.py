@@ -16,7 +16,7 @@ import pytest
 
 from app.core.db import parse_database_url
 from app.files import rules
-from tests.server_process import ServerProcess, StartServer
+from tests.support.server_process import ServerProcess, StartServer
 
 pytestmark = pytest.mark.slow
 

@@ -6,9 +6,9 @@ employer finds the public seeker by skill and island, and never a hidden one."""
 from __future__ import annotations
 
 from app.files import rules
-from tests.files import samples
-from tests.files.conftest import Files
-from tests.helpers import assert_error
+from tests.support import samples
+from tests.support.helpers import assert_error
+from tests.support.storage import Files
 
 
 async def test_resume_to_employer_and_candidates_story(files: Files) -> None:

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from app.files import rules
-from tests.files import samples
-from tests.files.conftest import Files, Stored
-from tests.helpers import assert_error
+from tests.support import samples
+from tests.support.helpers import assert_error
+from tests.support.storage import Files, Stored
 
 
 async def test_a_pdf_resume_is_stored_checked_and_downloadable_by_its_owner(

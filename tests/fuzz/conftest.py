@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 from redis import Redis
 
-from tests.conftest import empty_tables
 from tests.fuzz.world import Actor, build_world, fingerprint
-from tests.server_process import ServerProcess, start_server
+from tests.support.database import empty_tables
+from tests.support.server_process import ServerProcess, start_server
 
 GENEROUS = "1000000/hour"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.auth.accounts import bearer, register
-from tests.helpers import assert_error
+from tests.support.accounts import bearer, register
+from tests.support.helpers import assert_error
 
 _HOST = ".".join(["a" * 63] * 8)
 # 500 characters as sent, within the column; the normalised form that is stored gains a

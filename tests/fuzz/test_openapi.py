@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from app.core.config import Settings
 from app.main import create_app
 from tests.fuzz.world import ROLES, Actor
-from tests.server_process import ServerProcess
+from tests.support.server_process import ServerProcess
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 # CI replays the same draws every run (a red build means a change broke something); a deeper

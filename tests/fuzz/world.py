@@ -15,7 +15,7 @@ import httpx
 
 from app.all_models import Base
 from app.core.db import parse_database_url
-from tests.helpers import mark_email_verified
+from tests.support.helpers import mark_email_verified
 
 ROLES = ["anonymous", "job_seeker", "employer", "admin"]
 PASSWORD = "fuzzing-is-fun-0123"

@@ -12,8 +12,8 @@ import anyio.to_thread
 import httpx
 
 from app.core.config import Settings
-from tests.helpers import make_client
-from tests.tcp_fault import TcpFault
+from tests.support.helpers import make_client
+from tests.support.tcp_fault import TcpFault
 
 WAIT = 30.0  # generous bound: reaching it means a hang, not slowness
 

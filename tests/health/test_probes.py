@@ -7,7 +7,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from app.core.metrics import Metrics
-from tests.helpers import assert_error
+from tests.support.helpers import assert_error
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
 
-from tests.factories import Market
-from tests.helpers import make_client
+from tests.support.factories import Market
+from tests.support.helpers import make_client
 
 
 async def _listed(market: Market) -> list[int]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import Market
+from tests.support.factories import Market
 
 
 def _public(response: httpx.Response) -> str:

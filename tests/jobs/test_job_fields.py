@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 INVISIBLE = {
     "right-to-left override": "Conch Resort \u202eLtd",

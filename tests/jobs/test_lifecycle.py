@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Actor, Market
-from tests.helpers import assert_error
+from tests.support.factories import Actor, Market
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from app.core.db import Database
 from app.core.pagination import Page
 from app.jobs.models import Job
 from app.jobs.schemas import JobRead, JobSummary
-from tests.factories import Market
-from tests.helpers import assert_error, make_client
-from tests.tcp_fault import TcpFault
+from tests.support.factories import Market
+from tests.support.helpers import assert_error, make_client
+from tests.support.tcp_fault import TcpFault
 
 
 async def _orm_jobs(database: Database, *ids: int) -> list[Job]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 
 async def ids(market: Market, **params: Any) -> list[int]:

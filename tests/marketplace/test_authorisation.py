@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Actor, Market
+from tests.support.factories import Actor, Market
 
 CAST = ("employer", "employer2", "seeker", "seeker2", "admin", "nobody")
 

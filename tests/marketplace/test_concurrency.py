@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from tests.factories import Market
+from tests.support.factories import Market
 
 
 async def test_two_simultaneous_applications_one_wins(market: Market) -> None:

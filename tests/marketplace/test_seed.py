@@ -14,11 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.db import parse_database_url
-from app.seed import generate as g
 from app.seed.command import SEED_PASSWORD
+from app.seed.dataset import SeedSize
+from app.seed.generate import generate
 from app.users.islands import Island
-from tests.conftest import ROOT
-from tests.helpers import make_client
+from tests.support.helpers import make_client
+from tests.support.server_process import ROOT
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SIZE = ["--companies", "6", "--jobs", "60", "--applications", "90"]
@@ -102,9 +103,9 @@ async def test_seed_is_realistic_deterministic_and_usable(
 
 def test_another_seed_gives_other_data() -> None:
     def titles(seed_value: int) -> list[str]:
-        size = g.SeedSize(companies=3, jobs=20, applications=10)
+        size = SeedSize(companies=3, jobs=20, applications=10)
         ids = {k: list(range(1, 100)) for k in ("users", "companies", "jobs", "applications")}
-        data = g.generate(
+        data = generate(
             size, seed=seed_value, now=NOW, password_hash="x", ids=ids, taken_slugs=set()
         )
         return [job[2] for job in data.jobs]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import Market
+from tests.support.factories import Market
 
 PIPELINE = ["reviewing", "shortlisted", "interviewing", "offered", "hired"]
 

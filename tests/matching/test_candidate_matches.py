@@ -3,14 +3,14 @@ that everyone but the job's owner gets a 404."""
 
 from __future__ import annotations
 
-from tests.factories import PASSWORD, Market
-from tests.helpers import assert_error
 from tests.matching.world import (
     Employer,
     candidate_matches_url,
     matched_candidates,
     seeker,
 )
+from tests.support.factories import PASSWORD, Market
+from tests.support.helpers import assert_error
 
 FINDABLE = {"visibility": "public", "open_to_work": True}
 BOTH = ["Welding", "Pipefitting"]

@@ -7,8 +7,6 @@ import base64
 
 import orjson
 
-from tests.factories import Market
-from tests.helpers import assert_error
 from tests.matching.world import (
     JOB_MATCHES,
     Employer,
@@ -17,6 +15,8 @@ from tests.matching.world import (
     matched_jobs,
     seeker,
 )
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 BOTH = ["Welding", "Pipefitting"]
 

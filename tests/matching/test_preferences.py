@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import PASSWORD, Market
-from tests.helpers import assert_error
+from tests.support.factories import PASSWORD, Market
+from tests.support.helpers import assert_error
 
 PREFERENCES = {
     "preferred_categories": ["construction_trades", "maritime_fishing"],

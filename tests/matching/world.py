@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Actor, Market
+from tests.support.factories import Actor, Market
 
 JOB_MATCHES = "/api/users/me/job-matches"
 

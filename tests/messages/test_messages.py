@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from tests.factories import Actor, Market
-from tests.helpers import assert_error, make_client
+from tests.support.factories import Actor, Market
+from tests.support.helpers import assert_error, make_client
 
 
 @dataclass

@@ -1,11 +1,9 @@
-"""The marketplace fixtures (tests/factories.py) and the moderation cast (world.py)."""
+"""The moderation cast (world.py), on the marketplace fixtures."""
 
 import pytest
 
-from tests.factories import Market, market
 from tests.moderation.world import Cast, make_cast
-
-__all__ = ["cast", "market"]
+from tests.support.factories import Market
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 
 from app.core.config import Settings
 from app.core.db import parse_database_url
-from tests.factories import PASSWORD, Market
-from tests.helpers import assert_error, make_client
 from tests.moderation.world import Cast, make_cast
+from tests.support.factories import PASSWORD, Market
+from tests.support.helpers import assert_error, make_client
 
 
 async def _audit(cast: Cast, **params: Any) -> list[dict[str, Any]]:

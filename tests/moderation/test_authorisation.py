@@ -16,8 +16,8 @@ import pytest
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.factories import Actor
 from tests.moderation.world import Cast
+from tests.support.factories import Actor
 
 CAST = ("seeker", "seeker2", "employer", "employer2", "admin", "nobody")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import assert_error
 from tests.moderation.world import Cast
+from tests.support.helpers import assert_error
 
 
 async def _reports(cast: Cast) -> int:

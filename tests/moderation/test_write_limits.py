@@ -11,9 +11,9 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from tests.factories import Market
-from tests.helpers import assert_error, make_client
 from tests.moderation.world import Cast, make_cast
+from tests.support.factories import Market
+from tests.support.helpers import assert_error, make_client
 
 Write = Callable[[Cast, httpx.AsyncClient], Awaitable[httpx.Response]]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Actor, Market
+from tests.support.factories import Actor, Market
 
 
 @dataclass

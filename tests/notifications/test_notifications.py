@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from tests.factories import Market
-from tests.helpers import assert_error
+from tests.support.factories import Market
+from tests.support.helpers import assert_error
 
 
 async def test_list_count_read_and_read_all(market: Market) -> None:

@@ -13,8 +13,8 @@ import pytest
 from redis.asyncio import Redis
 
 from app.core.config import Settings
-from tests.cluster import start_cluster
-from tests.helpers import assert_error, make_client
+from tests.support.cluster import start_cluster
+from tests.support.helpers import assert_error, make_client
 
 LIMIT = 3
 ORIGIN = "https://hiremebahamas.com"

@@ -16,13 +16,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.conftest import ROOT
-from tests.helpers import assert_error, make_client
+from tests.support.accounts import PASSWORD, bearer, login, register
+from tests.support.helpers import assert_error, make_client
+from tests.support.server_process import ROOT, STRONG_KEY
 
 ADMIN_PASSWORD = "a long admin passphrase"
 COMMANDS = ("migrate", "serve", "seed", "create-admin", "grant-admin", "revoke-admin", "unlock")
-STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
 
 
 def cli(

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cluster import NGINX_CONF
-from tests.server_process import ROOT
+from tests.support.cluster import NGINX_CONF
+from tests.support.server_process import ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.production.yml"
 # The one major everywhere one can be chosen: Neon's default for new projects, the only one

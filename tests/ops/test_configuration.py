@@ -9,9 +9,8 @@ import re
 
 import pytest
 
-from tests.server_process import StartServer
+from tests.support.server_process import STRONG_KEY, StartServer
 
-STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
 PRODUCTION = {
     "ENVIRONMENT": "production",
     "SECRET_KEY": STRONG_KEY,

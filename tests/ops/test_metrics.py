@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import __version__
 from app.core.config import Settings
-from tests.helpers import assert_error, make_client
+from tests.support.helpers import assert_error, make_client
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
 SMTP = "smtp.example.com"  # production refuses to start without an SMTP server

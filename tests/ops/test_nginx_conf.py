@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cluster import nginx_test, render_nginx_conf
+from tests.support.cluster import nginx_test, render_nginx_conf
 
 
 def test_shipped_nginx_config_passes_nginx_t(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server_process import ROOT
+from tests.support.server_process import ROOT
 
 LINT_IMPORTS = ROOT / ".venv" / "bin" / "lint-imports"
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server_process import ROOT, free_port
+from tests.support.server_process import ROOT, free_port
 
 URL_LINE = re.compile(r"HireMeBahamas API is up at (http://localhost:\d+) - open (\S+/docs)")
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cluster import Cluster
-from tests.helpers import assert_error, mark_email_verified
+from tests.support.cluster import Cluster
+from tests.support.helpers import assert_error, mark_email_verified
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from gunicorn.arbiter import Arbiter
 
-from tests.server_process import StartServer
+from tests.support.server_process import StartServer
 
-PROBE_APP = ("tests.server.probe_app:app",)
+PROBE_APP = ("tests.support.probe_app:app",)
 BROKEN_APP = ("tests.server.broken_app:app",)
 
 

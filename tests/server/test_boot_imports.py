@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 
-from tests.server_process import ROOT, server_env
+from tests.support.server_process import ROOT, server_env
 
 LOADED_ON_FIRST_USE = (
     "boto3",

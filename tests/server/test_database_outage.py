@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.helpers import assert_error
-from tests.server_process import ServerProcess, StartServer, free_port
-from tests.tcp_fault import TcpFault
+from tests.support.helpers import assert_error
+from tests.support.server_process import ServerProcess, StartServer, free_port
+from tests.support.tcp_fault import TcpFault
 
-PROBE_APP = ("tests.server.probe_app:app",)
+PROBE_APP = ("tests.support.probe_app:app",)
 PASSWORD = "Recognisable-Pa55word-7f3e"
 # Generous bound on every request: the server's own timeouts below are 1-2 s, so a request
 # that takes this long has hung.

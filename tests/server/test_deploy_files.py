@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from tests.server_process import ROOT, StartServer, free_port, server_env
+from tests.support.server_process import ROOT, StartServer, free_port, server_env
 
 RENDER_SERVICES = yaml.safe_load((ROOT / "render.yaml").read_text())["services"]
 RENDER = RENDER_SERVICES[0]

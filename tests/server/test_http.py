@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import assert_error
-from tests.server.probe_app import INTERNAL_DETAIL
-from tests.server_process import ServerProcess, start_server
+from tests.support.helpers import assert_error
+from tests.support.probe_app import INTERNAL_DETAIL
+from tests.support.server_process import ServerProcess, start_server
 
 ORIGIN = "https://hiremebahamas.com"
 MAX_BODY = 2048
@@ -32,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Itera
             "TRUSTED_PROXIES": "127.0.0.1",
         },
         log_path=Path(tmp_path_factory.mktemp("http")) / "server.log",
-        args=("tests.server.probe_app:app",),
+        args=("tests.support.probe_app:app",),
     )
     try:
         server.wait_healthy()

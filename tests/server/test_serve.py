@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server_process import ROOT, StartServer, server_env
+from tests.support.server_process import ROOT, StartServer, server_env
 
 SERVE = [sys.executable, "-m", "app", "serve"]
 

@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.auth.accounts import PASSWORD, bearer, login, register
-from tests.helpers import assert_error
+from tests.support.accounts import PASSWORD, bearer, login, register
+from tests.support.helpers import assert_error
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.auth.accounts import bearer, register
-from tests.conftest import ROOT
+from tests.support.accounts import bearer, register
+from tests.support.server_process import ROOT
 
 
 def _grant_admin(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -8,8 +8,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.auth.accounts import bearer, register
-from tests.helpers import assert_error
+from tests.support.accounts import bearer, register
+from tests.support.helpers import assert_error
 
 PROFILE = {
     "full_name": "Ann Rolle",

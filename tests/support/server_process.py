@@ -19,11 +19,11 @@ API:
 SECRET_KEY, BCRYPT_ROUNDS=4, no DATABASE_URL/REDIS_URL); a value of None removes a variable.
 Nothing of the test run's own environment leaks in except PATH, HOME and locale variables.
 
-`start_server(..., args=("tests.server.probe_app:app",))` serves another app module;
+`start_server(..., args=("tests.support.probe_app:app",))` serves another app module;
 `command=[...]` runs another command line (a deploy file's start command) the same way.
 
-In pytest, prefer the `server_factory` fixture (import it into a conftest.py with
-`from tests.server_process import server_factory  # noqa: F401`): it calls
+In pytest, prefer the `server_factory` fixture (every test sees it: tests/conftest.py loads this
+module as a plugin): it calls
 `start_server(env, log_path=<tmp>, ...)` with the same arguments and stops every server it started
 when the test ends, even when the test fails. Waits are bounded by generous timeouts so a hang
 fails the test instead of blocking the run; they never assert speed.
@@ -44,8 +44,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+# A SECRET_KEY that ENVIRONMENT=production accepts (long, random-looking, not a default).
+STRONG_KEY = "Zq8f3-Lk1vW9xT0pNc7rYb2uHs6eJd4gMa5oQi_-AAk"
 BOOT_TIMEOUT = 60.0
 EXIT_TIMEOUT = 60.0
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV")
@@ -181,7 +183,7 @@ def start_server(
 ) -> ServerProcess:
     """Start Gunicorn with gunicorn.conf.py in its own process group; does not wait.
 
-    `args` replaces the application argument, e.g. ("tests.server.probe_app:app",);
+    `args` replaces the application argument, e.g. ("tests.support.probe_app:app",);
     `command` replaces the whole command line (e.g. a deploy file's start command).
     """
     full_env = server_env(env)

@@ -4,19 +4,19 @@
     with cluster.client() as http:            # httpx.Client on nginx (round robin)
         response = http.get("/api/jobs")
     cluster.served_by(response)               # 0 or 1: which instance answered (nginx's log)
-    cluster.instances[1].log()                # each instance is a tests.server_process server
+    cluster.instances[1].log()                # each instance: a tests.support.server_process server
     cluster.stop()
 
-Each instance is `gunicorn -c gunicorn.conf.py app.main:app` (tests/server_process.py) on its
-own free port; both share one migrated PostgreSQL database and one Redis. nginx runs the
+Each instance is `gunicorn -c gunicorn.conf.py app.main:app` (tests/support/server_process.py)
+on its own free port; both share one migrated PostgreSQL database and one Redis. nginx runs the
 configuration shipped in deploy/nginx/nginx.conf, with only its `listen` port and its
 upstream's `server` lines substituted. Which instance served a request comes from nginx's
 access line for the request's X-Request-ID (its `upstream` field), so tests can prove a write
 on one instance is seen on the other.
 
-In pytest, use the `cluster` fixture (import it into a conftest.py with
-`from tests.cluster import cluster  # noqa: F401`); it needs nginx (`.ci/apt-packages`; without
-it the test skips, outside CI) and Redis; the module's tests share it, stopped when the module ends.
+In pytest, use the `cluster` fixture (every test sees it: tests/conftest.py loads this module
+as a plugin); it needs nginx (`.ci/apt-packages`; without it the test skips, outside CI) and
+Redis; the module's tests share it, stopped when the module ends.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server_process import BOOT_TIMEOUT, ROOT, ServerProcess, free_port, start_server
+from tests.support.server_process import BOOT_TIMEOUT, ROOT, ServerProcess, free_port, start_server
 
 NGINX_CONF = ROOT / "deploy" / "nginx" / "nginx.conf"
 _UPSTREAM_SERVER = re.compile(r"^(\s*)server api:10000(.*);$", re.MULTILINE)

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.helpers import make_client
+from tests.support.helpers import make_client
 
 PASSWORD = "correct horse battery"
 _addresses = itertools.count(1)
@@ -103,7 +103,7 @@ class Market:
 
 @pytest.fixture
 async def market(app: FastAPI) -> AsyncIterator[Market]:
-    """Runs on Redis when REDIS_URL is set (conftest flushes it before each test), else on the
-    app's in-process cache, which is new with every test's app."""
+    """Runs on Redis when REDIS_URL is set (tests/support/redis_db.py flushes it before each
+    test), else on the app's in-process cache, which is new with every test's app."""
     async with make_client(app) as client:
         yield Market(app, client)

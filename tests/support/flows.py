@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import mark_email_verified
+from tests.support.helpers import mark_email_verified
 
 PASSWORD = "correct-horse-battery-staple"
 REQUEST_TIMEOUT = 30.0

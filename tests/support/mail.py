@@ -24,14 +24,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.queue.enqueue import enqueue
-from tests.factories import market  # noqa: F401
-from tests.server_process import ROOT, free_port, server_env
+from tests.support.server_process import ROOT, free_port, server_env
 
 WAIT = 60.0
 
 
 class SmtpServer:
-    """tests/email/smtp_server.py as a process; `close_after` N (set before `start()`) makes it
+    """tests/support/smtp_server.py as a process; `close_after` N (set before `start()`) makes it
     answer 421 and close a connection that has carried N messages."""
 
     def __init__(self, maildir: Path, log: Path) -> None:
@@ -48,7 +47,7 @@ class SmtpServer:
                 [
                     sys.executable,
                     "-m",
-                    "tests.email.smtp_server",
+                    "tests.support.smtp_server",
                     str(self.port),
                     str(self.maildir),
                     str(self.events_path),

@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.config import Settings
-from tests.factories import Actor, Market
-from tests.helpers import make_client
-from tests.server_process import free_port, server_factory  # noqa: F401 - the shared fixture
+from tests.support.factories import Actor, Market
+from tests.support.helpers import make_client
+from tests.support.server_process import free_port
 
 BUCKET = "hmb-test-files"
 

@@ -1,5 +1,5 @@
 """A real SMTP server as its own process: aiosmtpd, storing every message it accepts in a
-Maildir. `python -m tests.email.smtp_server PORT MAILDIR [EVENTS [CLOSE_AFTER]]`.
+Maildir. `python -m tests.support.smtp_server PORT MAILDIR [EVENTS [CLOSE_AFTER]]`.
 
 With EVENTS it also writes what it saw there, a line each: `ehlo` (one per connection:
 aiosmtplib says EHLO once), `rcpt <address>`, `421`, `quit`. Recipients whose local part starts

@@ -1,6 +1,6 @@
 """The production app plus a few routes that misbehave on request, for server tests.
 
-Server tests boot Gunicorn on `tests.server.probe_app:app`: the same create_app(), middleware,
+Server tests boot Gunicorn on `tests.support.probe_app:app`: the same create_app(), middleware,
 lifespan, worker and gunicorn.conf.py as production, plus:
 
 - GET /test/db-sleep?seconds=: opens a request session (SessionDep: one transaction, committed

@@ -1,4 +1,4 @@
-"""Helpers shared by the tests (fixtures live in conftest.py)."""
+"""Helpers shared by the tests (the fixtures are in the other tests/support modules)."""
 
 from __future__ import annotations
 

@@ -1,3 +1,0 @@
-from tests.auth.conftest import db
-
-__all__ = ["db"]
