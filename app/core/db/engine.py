@@ -24,6 +24,7 @@ from sqlalchemy.util import await_
 
 from app.core.config import Settings
 from app.core.db.errors import DROPPED_CONNECTION, classify_driver_errors
+from app.core.db.fair_pool import FairQueuePool
 from app.core.db.url import DatabaseTarget
 
 logger = logging.getLogger("app.db")
@@ -112,6 +113,8 @@ class Pool:
         }
         engine = create_async_engine(
             self.target.url,
+            # First come, first served (app/core/db/fair_pool.py): fair tails under load.
+            poolclass=FairQueuePool,
             pool_size=self._pool_size,
             max_overflow=self._max_overflow,
             pool_timeout=s.db_pool_timeout,
@@ -164,6 +167,10 @@ class Pool:
             "checked_out": pool.checkedout(),
             "overflow": max(0, pool.overflow()),  # SQLAlchemy counts down from -pool_size
             "checked_in": pool.checkedin(),
+            # Checkouts waiting now, those that found every connection in use, their total wait.
+            "waiting": pool.queue.waiting,
+            "waits": pool.queue.waits,
+            "wait_us": round(pool.queue.wait_seconds * 1_000_000),
         }
 
     async def dispose(self) -> None:
