@@ -1,3 +1,4 @@
 from tests.auth.conftest import db
+from tests.factories import market
 
-__all__ = ["db"]
+__all__ = ["db", "market"]
