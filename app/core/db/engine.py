@@ -130,9 +130,9 @@ class Pool:
         # execute of one statement on the same server connection
         # (tests/faults/test_pgbouncer.py).
         self._read_engine = (
-            engine
-            if self.target.pgbouncer
-            else engine.execution_options(isolation_level="AUTOCOMMIT")
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.read_autocommits
+            else engine
         )
         self._read_sessionmaker = async_sessionmaker(
             self._read_engine, expire_on_commit=False, sync_session_class=_ReadOnlySession
@@ -144,6 +144,11 @@ class Pool:
             self.target.pgbouncer,
         )
         return engine
+
+    @property
+    def read_autocommits(self) -> bool:
+        """Whether GET and HEAD sessions run in autocommit (see _create_engine)."""
+        return not self.target.pgbouncer
 
     @property
     def read_engine(self) -> AsyncEngine:
