@@ -96,3 +96,37 @@ async def test_a_waiter_gives_up_after_the_pool_timeout(
         assert database.pool_status() == {**status, "checked_out": 0, "checked_in": 1}
     finally:
         await database.dispose()
+
+
+async def test_a_connection_handed_to_a_cancelled_request_goes_to_the_next(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A request cancelled (its client gone) just after a connection was handed to it passes
+    the connection on to the next waiter: none is lost from the pool."""
+    database = Database(make_settings(db_pool_size=1, db_max_overflow=0, db_pool_timeout=10))
+    pool: Any = database.engine.pool
+    order: list[str] = []
+    tasks: dict[str, asyncio.Task[None]] = {}
+
+    # Cancel the first waiter as the connection comes back: the cancellation is scheduled
+    # before the connection reaches it, so it lands once the hand-over has happened.
+    @event.listens_for(pool, "checkin")
+    def cancel_first(_dbapi_connection: Any, _record: Any) -> None:
+        if "first" in tasks and not tasks["first"].done():
+            asyncio.get_running_loop().call_soon(tasks["first"].cancel)
+
+    try:
+        async with database.engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            for name in ("first", "second"):
+                tasks[name] = asyncio.create_task(_checkout(database, name, order))
+                await _until(lambda n=len(tasks): pool.queue.waiting == n)
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(tasks["first"], 10)
+        await asyncio.wait_for(tasks["second"], 10)
+        assert order == ["second"]
+        status = database.pool_status()
+        assert status is not None
+        assert (status["checked_out"], status["checked_in"], status["waiting"]) == (0, 1, 0)
+    finally:
+        await database.dispose()
