@@ -254,5 +254,19 @@ class MemorySampler:
         }
 
 
+def figures(runs: list[Run]) -> dict[str, Any]:
+    """The medians of some runs of one case, their failures summed, and the runs."""
+    return {
+        "rps": median([r.rps for r in runs]),
+        "p50_ms": median([r.p50_ms for r in runs]),
+        "p99_ms": median([r.p99_ms for r in runs]),
+        "cpu_us_per_request": median([r.cpu_us_per_request for r in runs]),
+        "non_2xx": sum(r.non_2xx for r in runs),
+        "socket_errors": sum(r.socket_errors for r in runs),
+        "worker_boots": sum(r.worker_boots for r in runs),
+        "runs": [r.as_dict() for r in runs],
+    }
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")

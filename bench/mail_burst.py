@@ -3,13 +3,22 @@
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python -m bench.mail_burst [N]
 
 Makes a throwaway database on DATABASE_URL's server (migrated, seeded with `python -m app
-seed`, N job seekers added), starts a real SMTP server (aiosmtpd, discarding what it gets) and
-`python -m app worker` against it, sends N applications (default 1,000) through the API in
-process, and waits until every notification email is sent. It samples `queue_lag_seconds` and
-`queue_jobs{status="todo"}` from the app's own /metrics while the queue drains, and prints them
-with the floor: the same N messages sent straight to the same SMTP server with aiosmtplib at the
-worker's concurrency, measured in the same run (the machine is shared: read the ratio).
-Not a test; nothing here asserts a time.
+seed`, 2N job seekers added), starts a real SMTP server (aiosmtpd, discarding what it gets),
+and measures the floor: N messages sent straight to that server with aiosmtplib at the
+worker's concurrency, a connection each. Then two rounds of N applications (default 1,000)
+through the API in process:
+
+- live: `python -m app worker` runs during the burst; it prints how long until every
+  employer's email is sent after the burst began, with `queue_lag_seconds` and
+  `queue_jobs{status="todo"}` sampled from the app's own /metrics while the queue drains.
+  The burst itself (the API) bounds this figure.
+- backlog: the burst is queued with no worker running, then a new worker drains it: all N
+  notification jobs first (they have the lower ids), then the N `email.send` jobs. It prints
+  the whole drain from the worker's launch, and the sending alone (first email sent to last,
+  from the outbox's `sent_at`) against the floor: the worker's pace at the SMTP server.
+
+The machine is shared: read the ratios, measured in the same run. Not a test; nothing here
+asserts a time.
 """
 
 from __future__ import annotations
@@ -78,6 +87,46 @@ def _metric(text: str, name: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+async def _burst(
+    client: httpx.AsyncClient, settings: Settings, pairs: list[tuple[int, int]]
+) -> float:
+    """Each (seeker, job) applies once, 32 at a time; returns the seconds it took."""
+    gate = asyncio.Semaphore(32)
+
+    async def apply(seeker: int, job: int) -> None:
+        token, _ = create_access_token(settings, user_id=seeker, role="job_seeker", token_version=0)
+        async with gate:
+            r = await client.post(
+                f"/api/jobs/{job}/applications",
+                json={},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert r.status_code == 201, r.text
+
+    started = time.perf_counter()
+    await asyncio.gather(*(apply(seeker, job) for seeker, job in pairs))
+    return time.perf_counter() - started
+
+
+async def _drain(client: httpx.AsyncClient, url: str, total: int) -> tuple[float, float]:
+    """Wait until `total` emails are marked sent; the peak queue lag and depth meanwhile."""
+    max_lag = max_depth = 0.0
+    while True:
+        text = (await client.get("/metrics")).text
+        max_lag = max(max_lag, _metric(text, "queue_lag_seconds"))
+        max_depth = max(max_depth, _metric(text, 'queue_jobs{status="todo"}'))
+        sent = await _sql(url, "SELECT count(*) AS n FROM outbox_emails WHERE sent_at IS NOT NULL")
+        if sent[0]["n"] >= total:
+            return max_lag, max_depth
+        await asyncio.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None:
+        process.terminate()
+        process.wait(60)
+
+
 async def main(n: int) -> None:
     server_url = os.environ["DATABASE_URL"]
     name = f"hmb_mailburst_{uuid.uuid4().hex[:8]}"
@@ -96,7 +145,7 @@ async def main(n: int) -> None:
             "INSERT INTO users (email, password_hash, full_name, role) SELECT "
             "'burst' || i || '@bench.bs', 'x', 'Burst seeker ' || i, 'job_seeker' "
             "FROM generate_series(1, $1) AS i",
-            n,
+            2 * n,
         )
         seekers = [
             r["id"]
@@ -110,6 +159,7 @@ async def main(n: int) -> None:
                 "AND (expires_at IS NULL OR expires_at > now()) ORDER BY id",
             )
         ]
+        pairs = [(seeker, jobs[i % len(jobs)]) for i, seeker in enumerate(seekers)]
         port = _free_port()
         smtp = subprocess.Popen(
             [
@@ -134,7 +184,8 @@ async def main(n: int) -> None:
             "WORKER_CONCURRENCY": str(CONCURRENCY),
             "LOG_LEVEL": "WARNING",
         }
-        worker = subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=ROOT, env=worker_env)
+        worker_command = [sys.executable, "-m", "app", "worker"]
+        worker = subprocess.Popen(worker_command, cwd=ROOT, env=worker_env)
         # The burst comes from one client address: the per-client API limit (100 a minute)
         # would stop it after 100; each seeker applies once, within its own limits.
         settings = Settings(
@@ -148,45 +199,37 @@ async def main(n: int) -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5555))
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                gate = asyncio.Semaphore(32)
-
-                async def apply(i: int, seeker: int) -> None:
-                    token, _ = create_access_token(
-                        settings, user_id=seeker, role="job_seeker", token_version=0
-                    )
-                    async with gate:
-                        r = await client.post(
-                            f"/api/jobs/{jobs[i % len(jobs)]}/applications",
-                            json={},
-                            headers={"Authorization": f"Bearer {token}"},
-                        )
-                    assert r.status_code == 201, r.text
-
                 started = time.perf_counter()
-                await asyncio.gather(*(apply(i, s) for i, s in enumerate(seekers)))
-                burst = time.perf_counter() - started
-                max_lag = max_depth = 0.0
-                while True:
-                    text = (await client.get("/metrics")).text
-                    max_lag = max(max_lag, _metric(text, "queue_lag_seconds"))
-                    max_depth = max(max_depth, _metric(text, 'queue_jobs{status="todo"}'))
-                    sent = await _sql(
-                        url, "SELECT count(*) AS n FROM outbox_emails WHERE sent_at IS NOT NULL"
-                    )
-                    if sent[0]["n"] >= n:
-                        break
-                    await asyncio.sleep(0.5)
+                burst = await _burst(client, settings, pairs[:n])
+                max_lag, max_depth = await _drain(client, url, n)
                 drained = time.perf_counter() - started
-        print(f"applications: {n} in {burst:.1f} s ({n / burst:.0f}/s) through the API")
-        print(f"all {n} employer emails sent {drained:.1f} s after the burst began")
-        print(f"queue depth peak {max_depth:.0f} jobs; queue lag peak {max_lag:.1f} s")
+                _stop(worker)
+                worker = None
+
+                backlog_burst = await _burst(client, settings, pairs[n:])
+                started = time.perf_counter()
+                worker = subprocess.Popen(worker_command, cwd=ROOT, env=worker_env)
+                await _drain(client, url, 2 * n)
+                backlog = time.perf_counter() - started
+        span = await _sql(
+            url,
+            "SELECT extract(epoch FROM max(sent_at) - min(sent_at)) AS s FROM "
+            "(SELECT sent_at FROM outbox_emails ORDER BY id OFFSET $1) AS backlog",
+            n,
+        )
+        sending = float(span[0]["s"])
         print(f"floor: {n} messages straight to the same SMTP server in {floor:.1f} s")
-        print(f"ratio (floor time / worker drain time): {floor / drained:.2f}")
+        print(f"live: {n} applications in {burst:.1f} s ({n / burst:.0f}/s) through the API")
+        print(f"live: all {n} employer emails sent {drained:.1f} s after the burst began")
+        print(f"live: queue depth peak {max_depth:.0f} jobs; queue lag peak {max_lag:.1f} s")
+        print(f"live: ratio (floor time / time to all sent): {floor / drained:.2f}")
+        print(f"backlog: {n} applications queued in {backlog_burst:.1f} s with no worker")
+        print(f"backlog: a new worker sent all {n} emails {backlog:.1f} s after its launch")
+        print(f"backlog: sending, first email to last, {sending:.1f} s")
+        print(f"backlog: ratio (floor time / sending time): {floor / sending:.2f}")
     finally:
-        for process in (worker, smtp):
-            if process is not None:
-                process.terminate()
-                process.wait(60)
+        _stop(worker)
+        _stop(smtp)
         await _sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -31,8 +31,9 @@ import httpx
 import orjson
 from sqlalchemy.engine import make_url
 
-from bench import load, prepare
+from bench import load, neon, prepare
 from bench.capture import CaptureProxy
+from bench.tables import table
 from tests.server_process import ServerProcess
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -270,9 +271,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--only",
         nargs="*",
-        choices=[*(c.name for c in CASES), *EXTRA_CASES],
+        choices=[*(c.name for c in CASES), *EXTRA_CASES, *neon.CASES],
         help="cases to run ('startup' alone: only start -> first /health, no data or wrk)",
     )
+    neon.add_arguments(p)
     return p.parse_args(argv)
 
 
@@ -317,8 +319,8 @@ def prepare_data(bench: Bench, cases: list[Case]) -> dict[str, Any]:
         "BENCH_SQL_FILE": str(bench.data / "sql.json"),
         "BENCH_POOL_SIZE": str(FLOOR_POOL),
     }
-    wants_floor = any(c.floor == "floor_db" for c in cases)
-    wants_signed_in = wants_floor or _selected(args, "mixed") or _selected(args, "recycle")
+    wants_floor = any(c.floor == "floor_db" for c in cases) or neon.wants(args, "jobs")
+    wants_signed_in = wants_floor or any(_selected(args, x) for x in ("mixed", "recycle"))
     if not seeded or not (wants_floor or wants_signed_in):
         return {}
     try:
@@ -439,7 +441,7 @@ def _mixed_figures(runs: list[load.Run]) -> dict[str, Any]:
         for status, n in r.statuses.items():
             statuses[status] = statuses.get(status, 0) + n
     return {
-        **_figures(runs),
+        **load.figures(runs),
         "statuses": statuses,
         "expected_409": statuses.get("409", 0),
         "errors": sum(_unexpected(r) for r in runs),
@@ -485,30 +487,17 @@ def measure_recycling(bench: Bench) -> dict[str, Any]:
     }
 
 
-def _figures(runs: list[load.Run]) -> dict[str, Any]:
-    return {
-        "rps": load.median([r.rps for r in runs]),
-        "p50_ms": load.median([r.p50_ms for r in runs]),
-        "p99_ms": load.median([r.p99_ms for r in runs]),
-        "cpu_us_per_request": load.median([r.cpu_us_per_request for r in runs]),
-        "non_2xx": sum(r.non_2xx for r in runs),
-        "socket_errors": sum(r.socket_errors for r in runs),
-        "worker_boots": sum(r.worker_boots for r in runs),
-        "runs": [r.as_dict() for r in runs],
-    }
-
-
 def summarise_case(case: Case, entry: dict[str, Any]) -> dict[str, Any]:
     floor, app = entry["floor"], entry["app"]
     ratios = [a.rps / f.rps for a, f in zip(app, floor, strict=True)]
     ratio = load.median(ratios)
-    app_fig = _figures(app)
+    app_fig = load.figures(app)
     p99_ok = case.p99_ms is None or app_fig["p99_ms"] <= case.p99_ms
     clean = app_fig["non_2xx"] == 0 and app_fig["socket_errors"] == 0
     return {
         "label": case.label,
         "connections": app[0].connections,
-        "floor": _figures(floor),
+        "floor": load.figures(floor),
         "app": app_fig,
         "ratios": ratios,
         "ratio": ratio,
@@ -517,7 +506,7 @@ def summarise_case(case: Case, entry: dict[str, Any]) -> dict[str, Any]:
         "pass": ratio >= case.target and p99_ok and clean,
         "variants": {
             label: {
-                **_figures(runs),
+                **load.figures(runs),
                 "ratio": load.median([v.rps / f.rps for v, f in zip(runs, floor, strict=True)]),
             }
             for label, runs in entry["variants"].items()
@@ -572,16 +561,6 @@ def measure_startup(bench: Bench) -> dict[str, Any]:
         "target": STARTUP_TARGET,
         "pass": ratio <= STARTUP_TARGET,
     }
-
-
-def _row(cells: list[str], widths: list[int]) -> str:
-    return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [_row(header, widths), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    return "\n".join([*lines, *(_row(r, widths) for r in rows)])
 
 
 def _verdict(ok: bool) -> str:
@@ -819,24 +798,31 @@ def main(argv: list[str] | None = None) -> int:
     selected = [c for c in CASES if _selected(args, c.name)]
     captured = prepare_data(bench, selected)
     result: dict[str, Any] = {"mixed": {}, "recycling": {}, "startup": {}, "memory": {}}
-    try:
-        bench.start_servers(_servers_for(selected, args, bench.available))
-        watched = {k: v for k, v in bench.servers.items() if k in SERVICE_SERVERS}
-        with load.MemorySampler(watched) as memory:
-            if "login" in (c.name for c in selected):
-                probe_login(bench)
-            cases = [c for c in selected if c.needs is None or c.needs in bench.available]
-            warm_up(bench, cases, memory)
-            raw = measure_cases(bench, cases)
-            signed_in = "signed_in" in bench.available
-            if _selected(args, "mixed") and signed_in:
-                result["mixed"] = measure_mixed(bench)
-            if _selected(args, "recycle") and signed_in:
-                result["recycling"] = measure_recycling(bench)
-            absolute = measure_absolute(bench, cases)
-        result["memory"] = memory.summary()
-    finally:
-        bench.stop_servers()
+    cases: list[Case] = []
+    raw: dict[str, Any] = {}
+    absolute: dict[str, Any] = {}
+    # The loopback servers only for a loopback case (not for the neon-* cases alone).
+    loopback = bool(selected) or any(_selected(args, x) for x in ("mixed", "recycle"))
+    if loopback:
+        try:
+            bench.start_servers(_servers_for(selected, args, bench.available))
+            watched = {k: v for k, v in bench.servers.items() if k in SERVICE_SERVERS}
+            with load.MemorySampler(watched) as memory:
+                if "login" in (c.name for c in selected):
+                    probe_login(bench)
+                cases = [c for c in selected if c.needs is None or c.needs in bench.available]
+                warm_up(bench, cases, memory)
+                raw = measure_cases(bench, cases)
+                signed_in = "signed_in" in bench.available
+                if _selected(args, "mixed") and signed_in:
+                    result["mixed"] = measure_mixed(bench)
+                if _selected(args, "recycle") and signed_in:
+                    result["recycling"] = measure_recycling(bench)
+                absolute = measure_absolute(bench, cases)
+            result["memory"] = memory.summary()
+        finally:
+            bench.stop_servers()
+    result["distance"] = neon.measure(bench, {c.name: c for c in CASES})
     if args.startup_runs and _selected(args, "startup"):
         result["startup"] = measure_startup(bench)
     extras = [
@@ -854,7 +840,9 @@ def main(argv: list[str] | None = None) -> int:
             "absolute": absolute,
         }
     )
-    text = report(result)
+    text = "\n\n".join(
+        t for t in (loopback and report(result), neon.report(result["distance"])) if t
+    )
     print("\n" + text)
     if result["skipped"]:
         print(f"\nskipped: {', '.join(result['skipped'])}")

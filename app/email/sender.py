@@ -1,5 +1,6 @@
-"""Delivery: SMTP (aiosmtplib) when SMTP_HOST is set; otherwise, outside production, each email
-is written as a .eml file under MAIL_DIR for a developer to open."""
+"""Delivery: SMTP (aiosmtplib, over the worker's pool of connections) when SMTP_HOST is set;
+otherwise, outside production, each email is written as a .eml file under MAIL_DIR for a
+developer to open."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ import re
 from email.message import EmailMessage
 from pathlib import Path
 
-import aiosmtplib
-
 from app.core.config import Settings
+from app.email.pool import SmtpPool
 
 logger = logging.getLogger("app.email")
-
-# What a retry can fix: the server is down, refuses for now (4xx), or the connection broke.
-TRANSIENT_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
 def _write_eml(folder: Path, name: str, message: EmailMessage) -> Path:
@@ -26,19 +23,25 @@ def _write_eml(folder: Path, name: str, message: EmailMessage) -> Path:
     return path
 
 
-async def deliver(settings: Settings, message: EmailMessage, name: str) -> None:
-    if settings.smtp_host:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            use_tls=settings.smtp_tls == "tls",
-            start_tls=settings.smtp_tls == "starttls",
-            timeout=settings.smtp_timeout,
+class Mailer:
+    """The worker's one way out for email. It owns the SMTP connections (one per job the
+    worker runs at once, opened when first needed), so `aclose()` at shutdown QUITs them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pool = (
+            SmtpPool(settings, size=settings.worker_concurrency) if settings.smtp_host else None
         )
-        logger.info("email sent", extra={"email": name, "message_id": message["Message-ID"]})
-        return
-    path = await asyncio.to_thread(_write_eml, Path(settings.mail_dir), name, message)
-    logger.info("email written to %s (SMTP_HOST is not set)", path, extra={"email": name})
+
+    async def deliver(self, message: EmailMessage, name: str) -> None:
+        if self._pool is not None:
+            await self._pool.send(message)
+            logger.info("email sent", extra={"email": name, "message_id": message["Message-ID"]})
+            return
+        folder = Path(self._settings.mail_dir)
+        path = await asyncio.to_thread(_write_eml, folder, name, message)
+        logger.info("email written to %s (SMTP_HOST is not set)", path, extra={"email": name})
+
+    async def aclose(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()

@@ -10,7 +10,9 @@ opened only by the worker process; its schema is applied by Alembic (revision 00
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import procrastinate
 from procrastinate.job_context import JobContext
@@ -26,10 +28,46 @@ queue_app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 RETRY = procrastinate.RetryStrategy(max_attempts=10, exponential_wait=2)
 
 
+class Closable(Protocol):
+    async def aclose(self) -> None: ...
+
+
+R = TypeVar("R", bound=Closable)
+
+
+class WorkerResource(Generic[R]):
+    """Something a domain's tasks share for the life of the worker process (the email domain's
+    SMTP connections). The domain names it beside its tasks with `make`, which builds it from
+    the settings and opens nothing; the runtime builds it on first use and `aclose()`s it when
+    the worker stops. So the registry, which every domain's tasks import, imports no domain."""
+
+    def __init__(self, name: str, make: Callable[[Settings], R]) -> None:
+        self.name = name
+        self.make = make
+
+    def __repr__(self) -> str:
+        return f"WorkerResource({self.name!r})"
+
+
 @dataclass(frozen=True)
 class WorkerRuntime:
+    """What the worker process opens once and its tasks share; `python -m app worker` builds
+    it and closes it at exit."""
+
     settings: Settings
     database: Database
+    resources: dict[WorkerResource[Any], Closable] = field(default_factory=dict)
+
+    def resource(self, key: WorkerResource[R]) -> R:
+        if key not in self.resources:
+            self.resources[key] = key.make(self.settings)
+        return cast("R", self.resources[key])
+
+    async def aclose(self) -> None:
+        """Close every resource a task opened, newest first."""
+        while self.resources:
+            _, opened = self.resources.popitem()
+            await opened.aclose()
 
 
 def runtime(context: JobContext) -> WorkerRuntime:

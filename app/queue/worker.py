@@ -121,9 +121,10 @@ async def run_worker(_args: argparse.Namespace) -> int:
         conninfo=queue_conninfo(settings), min_size=1, max_size=settings.worker_concurrency + 2
     )
     stalled = settings.worker_stalled_seconds
+    worker_runtime = WorkerRuntime(settings, database)
     options: dict[str, Any] = {
         "concurrency": settings.worker_concurrency,
-        "additional_context": {"runtime": WorkerRuntime(settings, database)},
+        "additional_context": {"runtime": worker_runtime},
         "delete_jobs": "successful",
         "update_heartbeat_interval": stalled / 3,
         "stalled_worker_timeout": stalled,
@@ -135,6 +136,7 @@ async def run_worker(_args: argparse.Namespace) -> int:
                 logger.info("worker started (concurrency %d)", settings.worker_concurrency)
                 await _supervise(app, options)
     finally:
+        await worker_runtime.aclose()
         await database.dispose()
     logger.info("worker stopped")
     return 0

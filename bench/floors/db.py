@@ -11,7 +11,11 @@ does) and its claims are the request's values. Under /session/... the floor also
 service's other statements in the same order (its transaction, pings, settings).
 
 BENCH_DSN names the database, BENCH_SQL_FILE the captured statements, BENCH_POOL_SIZE the
-pool (as many connections as the service may hold).
+pool (as many connections as the service may hold). BENCH_POOL_RESET=off drops asyncpg's reset
+of a connection on release (one more round trip per request: `SELECT pg_advisory_unlock_all();
+CLOSE ALL; UNLISTEN *; RESET ALL`), which the service's pool does not send; the floor's
+connections carry no state to reset. The cases at Neon's distance set it (bench/distance.py),
+where that round trip costs 2 ms; on loopback the floor keeps asyncpg's default.
 """
 
 from __future__ import annotations
@@ -99,13 +103,20 @@ async def _reply(send: Send, status: int, payload: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Nothing to reset: the floor only reads (asyncpg still rolls back an open transaction)."""
+
+
 async def _lifespan(receive: Receive, send: Send) -> None:
     global _pool
     while (message := await receive())["type"] != "lifespan.shutdown":
         if message["type"] == "lifespan.startup":
             _captured.update(orjson.loads(Path(os.environ["BENCH_SQL_FILE"]).read_bytes()))
             size = int(os.environ.get("BENCH_POOL_SIZE", "10"))
-            _pool = await asyncpg.create_pool(os.environ["BENCH_DSN"], min_size=1, max_size=size)
+            reset = _no_reset if os.environ.get("BENCH_POOL_RESET") == "off" else None
+            _pool = await asyncpg.create_pool(
+                os.environ["BENCH_DSN"], min_size=1, max_size=size, reset=reset
+            )
             await send({"type": "lifespan.startup.complete"})
     if _pool is not None:
         await _pool.close()

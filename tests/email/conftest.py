@@ -31,9 +31,14 @@ WAIT = 60.0
 
 
 class SmtpServer:
+    """tests/email/smtp_server.py as a process; `close_after` N (set before `start()`) makes it
+    answer 421 and close a connection that has carried N messages."""
+
     def __init__(self, maildir: Path, log: Path) -> None:
         self.port = free_port()
         self.maildir = maildir
+        self.events_path = maildir.with_name("smtp-events.log")
+        self.close_after = 0
         self._log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,6 +51,8 @@ class SmtpServer:
                     "tests.email.smtp_server",
                     str(self.port),
                     str(self.maildir),
+                    str(self.events_path),
+                    str(self.close_after),
                 ],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
@@ -59,6 +66,14 @@ class SmtpServer:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+
+    def events(self, kind: str) -> list[str]:
+        """What the server saw of one kind (`ehlo`: one per connection, `rcpt`, `421`,
+        `quit`)."""
+        if not self.events_path.exists():
+            return []
+        lines = self.events_path.read_text().splitlines()
+        return [line for line in lines if line.split(" ")[0] == kind]
 
     def raw_messages(self) -> list[bytes]:
         """Every message the server accepted, byte for byte as it arrived."""
