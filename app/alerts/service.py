@@ -21,6 +21,7 @@ from app.core.pagination import PageParams
 from app.email.messages import Email
 from app.email.service import queue_email, wants
 from app.email.unsubscribe import unsubscribe_url
+from app.identity.caller import Caller
 from app.identity.models import User
 from app.jobs.schemas import JobSearch, JobSummary
 from app.jobs.search import find_jobs
@@ -35,7 +36,7 @@ MAX_JOBS_PER_SWEEP = 100
 OVERLAP = timedelta(minutes=5)
 
 
-async def create_alert(session: AsyncSession, user: User, data: JobAlertCreate) -> JobAlert:
+async def create_alert(session: AsyncSession, user: Caller, data: JobAlertCreate) -> JobAlert:
     # The account row lock makes the count and the insert one step for this user.
     await session.execute(select(User.id).where(User.id == user.id).with_for_update())
     count = await session.scalar(select(func.count()).where(JobAlert.user_id == user.id))
@@ -48,12 +49,12 @@ async def create_alert(session: AsyncSession, user: User, data: JobAlertCreate) 
     return alert
 
 
-async def list_alerts(session: AsyncSession, user: User) -> Sequence[JobAlert]:
+async def list_alerts(session: AsyncSession, user: Caller) -> Sequence[JobAlert]:
     stmt = select(JobAlert).where(JobAlert.user_id == user.id).order_by(JobAlert.id)
     return (await session.scalars(stmt)).all()
 
 
-async def delete_alert(session: AsyncSession, user: User, alert_id: int) -> None:
+async def delete_alert(session: AsyncSession, user: Caller, alert_id: int) -> None:
     # AsyncSession.execute is typed Result; a DELETE's is a CursorResult (rowcount).
     deleted = cast(
         CursorResult[Any],

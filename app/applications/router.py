@@ -38,7 +38,8 @@ from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
-from app.identity.deps import CurrentUser, EmployerUser, JobSeekerUser
+from app.identity.caller import Caller
+from app.identity.deps import CurrentUser, EmployerUser, JobSeekerAccount
 from app.identity.models import User
 from app.identity.write_limits import WriteAction, write_limit
 from app.jobs.models import Job
@@ -73,7 +74,7 @@ def _page(rows: Sequence[Row[*tuple[Any, ...]]], cursor: str | None) -> Page[App
 
 
 async def _detail(
-    session: SessionDep, storage: Storage, viewer: User, detail: service.Detail
+    session: SessionDep, storage: Storage, viewer: Caller, detail: service.Detail
 ) -> ApplicationRead:
     """Only ever built for the applicant or the job's owner (the service checked)."""
     application, job, company, applicant, history = detail
@@ -109,7 +110,7 @@ async def _detail(
 async def apply(
     job_id: IdPath,
     body: ApplicationCreate,
-    user: JobSeekerUser,
+    user: JobSeekerAccount,
     session: SessionDep,
     storage: StorageDep,
 ) -> ApplicationRead:

@@ -22,6 +22,7 @@ from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import PagedSelect, PageParams, paginate
 from app.files import references as files
 from app.files.models import Purpose
+from app.identity.caller import Caller
 from app.identity.models import User
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live, summary_select
@@ -110,12 +111,12 @@ async def _load(session: AsyncSession, application_id: int, *, lock: bool = Fals
     return tuple(row)
 
 
-def _is_reader(user: User, application: Application, company: Company) -> bool:
+def _is_reader(user: Caller, application: Application, company: Company) -> bool:
     return user.id in (application.applicant_id, company.owner_id)
 
 
 async def load_for_participant(
-    session: AsyncSession, user: User, application_id: int, *, lock: bool = False
+    session: AsyncSession, user: Caller, application_id: int, *, lock: bool = False
 ) -> Joined:
     """The application with its job, company and applicant, if `user` is the applicant or the
     job's owner; to anyone else (an admin included) it does not exist."""
@@ -139,13 +140,34 @@ def _history_of() -> Select[Any]:
     )
 
 
-async def get_application(session: AsyncSession, user: User, application_id: int) -> Detail:
-    application, job, company, applicant = await load_for_participant(session, user, application_id)
-    return application, job, company, applicant, await _history(session, application_id)
+@functools.cache
+def _detail_by_id() -> Select[Any]:
+    """The application of id `application_id`, joined, one row per status change in order (one
+    row with no change if it has none): a read and its history in one round trip."""
+    return (
+        _joined()
+        .add_columns(ApplicationStatusChange)
+        .outerjoin(
+            ApplicationStatusChange, ApplicationStatusChange.application_id == Application.id
+        )
+        .where(Application.id == bindparam("application_id"))
+        .order_by(ApplicationStatusChange.id)
+    )
+
+
+async def get_application(session: AsyncSession, user: Caller, application_id: int) -> Detail:
+    """The application with its history, to the applicant or the job's owner only."""
+    params = {"application_id": application_id}
+    rows = (await session.execute(_detail_by_id(), params)).all()
+    if not rows or not _is_reader(user, rows[0][0], rows[0][2]):
+        raise NotFound("No such application.")
+    application, job, company, applicant = rows[0][:4]
+    history = [row[4] for row in rows if row[4] is not None]
+    return application, job, company, applicant, history
 
 
 async def change_status(
-    session: AsyncSession, user: User, application_id: int, data: StatusChangeRequest
+    session: AsyncSession, user: Caller, application_id: int, data: StatusChangeRequest
 ) -> Detail:
     # The row lock makes concurrent changes queue: each sees the status the previous one left.
     application, job, company, applicant = await load_for_participant(
@@ -168,7 +190,7 @@ async def change_status(
     return application, job, company, applicant, await _history(session, application_id)
 
 
-async def withdraw(session: AsyncSession, user: User, application_id: int) -> Detail:
+async def withdraw(session: AsyncSession, user: Caller, application_id: int) -> Detail:
     application, job, company, applicant = await load_for_participant(
         session, user, application_id, lock=True
     )
@@ -192,7 +214,7 @@ def _record(
     session: AsyncSession,
     application: Application,
     target: ApplicationStatus,
-    actor: User,
+    actor: Caller,
     note: str | None,
 ) -> None:
     session.add(
@@ -209,7 +231,7 @@ def _record(
 
 
 async def list_for_applicant(
-    session: AsyncSession, user: User, page: PageParams
+    session: AsyncSession, user: Caller, page: PageParams
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     stmt = _joined().where(Application.applicant_id == user.id)
     return await paginate(session, stmt, NEWEST_FIRST, page)
@@ -217,7 +239,7 @@ async def list_for_applicant(
 
 async def list_for_job(
     session: AsyncSession,
-    user: User,
+    user: Caller,
     job_id: int,
     page: PageParams,
     status: ApplicationStatus | None,
@@ -235,7 +257,7 @@ EMPLOYER_NEWEST = Ordering("jobs:employer", (SortKey(Job.id, int),))
 
 
 async def list_employer_jobs(
-    session: AsyncSession, user: User, page: PageParams
+    session: AsyncSession, user: Caller, page: PageParams
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """The caller's jobs in every state but deleted, each with its application counts."""
     return await _employer_jobs().fetch(session, page, {"owner_id": user.id})
@@ -263,6 +285,6 @@ def _employer_jobs() -> PagedSelect:
     return PagedSelect(stmt, EMPLOYER_NEWEST)
 
 
-def employer_note(viewer: User, company: Company, change: ApplicationStatusChange) -> str | None:
+def employer_note(viewer: Caller, company: Company, change: ApplicationStatusChange) -> str | None:
     """A status change's note is the employer's: only the job's owner reads it."""
     return change.note if viewer.id == company.owner_id else None

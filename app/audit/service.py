@@ -7,12 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditAction, AuditEntry
 from app.core.request_context import current_request_id
-from app.identity.models import User
+from app.identity.caller import Caller
 
 
 def record(
     session: AsyncSession,
-    actor: User,
+    actor: Caller,
     action: AuditAction,
     target_type: str,
     target_id: int,

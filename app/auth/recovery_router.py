@@ -16,7 +16,7 @@ from app.auth.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
-from app.identity.deps import CurrentUser, SettingsDep
+from app.identity.deps import CurrentAccount, SettingsDep
 
 router = APIRouter(tags=["auth"])
 
@@ -63,7 +63,7 @@ async def password_reset_confirm(
     responses=error_responses(Unauthorized, RateLimited),
 )
 async def verify_email_request(
-    user: CurrentUser, session: SessionDep, ctx: AuthContextDep
+    user: CurrentAccount, session: SessionDep, ctx: AuthContextDep
 ) -> Accepted:
     """Mail a new verification link to the account's address (nothing when it is verified)."""
     await verification.request_verification(session, ctx, user)
@@ -91,7 +91,7 @@ async def verify_email_confirm(
     responses=error_responses(Unauthorized, errors.WrongPassword, errors.EmailTaken, RateLimited),
 )
 async def change_email(
-    body: ChangeEmailRequest, user: CurrentUser, session: SessionDep, ctx: AuthContextDep
+    body: ChangeEmailRequest, user: CurrentAccount, session: SessionDep, ctx: AuthContextDep
 ) -> Accepted:
     """Takes the current password. The new address gets a verification link and becomes the
     account's once it is followed; the current address is told at once."""

@@ -26,7 +26,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
 from app.files.deps import StorageDep
-from app.identity.deps import CurrentUser, SettingsDep, TokenClaims, session_id
+from app.identity.deps import CurrentAccount, SettingsDep, TokenClaims, session_id
 from app.users.schemas import UserPrivate
 
 router = APIRouter(tags=["auth"])
@@ -170,7 +170,7 @@ async def logout(
     "/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(Unauthorized)
 )
 async def logout_all(
-    user: CurrentUser, session: SessionDep, settings: SettingsDep, response: Response
+    user: CurrentAccount, session: SessionDep, settings: SettingsDep, response: Response
 ) -> None:
     """End every session of this account: all refresh tokens and all access tokens."""
     await sessions.end_sessions(session, user)
@@ -178,7 +178,7 @@ async def logout_all(
 
 
 @router.get("/me", summary="The signed-in account", responses=error_responses(Unauthorized))
-async def me(user: CurrentUser) -> UserPrivate:
+async def me(user: CurrentAccount) -> UserPrivate:
     return UserPrivate.model_validate(user)
 
 
@@ -189,7 +189,7 @@ async def me(user: CurrentUser) -> UserPrivate:
 )
 async def change_password(
     body: ChangePasswordRequest,
-    user: CurrentUser,
+    user: CurrentAccount,
     claims: TokenClaims,
     session: SessionDep,
     ctx: AuthContextDep,
@@ -210,7 +210,7 @@ async def change_password(
 )
 async def delete_me(
     body: PasswordConfirmation,
-    user: CurrentUser,
+    user: CurrentAccount,
     session: SessionDep,
     ctx: AuthContextDep,
     storage: StorageDep,

@@ -34,6 +34,7 @@ from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, paginate
 from app.core.ratelimit import RateLimiter
+from app.identity.caller import Caller
 from app.identity.models import Role, User, Visibility
 from app.jobs.models import Job
 from app.jobs.service import get_visible_job, is_live
@@ -72,7 +73,7 @@ def _has_skill(skill: str) -> ColumnElement[bool]:
 async def search(
     session: AsyncSession,
     limiter: RateLimiter,
-    employer: User,
+    employer: Caller,
     filters: CandidateSearch,
     page: PageParams,
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None, set[int]]:
@@ -119,7 +120,7 @@ async def applied_to(session: AsyncSession, employer_id: int, seeker_ids: list[i
 async def invite(
     session: AsyncSession,
     limiter: RateLimiter,
-    employer: User,
+    employer: Caller,
     candidate_id: int,
     data: InvitationCreate,
 ) -> Invitation:

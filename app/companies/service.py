@@ -23,13 +23,14 @@ from app.core.pagination import PageParams, paginate
 from app.files import references as files
 from app.files.models import Purpose
 from app.files.storage import Storage
-from app.identity.models import Role, User
+from app.identity.caller import Caller
+from app.identity.models import Role
 
 NEWEST_FIRST = Ordering("companies:newest", (SortKey(Company.id, int),))
 _UNIQUE_VIOLATION = "23505"
 
 
-def can_manage(user: User, owner_id: int) -> bool:
+def can_manage(user: Caller, owner_id: int) -> bool:
     """Whether `user` manages what the user `owner_id` owns (a company and its jobs)."""
     return user.role == Role.ADMIN or owner_id == user.id
 
@@ -61,7 +62,7 @@ async def _flush_unique_slug(session: AsyncSession) -> None:
 
 
 async def create_company(
-    session: AsyncSession, storage: Storage, owner: User, data: CompanyCreate
+    session: AsyncSession, storage: Storage, owner: Caller, data: CompanyCreate
 ) -> Company:
     values = data.values()
     await files.image_change(session, storage, owner.id, values, Purpose.COMPANY_LOGO, None)
@@ -94,7 +95,7 @@ async def update_company(
     session: AsyncSession,
     cache: Cache,
     storage: Storage,
-    user: User,
+    user: Caller,
     company_id: int,
     data: CompanyUpdate,
 ) -> Company:
@@ -121,7 +122,7 @@ _VERIFIED_FIELDS = ("name", "website")
 
 
 def _clear_verification_if_identity_changes(
-    session: AsyncSession, user: User, company: Company, changes: dict[str, Any]
+    session: AsyncSession, user: Caller, company: Company, changes: dict[str, Any]
 ) -> bool:
     """A verified company whose name or website `changes` change loses the badge (an admin
     verifies it again), recorded in the audit log. Whether it did."""

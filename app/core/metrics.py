@@ -40,7 +40,7 @@ class _PoolCollector(Collector):
         self._pool = pool
         self._replica_pool = replica_pool
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         primary = self._pool() or {}
         yield _by_state("db_pool_connections", "Database pool (SQLAlchemy) connections", primary)
         for name, documentation, key in (
@@ -55,6 +55,22 @@ class _PoolCollector(Collector):
             if key in primary:
                 gauge.add_metric([], primary[key])
             yield gauge
+        if "waits" in primary:
+            yield GaugeMetricFamily(
+                "db_pool_waiting",
+                "Checkouts waiting now for a pooled connection",
+                value=primary["waiting"],
+            )
+            yield CounterMetricFamily(
+                "db_pool_waits",
+                "Checkouts that waited for a pooled connection (all were in use)",
+                value=primary["waits"],
+            )
+            yield CounterMetricFamily(
+                "db_pool_wait_seconds",
+                "Time checkouts spent waiting for a pooled connection",
+                value=primary["wait_us"] / 1_000_000,
+            )
         replica = self._replica_pool()
         if replica is not None:
             yield _by_state("db_read_pool_connections", "Read replica pool connections", replica)

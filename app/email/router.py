@@ -11,7 +11,7 @@ from app.core.db import SessionDep
 from app.core.errors import Unauthorized, error_responses
 from app.email import service
 from app.email.schemas import EmailPreferences
-from app.identity.deps import CurrentUser, SettingsDep
+from app.identity.deps import CurrentAccount, SettingsDep
 
 router = APIRouter(tags=["email"])
 
@@ -25,7 +25,7 @@ UnsubscribeToken = Annotated[
     summary="Which emails I get",
     responses=error_responses(Unauthorized),
 )
-async def get_email_preferences(user: CurrentUser) -> EmailPreferences:
+async def get_email_preferences(user: CurrentAccount) -> EmailPreferences:
     return service.preferences(user)
 
 
@@ -35,7 +35,7 @@ async def get_email_preferences(user: CurrentUser) -> EmailPreferences:
     responses=error_responses(Unauthorized),
 )
 async def put_email_preferences(
-    body: EmailPreferences, user: CurrentUser, session: SessionDep
+    body: EmailPreferences, user: CurrentAccount, session: SessionDep
 ) -> EmailPreferences:
     """Security emails (password reset, verification, a changed password or address) always
     go out and are not listed here."""

@@ -130,7 +130,7 @@ async def event_stream(
             hub,
             app_services.database,
             subscription,
-            user.token_version,
+            claims["ver"],
             last_event_id,
             time.monotonic() + lifetime,
             settings.events_heartbeat_seconds,

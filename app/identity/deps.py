@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -17,6 +17,7 @@ from app.core.db import PublicReadSessionDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.core.services import core_services
+from app.identity.caller import Caller, SignedIn
 from app.identity.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -61,24 +62,38 @@ def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
         return None
 
 
-# Built once: on every signed-in request, so SQLAlchemy neither rebuilds it nor recomputes its
-# cache key (cheaper than Session.get, which does both; the session is new, so its identity
-# map has nothing to offer).
-_ACCOUNT = select(User).where(User.id == bindparam("user_id"))
+# The caller check is in the WHERE clause: the account exists, is active, not deleted or
+# suspended, and has not ended its sessions since the token was issued (logout-all, password
+# change, deletion, suspension bump token_version). Built once, so SQLAlchemy neither rebuilds
+# them nor recomputes their cache keys on every signed-in request.
+_LIVE = (
+    (User.id == bindparam("user_id"))
+    & (User.token_version == bindparam("token_version"))
+    & User.is_active
+    & User.deleted_at.is_(None)
+    & User.suspended_at.is_(None)
+)
+_CALLER = select(User.id, User.role).where(_LIVE)
+_ACCOUNT = select(User).where(_LIVE)
+
+
+def _params(claims: dict[str, Any]) -> dict[str, Any]:
+    return {"user_id": claims["sub"], "token_version": claims["ver"]}
+
+
+async def _caller_of(session: AsyncSession, claims: dict[str, Any]) -> SignedIn:
+    """The caller behind verified claims, provided the account is still live (`_LIVE`): one
+    indexed read of two columns, no ORM object."""
+    row = (await session.execute(_CALLER, _params(claims))).one_or_none()
+    if row is None:
+        raise Unauthorized(_INVALID)
+    return SignedIn(row[0], row[1])
 
 
 async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
-    """The account behind verified claims, provided it still exists, is active and not
-    suspended, and has not ended its sessions since the token was issued (logout-all, password
-    change, deletion, suspension)."""
-    user = (await session.scalars(_ACCOUNT, {"user_id": claims["sub"]})).one_or_none()
-    if (
-        user is None
-        or not user.is_active
-        or user.deleted_at is not None
-        or user.suspended_at is not None
-        or user.token_version != claims["ver"]
-    ):
+    """The caller's full users row, on the same condition as `_caller_of`."""
+    user = (await session.scalars(_ACCOUNT, _params(claims))).one_or_none()
+    if user is None:
         raise Unauthorized(_INVALID)
     return user
 
@@ -87,53 +102,79 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
 # get_token_claims and a settings dependency: FastAPI solves every dependency node on every
 # request (a cost docs/performance.md measures), and these are on every signed-in
 # request.
-async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> User:
-    """The signed-in caller (`_account_of` the bearer token's claims); 401 otherwise."""
+async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> SignedIn:
+    """The signed-in caller (`_caller_of` the bearer token's claims); 401 otherwise."""
+    return await _caller_of(session, _verified_claims(request, token))
+
+
+CurrentUser = Annotated[SignedIn, Depends(get_current_user)]
+
+
+async def get_current_account(request: Request, session: SessionDep, token: BearerToken) -> User:
+    """The signed-in caller's full users row, for the routes that show or change the account
+    (loaded in the session the route writes with); 401 otherwise."""
     return await _account_of(session, _verified_claims(request, token))
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentAccount = Annotated[User, Depends(get_current_account)]
 
 
 async def get_optional_user(
     request: Request, session: PublicReadSessionDep, token: BearerToken
-) -> User | None:
+) -> SignedIn | None:
     """The caller on public pages that show more to some: None without a bearer token; a token
     that is sent must be valid (401 otherwise). It shares the page's session (a token means
     the primary)."""
     if not token:
         return None
-    return await _account_of(session, _verified_claims(request, token))
+    return await _caller_of(session, _verified_claims(request, token))
 
 
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+OptionalUser = Annotated[SignedIn | None, Depends(get_optional_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
-    allowed = {r.value for r in roles}
+_C = TypeVar("_C", bound=Caller)
 
-    async def dependency(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden(f"This requires a {' or '.join(sorted(allowed))} account.")
-        return user
+
+def _with_role(user: _C, allowed: frozenset[str]) -> _C:
+    if user.role not in allowed:
+        raise Forbidden(f"This requires a {' or '.join(sorted(allowed))} account.")
+    return user
+
+
+def require_role(*roles: Role) -> Callable[[SignedIn], Awaitable[SignedIn]]:
+    allowed = frozenset(r.value for r in roles)
+
+    async def dependency(user: CurrentUser) -> SignedIn:
+        return _with_role(user, allowed)
 
     return dependency
 
 
-EmployerUser = Annotated[User, Depends(require_role(Role.EMPLOYER))]
-JobSeekerUser = Annotated[User, Depends(require_role(Role.JOB_SEEKER))]
+EmployerUser = Annotated[SignedIn, Depends(require_role(Role.EMPLOYER))]
+JobSeekerUser = Annotated[SignedIn, Depends(require_role(Role.JOB_SEEKER))]
+
+_JOB_SEEKER = frozenset((Role.JOB_SEEKER.value,))
 
 
-async def _admin(request: Request, session: AsyncSession, token: str | None) -> User | None:
+async def get_job_seeker_account(account: CurrentAccount) -> User:
+    """A job seeker's full users row (applying copies the profile's name and résumé)."""
+    return _with_role(account, _JOB_SEEKER)
+
+
+JobSeekerAccount = Annotated[User, Depends(get_job_seeker_account)]
+
+
+async def _admin(request: Request, session: AsyncSession, token: str | None) -> SignedIn | None:
     """The admin behind the bearer token, or None for anyone else (signed in or not)."""
     try:
-        user = await _account_of(session, _verified_claims(request, token))
+        user = await _caller_of(session, _verified_claims(request, token))
     except Unauthorized:
         return None
     return user if user.role == Role.ADMIN else None
 
 
-async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> User:
+async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> SignedIn:
     """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
     any unknown route: nobody learns that it exists or what it holds."""
     admin = await _admin(request, session, token)
@@ -152,4 +193,4 @@ async def caller_is_admin(request: Request) -> bool:
         return await _admin(request, session, token) is not None
 
 
-AdminUser = Annotated[User, Depends(get_admin)]
+AdminUser = Annotated[SignedIn, Depends(get_admin)]

@@ -20,7 +20,7 @@ from app.core.errors import (
 from app.core.http_cache import private_json, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep, PageParams
-from app.identity.deps import CurrentUser, JobSeekerUser, OptionalUser
+from app.identity.deps import CurrentAccount, CurrentUser, JobSeekerUser, OptionalUser
 from app.identity.write_limits import WriteAction, write_limit
 from app.jobs import search as search_service
 from app.jobs import service
@@ -76,7 +76,7 @@ async def search_jobs(
     dependencies=[write_limit(WriteAction.JOB_POSTS)],
 )
 async def create_job(
-    body: JobCreate, user: CurrentUser, session: SessionDep, cache: CacheDep
+    body: JobCreate, user: CurrentAccount, session: SessionDep, cache: CacheDep
 ) -> JobRead:
     job = await service.create_job(session, cache, user, body)
     return JobRead.of(job, datetime.now(UTC))
@@ -119,7 +119,7 @@ async def update_job(
     responses=_WRITE_ERRORS,
 )
 async def publish_job(
-    job_id: IdPath, user: CurrentUser, session: SessionDep, cache: CacheDep
+    job_id: IdPath, user: CurrentAccount, session: SessionDep, cache: CacheDep
 ) -> JobRead:
     job = await service.publish_job(session, cache, user, job_id)
     return JobRead.of(job, datetime.now(UTC))

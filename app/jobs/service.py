@@ -32,6 +32,7 @@ from app.core.cache import Cache, cache_key
 from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from app.core.pagination import PageParams, paginate
+from app.identity.caller import Caller
 from app.identity.models import Role, User
 from app.jobs.models import Job, JobStatus, SavedJob
 from app.jobs.schemas import (
@@ -138,7 +139,7 @@ def _job_by_id(for_update: bool) -> Select[Any]:
 
 
 async def get_visible_job(
-    session: AsyncSession, job_id: int, user: User | None, *, for_update: bool = False
+    session: AsyncSession, job_id: int, user: Caller | None, *, for_update: bool = False
 ) -> Job:
     """The job if `user` may see it: drafts and deleted jobs only to those who manage them."""
     job = (await session.scalars(_job_by_id(for_update), {"job_id": job_id})).one_or_none()
@@ -147,7 +148,7 @@ async def get_visible_job(
     return job
 
 
-def _visible(job: Job, user: User | None) -> bool:
+def _visible(job: Job, user: Caller | None) -> bool:
     """Drafts, deleted jobs, jobs taken down and those of a suspended owner are seen only by
     those who manage them."""
     hidden = (
@@ -162,7 +163,7 @@ def job_page_key(job_id: int) -> str:
     return cache_key("job", job_id)
 
 
-async def job_page(session: AsyncSession, cache: Cache, job_id: int, user: User | None) -> bytes:
+async def job_page(session: AsyncSession, cache: Cache, job_id: int, user: Caller | None) -> bytes:
     """GET /api/jobs/{id} as the bytes of its JobRead. What an anonymous reader sees is the
     same for everyone, so it is kept in the jobs cache (invalidated by every write that
     changes a listed job); those who manage the job may see more (its draft) and are served
@@ -180,7 +181,7 @@ async def job_page(session: AsyncSession, cache: Cache, job_id: int, user: User 
     return body
 
 
-async def _managed_job(session: AsyncSession, job_id: int, user: User) -> Job:
+async def _managed_job(session: AsyncSession, job_id: int, user: Caller) -> Job:
     job = await get_visible_job(session, job_id, user, for_update=True)
     if not can_manage(user, job.company.owner_id):
         raise Forbidden("Only the company's owner can change its jobs.")
@@ -205,7 +206,7 @@ async def publish_job(session: AsyncSession, cache: Cache, user: User, job_id: i
     return await _reload(session, job.id)
 
 
-async def close_job(session: AsyncSession, cache: Cache, user: User, job_id: int) -> Job:
+async def close_job(session: AsyncSession, cache: Cache, user: Caller, job_id: int) -> Job:
     job = await _managed_job(session, job_id, user)
     if job.status != JobStatus.PUBLISHED:
         raise Conflict(f"Only a published job can be closed; this job is {job.status}.")
@@ -216,7 +217,7 @@ async def close_job(session: AsyncSession, cache: Cache, user: User, job_id: int
 
 
 async def update_job(
-    session: AsyncSession, cache: Cache, user: User, job_id: int, data: JobUpdate
+    session: AsyncSession, cache: Cache, user: Caller, job_id: int, data: JobUpdate
 ) -> Job:
     job = await _managed_job(session, job_id, user)
     if job.status == JobStatus.CLOSED:
@@ -233,7 +234,7 @@ async def update_job(
     return await _reload(session, job.id)
 
 
-async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: int) -> None:
+async def delete_job(session: AsyncSession, cache: Cache, user: Caller, job_id: int) -> None:
     """Soft delete: the job leaves every list, its applications stay."""
     job = await get_visible_job(session, job_id, user, for_update=True)
     if not can_manage(user, job.company.owner_id):
@@ -244,21 +245,21 @@ async def delete_job(session: AsyncSession, cache: Cache, user: User, job_id: in
         await session.flush()
 
 
-async def save_job(session: AsyncSession, user: User, job_id: int) -> None:
+async def save_job(session: AsyncSession, user: Caller, job_id: int) -> None:
     await get_visible_job(session, job_id, user)
     await session.execute(
         insert(SavedJob).values(user_id=user.id, job_id=job_id).on_conflict_do_nothing()
     )
 
 
-async def unsave_job(session: AsyncSession, user: User, job_id: int) -> None:
+async def unsave_job(session: AsyncSession, user: Caller, job_id: int) -> None:
     await session.execute(
         delete(SavedJob).where(SavedJob.user_id == user.id, SavedJob.job_id == job_id)
     )
 
 
 async def list_saved_jobs(
-    session: AsyncSession, user: User, page: PageParams
+    session: AsyncSession, user: Caller, page: PageParams
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Newest first; jobs closed, expired or deleted since stay listed with that status."""
     stmt = (

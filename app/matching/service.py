@@ -14,7 +14,7 @@ from app.candidates.schemas import CandidateRead
 from app.companies.models import Company
 from app.core.errors import NotFound
 from app.core.pagination import PageParams
-from app.identity.models import User
+from app.identity.caller import Caller
 from app.jobs.models import Job
 from app.jobs.service import live_clause
 from app.matching import reasons
@@ -30,7 +30,7 @@ def job_match(row: Row[Any], fit: Fit, now: datetime) -> JobMatch:
 
 
 async def job_matches(
-    session: AsyncSession, seeker: User, page: PageParams
+    session: AsyncSession, seeker: Caller, page: PageParams
 ) -> tuple[list[JobMatch], str | None]:
     """One page of the live jobs ranked for `seeker`, each with its score and reasons."""
     ranked, cursor = await rank_jobs(session, seeker.id, page)
@@ -38,7 +38,7 @@ async def job_matches(
     return [job_match(row, fit, now) for row, fit in ranked], cursor
 
 
-async def dismiss(session: AsyncSession, seeker: User, job_id: int) -> None:
+async def dismiss(session: AsyncSession, seeker: Caller, job_id: int) -> None:
     """ "Not for me": the live job `job_id` stays out of the seeker's matches (again: no-op);
     a job that is not live is a 404, as on its page."""
     if await session.scalar(select(Job.id).where(Job.id == job_id, live_clause())) is None:
@@ -49,7 +49,7 @@ async def dismiss(session: AsyncSession, seeker: User, job_id: int) -> None:
 
 
 async def candidate_matches(
-    session: AsyncSession, caller: User | None, job_id: int, page: PageParams
+    session: AsyncSession, caller: Caller | None, job_id: int, page: PageParams
 ) -> tuple[list[CandidateMatch], str | None]:
     """One page of the seekers ranked for the job `job_id`, for its owner only: to anyone
     else (anonymous too) the job is a 404, so nobody learns which jobs exist. Public fields

@@ -8,7 +8,7 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
-from app.identity.deps import CurrentUser
+from app.identity.deps import CurrentAccount, CurrentUser
 from app.identity.write_limits import WriteAction, write_limit
 from app.messages import service
 from app.messages.schemas import (
@@ -49,7 +49,7 @@ async def list_messages(
     dependencies=[write_limit(WriteAction.MESSAGES)],
 )
 async def post_message(
-    application_id: IdPath, body: MessageCreate, user: CurrentUser, session: SessionDep
+    application_id: IdPath, body: MessageCreate, user: CurrentAccount, session: SessionDep
 ) -> MessageRead:
     message, application = await service.post_message(session, user, application_id, body)
     return MessageRead.of(message, application.applicant_id)

@@ -22,6 +22,7 @@ from app.core.errors import Conflict
 from app.core.pagination import PageParams, paginate
 from app.events.models import EventKind
 from app.events.service import record
+from app.identity.caller import Caller
 from app.identity.models import User
 from app.jobs.models import Job
 from app.messages.models import ConversationRead, Message
@@ -63,7 +64,7 @@ async def post_message(
 
 
 async def list_messages(
-    session: AsyncSession, user: User, application_id: int, page: PageParams
+    session: AsyncSession, user: Caller, application_id: int, page: PageParams
 ) -> tuple[Application, Sequence[Row[*tuple[Any, ...]]], str | None]:
     application, *_ = await load_for_participant(session, user, application_id)
     stmt = select(Message).where(Message.application_id == application.id)
@@ -110,7 +111,7 @@ async def total_unread(session: AsyncSession, user_id: int) -> int:
 
 
 async def list_conversations(
-    session: AsyncSession, user: User, page: PageParams
+    session: AsyncSession, user: Caller, page: PageParams
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """Threads with at least one message, the most recently active first. Each row:
     (Application, Job, Company, other party, last Message, unread count, sort key)."""
@@ -139,7 +140,7 @@ async def list_conversations(
     return await paginate(session, stmt, ordering, page)
 
 
-async def mark_read(session: AsyncSession, user: User, application_id: int) -> None:
+async def mark_read(session: AsyncSession, user: Caller, application_id: int) -> None:
     """Move the caller's marker to the thread's newest message (never back) and mark the
     thread's message notifications read."""
     application, *_ = await load_for_participant(session, user, application_id)

@@ -23,6 +23,7 @@ from app.core.cache import Cache
 from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound, UnprocessableEntity
 from app.core.pagination import PageParams, paginate
+from app.identity.caller import Caller
 from app.identity.models import Role, User
 from app.jobs.models import Job, JobStatus
 from app.jobs.service import get_visible_job
@@ -37,7 +38,7 @@ _UNIQUE_VIOLATION = "23505"
 
 
 async def _check_target(
-    session: AsyncSession, user: User, kind: TargetType, target_id: int
+    session: AsyncSession, user: Caller, kind: TargetType, target_id: int
 ) -> None:
     """The target exists and the reporter can see it, else 404: a report is no way to learn
     about drafts or other people's conversations."""
@@ -59,7 +60,7 @@ async def _check_target(
             raise NotFound("No such message.") from None
 
 
-async def create_report(session: AsyncSession, user: User, data: ReportCreate) -> Report:
+async def create_report(session: AsyncSession, user: Caller, data: ReportCreate) -> Report:
     await _check_target(session, user, data.target_type, data.target_id)
     report = Report(
         reporter_id=user.id,
@@ -94,7 +95,7 @@ async def list_reports(
     return await paginate(session, stmt, REPORTS_NEWEST, page)
 
 
-async def resolve_report(session: AsyncSession, admin: User, report_id: int, note: str) -> Report:
+async def resolve_report(session: AsyncSession, admin: Caller, report_id: int, note: str) -> Report:
     report = await session.get(Report, report_id, with_for_update=True)
     if report is None:
         raise NotFound("No such report.")
@@ -110,7 +111,7 @@ async def resolve_report(session: AsyncSession, admin: User, report_id: int, not
 
 
 async def take_down_job(
-    session: AsyncSession, cache: Cache, admin: User, job_id: int, reason: str
+    session: AsyncSession, cache: Cache, admin: Caller, job_id: int, reason: str
 ) -> Job:
     """Unlike the owner's close, the job leaves every list and page but its owner's, who can
     no longer publish, edit or close it."""
@@ -144,7 +145,7 @@ async def _hide_jobs(session: AsyncSession, cache: Cache, owner: User, hidden: b
 
 
 async def suspend_user(
-    session: AsyncSession, cache: Cache, admin: User, user_id: int, reason: str
+    session: AsyncSession, cache: Cache, admin: Caller, user_id: int, reason: str
 ) -> User:
     """Sign-in is refused and every session ends at once, on every instance (the token
     version moves on and the refresh tokens are revoked). Others no longer see the account:
@@ -163,7 +164,7 @@ async def suspend_user(
 
 
 async def restore_user(
-    session: AsyncSession, cache: Cache, admin: User, user_id: int, reason: str
+    session: AsyncSession, cache: Cache, admin: Caller, user_id: int, reason: str
 ) -> User:
     user = await _account(session, user_id)
     if user.suspended_at is None:
@@ -176,7 +177,7 @@ async def restore_user(
 
 
 async def verify_company(
-    session: AsyncSession, cache: Cache, admin: User, company_id: int, reason: str
+    session: AsyncSession, cache: Cache, admin: Caller, company_id: int, reason: str
 ) -> Company:
     company = await get_company(session, company_id)
     if company.verified:

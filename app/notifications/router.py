@@ -27,7 +27,8 @@ async def list_notifications(
 ) -> Page[NotificationRead]:
     rows, cursor = await service.list_notifications(session, user.id, page, unread_only=unread_only)
     return Page[NotificationRead](
-        items=[NotificationRead.model_validate(row[0]) for row in rows], next_cursor=cursor
+        items=[NotificationRead.model_validate(row, from_attributes=True) for row in rows],
+        next_cursor=cursor,
     )
 
 

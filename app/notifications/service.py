@@ -18,6 +18,7 @@ from app.events.models import EventKind
 from app.events.service import record
 from app.notifications.messages import Message
 from app.notifications.models import Notification, NotificationKind
+from app.notifications.schemas import NotificationRead
 from app.queue.enqueue import enqueue
 
 NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
@@ -65,10 +66,16 @@ async def list_notifications(
     return await _notifications_of(unread_only).fetch(session, page, {"user_id": user_id})
 
 
+# What a listed notification shows (NotificationRead's fields), read as columns: no ORM object
+# is built only to be serialised.
+_SHOWN = [Notification.__table__.c[name] for name in NotificationRead.model_fields]
+
+
 @functools.cache
 def _notifications_of(unread_only: bool) -> PagedSelect:
-    """The notifications of `user_id` (a parameter), newest first; built once (PagedSelect)."""
-    stmt = select(Notification).where(Notification.user_id == bindparam("user_id"))
+    """The notifications of `user_id` (a parameter), newest first, as rows of `_SHOWN`; built
+    once (PagedSelect)."""
+    stmt = select(*_SHOWN).where(Notification.user_id == bindparam("user_id"))
     if unread_only:
         stmt = stmt.where(Notification.read_at.is_(None))
     return PagedSelect(stmt, NEWEST_FIRST)

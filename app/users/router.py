@@ -13,7 +13,7 @@ from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
-from app.identity.deps import CurrentUser
+from app.identity.deps import CurrentAccount, CurrentUser
 from app.identity.models import User
 from app.users import service
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
@@ -30,14 +30,14 @@ async def _private(session: SessionDep, storage: Storage, user: User) -> UserPri
 
 
 @router.get("/me", responses=error_responses(Unauthorized))
-async def read_me(user: CurrentUser, session: SessionDep, storage: StorageDep) -> UserPrivate:
+async def read_me(user: CurrentAccount, session: SessionDep, storage: StorageDep) -> UserPrivate:
     """The caller's profile, with a short-lived download link to its résumé file."""
     return await _private(session, storage, user)
 
 
 @router.patch("/me", responses=error_responses(Unauthorized))
 async def update_me(
-    body: ProfileUpdate, user: CurrentUser, session: SessionDep, storage: StorageDep
+    body: ProfileUpdate, user: CurrentAccount, session: SessionDep, storage: StorageDep
 ) -> UserPrivate:
     """Change profile fields; email, role and account flags cannot be changed here. Files are
     referred to by the id of a completed upload of the caller's."""

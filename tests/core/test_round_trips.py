@@ -1,8 +1,8 @@
 """Round trips to PostgreSQL per request, counted on the wire: a proxy between the app and the
 server reads the client's protocol messages and counts each one that waits for an answer (a
 simple Query, or the Sync that ends an extended-protocol exchange). A signed-in read is the
-token check (no I/O), the user's row and the route's query: no pre-ping of a connection in
-use a moment ago, no BEGIN and no COMMIT around SELECTs."""
+token check (no I/O), the caller's check (one SELECT) and the route's query: no pre-ping of a
+connection in use a moment ago, no BEGIN and no COMMIT around SELECTs."""
 
 from __future__ import annotations
 
@@ -128,10 +128,10 @@ async def test_a_signed_in_read_is_the_users_row_and_its_query(
         await _round_trips(market, counter, "GET", "/api/notifications", headers=employer.headers)
         == 2
     )
-    # The applicant's application: the user, the application with its job and company, and
-    # its status history.
+    # The applicant's application: the caller, then the application with its job, company,
+    # applicant and status history in one statement.
     application = f"/api/applications/{applied.json()['id']}"
-    assert await _round_trips(market, counter, "GET", application, headers=h) == 3
+    assert await _round_trips(market, counter, "GET", application, headers=h) == 2
     # A write keeps its transaction: BEGIN, the user, the UPDATE, the new unread count and the
     # live event that announces it (app/events), COMMIT; still no ping.
     read_all = "/api/notifications/read-all"

@@ -62,8 +62,12 @@ async def test_pool_series_add_up_across_instances(
             pool = (await _scrape(client))["db_pool_connections"]
             assert {labels["state"] for labels, _ in pool} == {"in_use", "idle"}
             total += sum(value for _, value in pool)
-            ((_, size),) = (await _scrape(client))["db_pool_size"]
+            samples = await _scrape(client)
+            ((_, size),) = samples["db_pool_size"]
             assert size == settings.db_pool_size
+            # Nobody waited for a connection (app/core/db/fair_pool.py counts those who do).
+            for name in ("db_pool_waiting", "db_pool_waits_total", "db_pool_wait_seconds_total"):
+                assert samples[name] == [({}, 0.0)], name
     assert total == 2
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.util import await_
 
 from app.core.config import Settings
 from app.core.db.errors import DROPPED_CONNECTION, classify_driver_errors
+from app.core.db.fair_pool import FairQueuePool
 from app.core.db.url import DatabaseTarget
 
 logger = logging.getLogger("app.db")
@@ -112,6 +113,8 @@ class Pool:
         }
         engine = create_async_engine(
             self.target.url,
+            # First come, first served (app/core/db/fair_pool.py): fair tails under load.
+            poolclass=FairQueuePool,
             pool_size=self._pool_size,
             max_overflow=self._max_overflow,
             pool_timeout=s.db_pool_timeout,
@@ -127,9 +130,9 @@ class Pool:
         # execute of one statement on the same server connection
         # (tests/faults/test_pgbouncer.py).
         self._read_engine = (
-            engine
-            if self.target.pgbouncer
-            else engine.execution_options(isolation_level="AUTOCOMMIT")
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.read_autocommits
+            else engine
         )
         self._read_sessionmaker = async_sessionmaker(
             self._read_engine, expire_on_commit=False, sync_session_class=_ReadOnlySession
@@ -141,6 +144,11 @@ class Pool:
             self.target.pgbouncer,
         )
         return engine
+
+    @property
+    def read_autocommits(self) -> bool:
+        """Whether GET and HEAD sessions run in autocommit (see _create_engine)."""
+        return not self.target.pgbouncer
 
     @property
     def read_engine(self) -> AsyncEngine:
@@ -164,6 +172,10 @@ class Pool:
             "checked_out": pool.checkedout(),
             "overflow": max(0, pool.overflow()),  # SQLAlchemy counts down from -pool_size
             "checked_in": pool.checkedin(),
+            # Checkouts waiting now, those that found every connection in use, their total wait.
+            "waiting": pool.queue.waiting,
+            "waits": pool.queue.waits,
+            "wait_us": round(pool.queue.wait_seconds * 1_000_000),
         }
 
     async def dispose(self) -> None:

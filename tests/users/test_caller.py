@@ -1,0 +1,74 @@
+"""Who is calling, read cheaply (app/identity/deps.py): a signed-in read checks the caller with
+one SELECT of the account's id and role, whose WHERE is the whole check (live, not suspended,
+not deleted, the token's version), never the users row with its password hash; the routes that
+show or change the account read the full row under the same check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.factories import Market
+from tests.helpers import assert_error
+
+
+@contextmanager
+def _statements(market: Market) -> Iterator[list[str]]:
+    engine = market.app.state.services.database.engine.sync_engine
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_signed_in_read_checks_the_caller_without_the_users_row(market: Market) -> None:
+    seeker = await market.user()
+    with _statements(market) as sent:
+        response = await market.client.get("/api/notifications", headers=seeker.headers)
+    assert response.status_code == 200, response.text
+    users = [s for s in sent if "FROM users" in s]
+    assert len(users) == 1, sent
+    caller = " ".join(users[0].split())
+    assert caller.startswith("SELECT users.id, users.role FROM users WHERE"), caller
+    for condition in ("token_version", "is_active", "deleted_at IS NULL", "suspended_at IS NULL"):
+        assert condition in caller, caller
+    assert not any("password_hash" in s for s in sent), sent
+
+
+async def test_the_account_routes_read_the_full_row(market: Market) -> None:
+    seeker = await market.user(full_name="Ada Rolle")
+    with _statements(market) as sent:
+        response = await market.client.get("/api/users/me", headers=seeker.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["full_name"] == "Ada Rolle"
+    assert response.json()["email"] == seeker.email
+    assert len([s for s in sent if "FROM users" in s]) == 1, sent
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "suspended_at = now()",
+        "deleted_at = now()",
+        "is_active = false",
+        "token_version = token_version + 1",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/notifications", "/api/users/me"])
+async def test_a_token_of_an_account_no_longer_live_is_refused(
+    market: Market, change: str, path: str
+) -> None:
+    seeker = await market.user()
+    assert (await market.client.get(path, headers=seeker.headers)).status_code == 200
+    await market.sql(f"UPDATE users SET {change} WHERE id = :id", id=seeker.id)
+    assert_error(await market.client.get(path, headers=seeker.headers), 401, "UNAUTHORIZED")
