@@ -399,7 +399,7 @@ async def test_client_address_honours_trusted_proxies_only(
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     capsys.readouterr()
     async with make_client(app, client_ip=peer) as client:
-        await client.get("/health", headers=headers)
+        await client.get("/test/items/1", headers=headers)
     (line,) = await _access_lines(capsys)
     assert line["client"] == client_address
 
