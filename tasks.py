@@ -245,7 +245,12 @@ def lock(args: argparse.Namespace) -> int:
 def lint() -> int:
     # Every check runs, so one pass shows every problem; mypy's and lint-imports' settings (the
     # package order) are in pyproject.toml.
-    checks = [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]]
+    checks = [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy"],
+        ["lint-imports"],
+    ]
     codes = [
         subprocess.run([VENV / "bin" / tool, *rest], cwd=ROOT).returncode for tool, *rest in checks
     ]
