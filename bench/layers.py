@@ -20,7 +20,7 @@ import os
 import secrets
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -156,44 +156,25 @@ def _layers(
     return rows
 
 
-def _dependency_rows(
+def _database_rows(
     app: FastAPI,
 ) -> list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]]:
-    from app.core.db import session as db_session
+    """The session and the caller's row, patched where the app looks them up (FastAPI's
+    dependency_overrides would cost more per request than what they replace)."""
+    from app.core.db.database import Database
     from app.identity import deps
 
-    @contextlib.contextmanager
-    def override(dependency: Any, replacement: Any) -> Iterator[None]:
-        app.dependency_overrides[dependency] = replacement
-        try:
-            yield
-        finally:
-            app.dependency_overrides.pop(dependency, None)
+    @contextlib.asynccontextmanager
+    async def no_session(self: Any, **_: Any) -> AsyncIterator[None]:
+        yield None
 
-    async def no_session() -> None:
-        return None
+    async def known_user(session: Any, claims: Any) -> Any:
+        return app.state.bench_user
 
-    user_holder: dict[str, Any] = {}
-
-    async def known_user() -> Any:
-        return user_holder["user"]
-
-    async def optional_none() -> None:
-        return None
-
-    rows: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] = []
-    for name in ("get_public_reader", "get_public_read_session", "get_session"):
-        dependency = getattr(db_session, name, None)
-        if dependency is not None:
-            rows.append(
-                (f"session dependency ({name})", lambda d=dependency: override(d, no_session))
-            )  # type: ignore[misc]
-    rows.append(
-        ("OptionalUser (no token)", lambda: override(deps.get_optional_user, optional_none))
-    )
-    rows.append(("CurrentUser load", lambda: override(deps.get_current_user, known_user)))
-    app.state.bench_user_holder = user_holder
-    return rows
+    return [
+        ("session made (Database.session)", lambda: _patched(Database, "session", no_session)),
+        ("CurrentUser's row (query, ORM User)", lambda: _patched(deps, "_account_of", known_user)),
+    ]
 
 
 async def profile(args: argparse.Namespace) -> None:
@@ -225,9 +206,11 @@ async def profile(args: argparse.Namespace) -> None:
                 _scope("/api/users/me", [(b"authorization", f"Bearer {token}".encode())])
             ],
         }
-        layers = _layers(app) + _dependency_rows(app)
-        app.state.bench_user_holder["user"] = user
+        layers = _layers(app) + _database_rows(app)
+        app.state.bench_user = user
         for shape, scopes in shapes.items():
+            if args.shapes and shape not in args.shapes:
+                continue
             await _warm(app, scopes)
             full = statistics.median(
                 [await _cpu_per_request(app, scopes, args.requests) for _ in range(args.repeats)]
@@ -235,6 +218,8 @@ async def profile(args: argparse.Namespace) -> None:
             print(f"\n{shape}: {full:.0f} us CPU per request, every layer on")
             print(f"  {'layer switched off':45} {'us/req':>8} {'cost':>8}")
             for layer, off in layers:
+                if args.layers and not any(word in layer for word in args.layers):
+                    continue
                 try:
                     without, cost = await _cost(app, scopes, off, args.requests, args.repeats)
                 except SystemExit as exc:
@@ -256,6 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.layers", description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--shapes", nargs="*", help="only these shapes (their names)")
+    parser.add_argument("--layers", nargs="*", help="only the layers whose name has one of these")
     args = parser.parse_args()
     os.environ.setdefault("ENVIRONMENT", "production")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
