@@ -21,6 +21,7 @@ from app.core.http.gzip import GZipMiddleware
 from app.core.http.proxies import TrustedProxies
 from app.core.http.ratelimit import ApiRateLimitMiddleware
 from app.core.http.unhandled import UnhandledErrorMiddleware
+from app.core.http_cache import GZIP_MINIMUM_SIZE
 from app.core.logging import configure_logging
 from app.core.metrics import Metrics
 from app.core.operation_ids import operation_id
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         startup_tasks=StartupTasks(),
         metrics=metrics,
     )
-    services.provide(EVENT_HUB, EventHub.from_settings(settings))
+    hub = EventHub.from_settings(settings)
+    hub.carry_cache(services.cache)
+    services.provide(EVENT_HUB, hub)
     services.provide(STORAGE, make_storage(settings))
 
     # The probes come first so the router matches them before anything else; the rest of the
@@ -114,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, own_limit=UPLOAD_CONTENT_PATH
     )
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE)
     app.add_middleware(
         ApiRateLimitMiddleware,
         limit=FleetRateLimit(services.redis, settings.rate_limit_per_minute),

@@ -11,9 +11,9 @@ from app.companies import service
 from app.companies.models import Company, Industry
 from app.companies.schemas import CompanyCreate, CompanyRead, CompanyUpdate
 from app.core.cache import CacheDep
-from app.core.db import PublicReadSessionDep, SessionDep
+from app.core.db import PublicReaderDep, SessionDep
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_responses
-from app.core.http_cache import public_get, public_json
+from app.core.http_cache import PublicReply, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
 from app.files.deps import StorageDep
@@ -51,15 +51,16 @@ async def create_company(
 async def list_companies(
     request: Request,
     page: PageDep,
-    session: PublicReadSessionDep,
+    reader: PublicReaderDep,
     island: Annotated[Island | None, Query()] = None,
     industry: Annotated[Industry | None, Query()] = None,
 ) -> Response:
     rows, cursor = await service.list_companies(
-        session, page, {"island": island, "industry": industry}
+        await reader.session(), page, {"island": island, "industry": industry}
     )
     items = [CompanyRead.model_validate(row[0]) for row in rows]
-    return public_json(request, _COMPANY_PAGE.dump_json(Page(items=items, next_cursor=cursor)))
+    body = _COMPANY_PAGE.dump_json(Page(items=items, next_cursor=cursor))
+    return public_json(request, PublicReply(body))
 
 
 @public_get(
@@ -69,11 +70,11 @@ async def list_companies(
     responses=error_responses(NotFound),
     summary="A company's page",
 )
-async def get_company(
-    request: Request, company_id: IdPath, session: PublicReadSessionDep
-) -> Response:
-    company = CompanyRead.model_validate(await service.get_company(session, company_id))
-    return public_json(request, _COMPANY.dump_json(company))
+async def get_company(request: Request, company_id: IdPath, reader: PublicReaderDep) -> Response:
+    company = await service.get_company(await reader.session(), company_id)
+    return public_json(
+        request, PublicReply(_COMPANY.dump_json(CompanyRead.model_validate(company)))
+    )
 
 
 @router.patch(

@@ -6,6 +6,10 @@ A stream holds no database connection while it waits: it sleeps on an asyncio.Ev
 waking reads the new events with a short session of the app's pool. Lost notifications cannot
 lose events: a stream always reads everything past the last id it sent, and after the listener
 reconnects every stream is woken to catch up.
+
+The same connection LISTENs on the response cache's CACHE_CHANNEL (`carry_cache`): a write on
+any instance drops the namespaces it changed from this instance's copy in process, and the
+cache trusts that copy only while this connection holds the LISTEN (app/core/cache.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from app.core.cache import CACHE_CHANNEL, Cache
 from app.core.config import Settings
 from app.core.db import DatabaseURLError, parse_database_url
 from app.core.errors import RateLimited
@@ -67,7 +72,14 @@ class EventHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = asyncio.Event()
         self.closing = False
+        self._cache: Cache | None = None
         _hubs.add(self)
+
+    def carry_cache(self, cache: Cache) -> None:
+        """Carry `cache`'s invalidations: listening starts on its first lookup."""
+        if self._dsn is not None:
+            self._cache = cache
+            cache.follow(self._ensure_listener)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventHub:
@@ -156,6 +168,8 @@ class EventHub:
             self._listener = None
 
     def _ensure_listener(self) -> None:
+        if self.closing or self._dsn is None:
+            return
         if self._listener is None or self._listener.done():
             self._loop = asyncio.get_running_loop()
             self._listener = asyncio.create_task(self._listen(), name="events-listener")
@@ -187,14 +201,27 @@ class EventHub:
             except _CONNECTION_ERRORS as exc:
                 logger.warning("events listener failed (%s); reconnecting", exc)
             finally:
-                self.listening.clear()
+                self._lost()
                 connection.terminate()
+
+    def _lost(self) -> None:
+        self.listening.clear()
+        if self._cache is not None:
+            self._cache.signal_lost()
+
+    def _cache_notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if self._cache is not None:
+            self._cache.dropped(payload)
 
     async def _hold(self, connection: asyncpg.Connection) -> None:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _conn: lost.set())
         await connection.add_listener(CHANNEL, self._notified)  # type: ignore[arg-type]  # asyncpg-stubs type the payload object; a NOTIFY payload is text
+        await connection.add_listener(CACHE_CHANNEL, self._cache_notified)  # type: ignore[arg-type]  # as above
         self.listening.set()
+        if self._cache is not None:
+            self._cache.signal_up()
+        logger.info("events listener listening on %s and %s", CHANNEL, CACHE_CHANNEL)
         # Whatever was announced while nobody listened is caught up now.
         self.wake()
         while not lost.is_set():

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import PublicReadSessionDep, SessionDep
+from app.core.db import PublicReaderDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.core.services import core_services
@@ -120,14 +120,14 @@ CurrentAccount = Annotated[User, Depends(get_current_account)]
 
 
 async def get_optional_user(
-    request: Request, session: PublicReadSessionDep, token: BearerToken
+    request: Request, reader: PublicReaderDep, token: BearerToken
 ) -> SignedIn | None:
-    """The caller on public pages that show more to some: None without a bearer token; a token
-    that is sent must be valid (401 otherwise). It shares the page's session (a token means
-    the primary)."""
+    """The caller on public pages that show more to some: None without a bearer token (and no
+    session made); a token that is sent must be valid (401 otherwise). It shares the page's
+    session (a token means the primary)."""
     if not token:
         return None
-    return await _caller_of(session, _verified_claims(request, token))
+    return await _caller_of(await reader.session(), _verified_claims(request, token))
 
 
 OptionalUser = Annotated[SignedIn | None, Depends(get_optional_user)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.core.cache import CacheDep
-from app.core.db import PublicReadSessionDep, SessionDep
+from app.core.db import PublicReaderDep, SessionDep
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -59,12 +59,12 @@ _WRITE_ERRORS = error_responses(Unauthorized, Forbidden, NotFound, Conflict)
     summary="Search live published jobs",
 )
 async def search_jobs(
-    request: Request, query: JobSearchDep, session: PublicReadSessionDep, cache: CacheDep
+    request: Request, query: JobSearchDep, reader: PublicReaderDep, cache: CacheDep
 ) -> Response:
     """Live published jobs. Cached for everyone alike (the list does not depend on who asks),
     and by CDNs and browsers (ETag, `If-None-Match` answered with 304)."""
     search, page = query
-    return public_json(request, await search_service.search_jobs(session, cache, search, page))
+    return public_json(request, await search_service.search_jobs(reader, cache, search, page))
 
 
 @router.post(
@@ -93,13 +93,14 @@ async def get_job(
     request: Request,
     job_id: IdPath,
     user: OptionalUser,
-    session: PublicReadSessionDep,
+    reader: PublicReaderDep,
     cache: CacheDep,
 ) -> Response:
     """A draft or deleted job is a 404 to everyone but those who manage them. Anonymous
     readers get the cached, publicly cacheable page; a signed-in reader's is private."""
-    body = await service.job_page(session, cache, job_id, user)
-    return public_json(request, body) if user is None else private_json(body)
+    if user is None:
+        return public_json(request, await service.job_page(reader, cache, job_id))
+    return private_json(await service.managed_job_page(await reader.session(), job_id, user))
 
 
 @router.patch(

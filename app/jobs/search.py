@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.core.cache import Cache, cache_key
 from app.core.cursors import Ordering, SortKey
+from app.core.db import PublicReader
+from app.core.http_cache import PublicReply
 from app.core.pagination import Page, PagedSelect, PageParams
 from app.jobs.models import Job
 from app.jobs.schemas import JobSearch, JobSummary
@@ -114,16 +116,15 @@ async def find_jobs(
 
 
 async def search_jobs(
-    session: AsyncSession, cache: Cache, search: JobSearch, page: PageParams
-) -> bytes:
-    """One page of live jobs matching `search`, as the bytes of its Page[JobSummary]. The same
+    reader: PublicReader, cache: Cache, search: JobSearch, page: PageParams
+) -> PublicReply:
+    """One page of live jobs matching `search`, as the reply of its Page[JobSummary]. The same
     for everyone who asks, so kept in the jobs cache."""
     key = cache_key(search.model_dump(mode="json", exclude_none=True), page.limit, page.cursor)
     hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
     if hit.value is not None:
         return hit.value
-    jobs, cursor = await find_jobs(session, search, page)
+    jobs, cursor = await find_jobs(await reader.session(), search, page)
     body = _JOB_PAGE.dump_json(Page[JobSummary](items=jobs, next_cursor=cursor))
     ttl = ttl_until(job.expires_at for job in jobs)
-    await cache.store(JOBS_CACHE_NAMESPACE, key, body, generation=hit.generation, ttl=ttl)
-    return body
+    return await cache.store(JOBS_CACHE_NAMESPACE, key, body, read=hit, ttl=ttl)

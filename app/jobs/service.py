@@ -30,7 +30,9 @@ from app.companies.models import Company
 from app.companies.service import can_manage, get_company
 from app.core.cache import Cache, cache_key
 from app.core.cursors import Ordering, SortKey
+from app.core.db import PublicReader
 from app.core.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from app.core.http_cache import PublicReply
 from app.core.pagination import PageParams, paginate
 from app.identity.caller import Caller
 from app.identity.models import Role, User
@@ -68,15 +70,26 @@ def with_company() -> Select[Any]:
 
 
 @functools.cache
-def summary_select() -> Select[Any]:
-    """Jobs as the rows `JobSummary.of_row` reads: the columns a summary shows, `deleted_at`
-    and the company's brief, labelled. Lists of summaries read these rather than ORM objects,
-    which cost more CPU to load than the query did to run."""
+def summary_select(model: type[JobSummary] = JobSummary) -> Select[Any]:
+    """Jobs as the rows `model.of_row` reads: the columns it shows, `deleted_at` and the
+    company's brief, labelled. Reads that only render use these rather than ORM objects, which
+    cost more CPU to load than the query did to run."""
     jobs = Job.__table__.c
     companies = Company.__table__.c
-    shown = [jobs[name] for name in JobSummary.model_fields if name in jobs]
+    shown = [jobs[name] for name in model.model_fields if name in jobs]
     brief = [companies[name].label(COMPANY_LABEL + name) for name in CompanyBrief.model_fields]
     return select(*shown, jobs.deleted_at, *brief).join(Company, Company.id == Job.company_id)
+
+
+@functools.cache
+def _public_page_select() -> Select[Any]:
+    """The job of id `job_id` as the row of its JobRead, with what decides whether anyone may
+    see it (`_hidden`); built once."""
+    return (
+        summary_select(JobRead)
+        .add_columns(Job.owner_suspended)
+        .where(Job.id == bindparam("job_id"))
+    )
 
 
 def is_live(job: Job, now: datetime) -> bool:
@@ -148,37 +161,46 @@ async def get_visible_job(
     return job
 
 
-def _visible(job: Job, user: Caller | None) -> bool:
+def _hidden(job: Job | Row[Any]) -> bool:
     """Drafts, deleted jobs, jobs taken down and those of a suspended owner are seen only by
-    those who manage them."""
-    hidden = (
+    those who manage them (a job, or a row with these columns)."""
+    return (
         job.status in (JobStatus.DRAFT, JobStatus.TAKEN_DOWN)
         or job.deleted_at is not None
-        or job.owner_suspended
+        or bool(job.owner_suspended)
     )
-    return not hidden or (user is not None and can_manage(user, job.company.owner_id))
+
+
+def _visible(job: Job, user: Caller | None) -> bool:
+    return not _hidden(job) or (user is not None and can_manage(user, job.company.owner_id))
 
 
 def job_page_key(job_id: int) -> str:
     return cache_key("job", job_id)
 
 
-async def job_page(session: AsyncSession, cache: Cache, job_id: int, user: Caller | None) -> bytes:
-    """GET /api/jobs/{id} as the bytes of its JobRead. What an anonymous reader sees is the
-    same for everyone, so it is kept in the jobs cache (invalidated by every write that
-    changes a listed job); those who manage the job may see more (its draft) and are served
-    from the database."""
-    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, job_page_key(job_id)) if user is None else None
-    if hit is not None and hit.value is not None:
+async def job_page(reader: PublicReader, cache: Cache, job_id: int) -> PublicReply:
+    """GET /api/jobs/{id} as an anonymous reader sees it, the same for everyone: kept in the
+    jobs cache (invalidated by every write that changes a listed job), read as a row on a
+    miss."""
+    key = job_page_key(job_id)
+    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
+    if hit.value is not None:
         return hit.value
+    session = await reader.session()
+    row = (await session.execute(_public_page_select(), {"job_id": job_id})).one_or_none()
+    if row is None or _hidden(row):
+        raise NotFound("No such job.")
+    body = _JOB.dump_json(JobRead.of_row(row, datetime.now(UTC)))
+    ttl = ttl_until([row.expires_at])
+    return await cache.store(JOBS_CACHE_NAMESPACE, key, body, read=hit, ttl=ttl)
+
+
+async def managed_job_page(session: AsyncSession, job_id: int, user: Caller) -> bytes:
+    """GET /api/jobs/{id} signed in: those who manage the job may see more (its draft), so it
+    is read from the database and never cached."""
     job = await get_visible_job(session, job_id, user)
-    body = _JOB.dump_json(JobRead.of(job, datetime.now(UTC)))
-    if hit is not None:  # an anonymous reader: what everyone is shown
-        ttl = ttl_until([job.expires_at])
-        await cache.store(
-            JOBS_CACHE_NAMESPACE, job_page_key(job_id), body, generation=hit.generation, ttl=ttl
-        )
-    return body
+    return _JOB.dump_json(JobRead.of(job, datetime.now(UTC)))
 
 
 async def _managed_job(session: AsyncSession, job_id: int, user: Caller) -> Job:

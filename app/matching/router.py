@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.core.db import PublicReadSessionDep, SessionDep
+from app.core.db import PublicReaderDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
@@ -50,11 +50,11 @@ async def dismiss_job_match(job_id: IdPath, seeker: JobSeekerUser, session: Sess
     responses=error_responses(NotFound),
 )
 async def list_candidate_matches(
-    job_id: IdPath, page: PageDep, caller: OptionalUser, session: PublicReadSessionDep
+    job_id: IdPath, page: PageDep, caller: OptionalUser, reader: PublicReaderDep
 ) -> Page[CandidateMatch]:
     """Seekers who chose to be found (visibility public or employers) and are open to work,
     ranked for the job as job matches are, with the reasons from your side. Public fields
     only: never email, phone or résumé. To anyone but the job's owner (anonymous callers,
     other employers, seekers) the job is a 404."""
-    items, cursor = await service.candidate_matches(session, caller, job_id, page)
+    items, cursor = await service.candidate_matches(await reader.session(), caller, job_id, page)
     return Page[CandidateMatch](items=items, next_cursor=cursor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from app.core.cache import CacheDep
-from app.core.db import PublicReadSessionDep
+from app.core.db import PublicReaderDep
 from app.core.errors import error_responses
 from app.core.http_cache import public_get, public_json
 from app.stats.service import StatsRead, stats_page
@@ -20,5 +20,5 @@ router = APIRouter(tags=["stats"])
     responses=error_responses(),
     summary="Headline numbers for the home page",
 )
-async def get_stats(request: Request, session: PublicReadSessionDep, cache: CacheDep) -> Response:
-    return public_json(request, await stats_page(session, cache))
+async def get_stats(request: Request, reader: PublicReaderDep, cache: CacheDep) -> Response:
+    return public_json(request, await stats_page(reader, cache))

@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import distinct, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.core.cache import Cache
+from app.core.db import PublicReader
+from app.core.http_cache import PublicReply
 from app.jobs.models import Job
 from app.jobs.service import live_clause
 
@@ -23,8 +24,8 @@ class StatsRead(BaseModel):
     new_jobs_this_week: int
 
 
-async def stats_page(session: AsyncSession, cache: Cache) -> bytes:
-    """The stats as the bytes of their StatsRead, from the jobs cache while it holds them; an
+async def stats_page(reader: PublicReader, cache: Cache) -> PublicReply:
+    """The stats as the reply of their StatsRead, from the jobs cache while it holds them; an
     entry lives until the soonest expiry among the live jobs (when active_jobs next drops)."""
     hit = await cache.lookup(JOBS_CACHE_NAMESPACE, _KEY)
     if hit.value is not None:
@@ -35,12 +36,11 @@ async def stats_page(session: AsyncSession, cache: Cache) -> bytes:
         func.count().filter(Job.published_at >= func.now() - timedelta(days=7)),
         func.min(Job.expires_at),
     ).where(live_clause())
+    session = await reader.session()
     active, companies, new, soonest = (await session.execute(stmt)).one()
     body = (
         StatsRead(active_jobs=active, companies_hiring=companies, new_jobs_this_week=new)
         .model_dump_json()
         .encode()
     )
-    ttl = ttl_until([soonest])
-    await cache.store(JOBS_CACHE_NAMESPACE, _KEY, body, generation=hit.generation, ttl=ttl)
-    return body
+    return await cache.store(JOBS_CACHE_NAMESPACE, _KEY, body, read=hit, ttl=ttl_until([soonest]))

@@ -343,10 +343,25 @@ async def test_access_lines_of_concurrent_requests_are_each_whole_and_none_is_lo
     """The lines of one loop iteration go out in one write: still one JSON line each."""
     capsys.readouterr()
     ids = [f"burst-{i}" for i in range(25)]
-    await asyncio.gather(*(client.get("/health", headers={"X-Request-ID": i}) for i in ids))
+    await asyncio.gather(
+        *(client.get(f"/test/items/{n}", headers={"X-Request-ID": i}) for n, i in enumerate(ids))
+    )
     lines = await _access_lines(capsys)
     assert sorted(line["request_id"] for line in lines) == sorted(ids)
-    assert {line["route"] for line in lines} == {"/health"}
+    assert {line["route"] for line in lines} == {"/test/items/{item_id}"}
+
+
+async def test_the_health_probes_are_counted_but_leave_the_access_log(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Health checkers poll them every few seconds: their lines would be most of the log."""
+    capsys.readouterr()
+    for path in ("/health", "/live", "/ready"):
+        assert (await client.get(path, headers={"X-Request-ID": "probe"})).status_code == 200
+    await client.get("/test/items/1", headers={"X-Request-ID": "item"})
+    assert [line["request_id"] for line in await _access_lines(capsys)] == ["item"]
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/health",status="200"' in metrics, metrics
 
 
 async def test_access_log_follows_the_log_level(
@@ -356,7 +371,7 @@ async def test_access_log_follows_the_log_level(
     capsys.readouterr()
     try:
         async with make_client(app) as client:
-            assert (await client.get("/health")).status_code == 200
+            assert (await client.get("/test/items/1")).status_code == 200
         assert await _access_lines(capsys) == []
     finally:
         configure_logging("INFO")
@@ -384,7 +399,7 @@ async def test_client_address_honours_trusted_proxies_only(
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     capsys.readouterr()
     async with make_client(app, client_ip=peer) as client:
-        await client.get("/health", headers=headers)
+        await client.get("/test/items/1", headers=headers)
     (line,) = await _access_lines(capsys)
     assert line["client"] == client_address
 

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
-from app.core.cache import Cache
+from app.core.cache import Cache, Lookup
 from app.core.config import Settings
 from app.core.redis import REDIS_ERRORS, RedisState
 from tests.support.helpers import make_client
@@ -131,8 +131,9 @@ async def test_invalidations_made_while_redis_is_down_survive_a_failed_retry(
         state.RETRY_SECONDS = 0  # retry on every use: the test decides when Redis is back
         cache = Cache(state, prefix="hmb-test")
         generation = "hmb-test:jobs:generation"
-        await cache.store("jobs", "list", b"old", generation=0, ttl=60)
-        assert (await cache.lookup("jobs", "list")).value == b"old"
+        await cache.store("jobs", "list", b"old", read=Lookup(None, 0), ttl=60)
+        hit = (await cache.lookup("jobs", "list")).value
+        assert hit is not None and hit.body == b"old"
 
         proxy.refuse()
         await cache.invalidate("jobs")  # a write committed while Redis is down

@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from fastapi import FastAPI
+from redis.asyncio import Redis
+from sqlalchemy import make_url
 
+from app.events.hub import EVENT_HUB
 from tests.support.factories import Market
 from tests.support.helpers import make_client
+from tests.support.tcp_fault import TcpFault
 
 
 async def _listed(market: Market) -> list[int]:
@@ -78,3 +83,115 @@ async def test_without_redis_the_cache_works_in_process(
         closed = await client.post(f"/api/jobs/{job['id']}/close", headers=employer.headers)
         assert closed.status_code == 200
         assert (await client.get("/api/jobs")).json()["items"] == []
+
+
+def _through(fault: TcpFault, database_url: str) -> str:
+    return (
+        make_url(database_url)
+        .set(host="127.0.0.1", port=fault.port)
+        .render_as_string(hide_password=False)
+    )
+
+
+def _upstream(database_url: str) -> tuple[str, int]:
+    url = make_url(database_url)
+    return url.host or "127.0.0.1", url.port or 5432
+
+
+async def _title(client: httpx.AsyncClient, page: str) -> str:
+    response = await client.get(page)
+    assert response.status_code == 200, response.text
+    return str(response.json()["title"])
+
+
+async def test_the_copy_in_process_is_trusted_only_while_its_listen_connection_holds(
+    market: Market, start_app, make_settings, database_url: str, redis: Redis
+) -> None:
+    """A job page is answered from this process (no Redis, no database) while the LISTEN
+    connection is up; once it is lost, from Redis (the shared store) and the database again,
+    never from the copy that might have missed a write."""
+    employer = await market.user("employer")
+    job = await market.job(employer, (await market.company(employer))["id"], title="Chef")
+    page = f"/api/jobs/{job['id']}"
+    with TcpFault(_upstream(database_url)) as listen_path:
+        app = await start_app(
+            make_settings(migration_database_url=_through(listen_path, database_url))
+        )
+        hub = app.state.services.of(EVENT_HUB)
+        async with make_client(app) as client:
+            assert await _title(client, page) == "Chef"  # the first lookup starts the listener
+            await asyncio.wait_for(hub.listening.wait(), 10)
+            await redis.flushdb()
+            assert await _title(client, page) == "Chef"  # read again, kept while listening
+
+            # Behind the API's back (no NOTIFY), and Redis emptied: only the copy in process
+            # still has the old title, and it is what is served.
+            await market.sql("UPDATE jobs SET title = 'Sous Chef' WHERE id = :j", j=job["id"])
+            await redis.flushdb()
+            assert await _title(client, page) == "Chef"
+
+            listen_path.refuse()  # the LISTEN connection is reset and cannot come back
+            for _ in range(100):
+                if not hub.listening.is_set():
+                    break
+                await asyncio.sleep(0.05)
+            assert not hub.listening.is_set()
+            # The copy is not trusted any more: Redis (empty) and then the database answer ...
+            assert await _title(client, page) == "Sous Chef"
+            # ... and Redis keeps what they read: a change behind its back is not seen ...
+            await market.sql("UPDATE jobs SET title = 'Head Chef' WHERE id = :j", j=job["id"])
+            assert await _title(client, page) == "Sous Chef"
+            # ... until the shared store lets it go.
+            await redis.flushdb()
+            assert await _title(client, page) == "Head Chef"
+
+
+async def test_a_write_elsewhere_drops_the_copy_in_process(
+    market: Market, start_app, settings, redis: Redis
+) -> None:
+    """A write through another app (another instance) NOTIFYs this one, which drops its copy
+    at once, with Redis emptied so that only the NOTIFY can tell it."""
+    employer = await market.user("employer")
+    job = await market.job(employer, (await market.company(employer))["id"], title="Chef")
+    page = f"/api/jobs/{job['id']}"
+    app = await start_app(settings)
+    hub = app.state.services.of(EVENT_HUB)
+    async with make_client(app) as client:
+        assert await _title(client, page) == "Chef"
+        await asyncio.wait_for(hub.listening.wait(), 10)
+        await redis.flushdb()
+        assert await _title(client, page) == "Chef"
+        await market.sql("UPDATE jobs SET title = 'Sous Chef' WHERE id = :j", j=job["id"])
+        await redis.flushdb()
+        assert await _title(client, page) == "Chef"  # from the copy in process
+
+        edited = await market.client.patch(
+            page, json={"title": "Head Chef"}, headers=employer.headers
+        )
+        assert edited.status_code == 200
+        for _ in range(100):  # the NOTIFY arrives on this app's LISTEN connection
+            if await _title(client, page) == "Head Chef":
+                break
+            await asyncio.sleep(0.02)
+        assert await _title(client, page) == "Head Chef"
+
+
+async def test_a_page_the_cache_answers_takes_no_database_connection(
+    market: Market, start_app, make_settings, database_url: str, redis: Redis
+) -> None:
+    """With the database unreachable, a cached job page is still served (from Redis: the
+    LISTEN connection is down with the database); a page not in the cache is a 503."""
+    employer = await market.user("employer")
+    company = (await market.company(employer))["id"]
+    cached = await market.job(employer, company, title="Chef")
+    other = await market.job(employer, company, title="Baker")
+    with TcpFault(_upstream(database_url)) as db:
+        url = _through(db, database_url)
+        app = await start_app(make_settings(database_url=url, migration_database_url=url))
+        async with make_client(app) as client:
+            assert await _title(client, f"/api/jobs/{cached['id']}") == "Chef"
+            db.refuse()
+            assert await _title(client, f"/api/jobs/{cached['id']}") == "Chef"
+            missing = await client.get(f"/api/jobs/{other['id']}")
+            assert missing.status_code == 503
+            assert missing.json()["error_code"] == "DATABASE_UNAVAILABLE"

@@ -135,3 +135,26 @@ async def test_the_cached_job_page_follows_every_write_that_changes_it(market: M
         seen.add(response.headers["etag"])
     await market.client.delete(page, headers=h)
     assert (await market.client.get(page)).status_code == 404
+
+
+async def test_a_public_page_is_gzipped_for_clients_that_accept_it_with_one_etag(
+    market: Market,
+) -> None:
+    """The cached page's gzip is the body's, under the same ETag, and a client that does not
+    accept gzip gets the plain body; both vary on Accept-Encoding."""
+    employer = await market.user("employer")
+    company = (await market.company(employer))["id"]
+    job = await market.job(employer, company, description="Reef guide. " * 200)
+    page = f"/api/jobs/{job['id']}"
+    plain = await market.client.get(page, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200
+    assert "content-encoding" not in plain.headers
+    for _ in range(2):  # stored, then a hit: the same bytes
+        zipped = await market.client.get(page, headers={"Accept-Encoding": "gzip"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert int(zipped.headers["content-length"]) < len(plain.content)
+        assert zipped.content == plain.content  # httpx decodes it
+        assert zipped.headers["etag"] == plain.headers["etag"]
+        assert "Accept-Encoding" in zipped.headers["vary"]
+        assert "Authorization" in zipped.headers["vary"]
+    assert "Accept-Encoding" in plain.headers["vary"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 
 from tests.support.server_process import STRONG_KEY, StartServer
@@ -56,6 +57,7 @@ def test_production_log_is_json_lines_with_iso_utc_times(
 ) -> None:
     server = server_factory({**PRODUCTION, "DATABASE_URL": database_url})
     server.wait_healthy()
+    assert httpx.get(server.url("/api/jobs")).status_code == 200  # the probes leave no line
     server.wait_for_log('"logger":"app.access"')
     server.wait_for_log('"logger":"app.main"')
     lines = server.log().splitlines()
@@ -74,7 +76,8 @@ def test_development_console_is_one_readable_format(
 ) -> None:
     server = server_factory({"ENVIRONMENT": "development", "DATABASE_URL": database_url})
     server.wait_healthy()
-    server.wait_for_log("app.access: GET /health 200")
+    assert httpx.get(server.url("/api/jobs")).status_code == 200  # the probes leave no line
+    server.wait_for_log("app.access: GET /api/jobs 200")
     server.wait_for_log("app.config: effective configuration")
     lines = server.log().splitlines()
     line_shape = re.compile(rf"{ISO_UTC.pattern} (DEBUG|INFO|WARNING|ERROR|CRITICAL) +[\w.]+: ")

@@ -8,11 +8,15 @@ test proves the write and the read happened on different instances.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 
+from app.core.db import parse_database_url
 from tests.support.cluster import Cluster
 from tests.support.helpers import assert_error, mark_email_verified
 
@@ -198,3 +202,77 @@ def test_refresh_token_issued_on_one_instance_refreshes_on_the_other(cluster: Cl
             "/api/auth/refresh", json={"refresh_token": issued.json()["refresh_token"]}
         )
         assert_error(again, 401)
+
+
+async def _sql(database_url: str, statement: str, *args: object) -> None:
+    dsn = parse_database_url(database_url).url.set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        await conn.execute(statement, *args)
+    finally:
+        await conn.close()
+
+
+def test_a_write_on_either_instance_drops_the_copy_in_process_on_both(
+    cluster: Cluster, database_url: str, redis_url: str
+) -> None:
+    """Each instance keeps a job page in process (proven: Redis emptied and the row changed
+    behind the API's back, both still serve their copy); an edit on either instance makes
+    both serve the new page, dropped by the NOTIFY of the edit's transaction."""
+    with cluster.client() as http:
+        employer = _bearer(_register(http, "keeper@example.com", role="employer")["access_token"])
+        asyncio.run(mark_email_verified(database_url, "keeper@example.com"))
+        company = http.post(
+            "/api/companies", json={"name": "Exuma Dive Shop", "island": "Exuma"}, headers=employer
+        )
+        assert company.status_code == 201, company.text
+        job = http.post(
+            "/api/jobs",
+            json={
+                "company_id": company.json()["id"],
+                "title": "Dive Instructor",
+                "description": "Lead reef dives off Great Exuma for small groups of guests.",
+                "location": "George Town",
+                "island": "Exuma",
+                "category": "hospitality_tourism",
+                "employment_type": "full_time",
+                "status": "published",
+            },
+            headers=employer,
+        )
+        assert job.status_code == 201, job.text
+    page = f"/api/jobs/{job.json()['id']}"
+    shared = SyncRedis.from_url(redis_url)
+    clients = [httpx.Client(base_url=server.base_url, timeout=30.0) for server in cluster.instances]
+    try:
+        for client, server in zip(clients, cluster.instances, strict=True):
+            assert client.get(page).status_code == 200  # the first lookup starts listening
+            server.wait_for_log("events listener listening on", timeout=10)
+        for writer in (0, 1):
+            kept = clients[0].get(page).json()["title"]
+            shared.flushdb()
+            for client in clients:  # kept in process, now that both are listening
+                assert client.get(page).json()["title"] == kept
+            asyncio.run(
+                _sql(
+                    database_url,
+                    "UPDATE jobs SET title = 'Changed behind' WHERE id = $1",
+                    job.json()["id"],
+                )
+            )
+            shared.flushdb()
+            for client in clients:
+                assert client.get(page).json()["title"] == kept, "not served from the process"
+
+            title = f"Dive Instructor, edited on instance {writer}"
+            edited = clients[writer].patch(page, json={"title": title}, headers=employer)
+            assert edited.status_code == 200, edited.text
+            for index, client in enumerate(clients):
+                deadline = time.monotonic() + 5
+                while client.get(page).json()["title"] != title and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                assert client.get(page).json()["title"] == title, f"instance {index} kept it"
+    finally:
+        for client in clients:
+            client.close()
+        shared.close()

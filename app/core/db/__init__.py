@@ -3,7 +3,7 @@
 
 from app.core.db.database import Database
 from app.core.db.errors import DATABASE_UNAVAILABLE_ERRORS
-from app.core.db.session import PublicReadSessionDep, SessionDep
+from app.core.db.session import PublicReader, PublicReaderDep, SessionDep
 from app.core.db.url import DatabaseTarget, DatabaseURLError, migration_target, parse_database_url
 
 __all__ = [
@@ -11,7 +11,8 @@ __all__ = [
     "Database",
     "DatabaseTarget",
     "DatabaseURLError",
-    "PublicReadSessionDep",
+    "PublicReader",
+    "PublicReaderDep",
     "SessionDep",
     "migration_target",
     "parse_database_url",

@@ -1,5 +1,6 @@
 """The outermost middleware: the request id, the client's address (through TRUSTED_PROXIES),
-security headers, `no-store` unless the route allows caching, the access line and metrics."""
+security headers, `no-store` unless the route allows caching, the access line (not for the
+health probes) and metrics."""
 
 from __future__ import annotations
 
@@ -88,13 +89,15 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             template = _route_template(scope)
             metrics.observe(scope["method"], template, status, elapsed)
-            self.access_log.write(
-                request_id,
-                method=scope["method"],
-                path=scope["path"],
-                route=template,
-                status=status,
-                seconds=elapsed,
-                client=client,
-            )
+            # The health probes are counted above, not logged (InlineJSONRoute).
+            if getattr(scope.get("route"), "access_logged", True):
+                self.access_log.write(
+                    request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                    route=template,
+                    status=status,
+                    seconds=elapsed,
+                    client=client,
+                )
             reset_request_id(token)

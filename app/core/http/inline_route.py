@@ -17,7 +17,13 @@ class InlineJSONRoute(Route):
     Starlette and FastAPI run a plain `def` endpoint in the threadpool: a thread hop per call
     that costs more than the handler itself (DESIGN 1.3). A handler here must never block. It is
     an ordinary route of the app's router, behind the same middleware as every other route.
+
+    Its requests are counted in the metrics but leave the access log (`access_logged`): the
+    probes are polled every few seconds by every health checker, and their line was a third of
+    a `/health`'s CPU (docs/performance.md).
     """
+
+    access_logged = False
 
     def __init__(self, path: str, endpoint: Callable[[], Any], *, name: str | None = None):
         super().__init__(path, endpoint, methods=["GET", "HEAD"], name=name)
