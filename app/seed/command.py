@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
-from app.core.cache import Cache
+from app.core.cache import CACHE_CHANNEL, Cache
 from app.core.config import ConfigError, load_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.redis import RedisState
@@ -139,6 +139,10 @@ async def run_seed(args: argparse.Namespace) -> int:
             counts = await seed_database(
                 raw.driver_connection, size, seed=args.seed, if_empty=args.if_empty
             )
+            if counts is not None:  # running instances drop their copies of the job pages
+                await raw.driver_connection.execute(
+                    "SELECT pg_notify($1, $2)", CACHE_CHANNEL, JOBS_CACHE_NAMESPACE
+                )
     except SeedError as exc:
         print(f"Cannot seed: {exc}")
         return 1

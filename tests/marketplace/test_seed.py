@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.db import parse_database_url
+from app.events.hub import EVENT_HUB
 from app.seed.command import SEED_PASSWORD
 from app.seed.dataset import SeedSize
 from app.seed.generate import generate
@@ -112,3 +114,25 @@ def test_another_seed_gives_other_data() -> None:
 
     assert titles(7) == titles(7)
     assert titles(7) != titles(8)
+
+
+@pytest.mark.slow
+async def test_seeding_drops_a_running_instances_copy_of_the_job_list(
+    start_app, settings, database_url: str, redis
+) -> None:
+    """A running instance keeps public pages in process; the seed command NOTIFYs it, so its
+    empty job list gives way to the seeded jobs without waiting out the entry's lifetime (Redis
+    emptied, so only the NOTIFY can tell it)."""
+    app = await start_app(settings)
+    async with make_client(app) as client:
+        assert (await client.get("/api/jobs")).json()["items"] == []
+        await asyncio.wait_for(app.state.services.of(EVENT_HUB).listening.wait(), 10)
+        assert (await client.get("/api/jobs")).json()["items"] == []  # kept in process
+        result = seed(database_url, *SIZE)
+        assert result.returncode == 0, result.stdout + result.stderr
+        await redis.flushdb()
+        for _ in range(100):  # the NOTIFY arrives on the app's LISTEN connection
+            if (await client.get("/api/jobs")).json()["items"]:
+                break
+            await asyncio.sleep(0.02)
+        assert (await client.get("/api/jobs")).json()["items"]
