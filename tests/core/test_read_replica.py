@@ -20,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from app.all_models import Base
+from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
 from tests.support.database import run_alembic
 from tests.support.factories import Actor, Market
 from tests.support.helpers import make_client
@@ -93,9 +94,12 @@ async def _replica_state(client: httpx.AsyncClient) -> dict[str, Any]:
     return ready.json()["replica"]
 
 
-async def _uncached(client: httpx.AsyncClient, redis: Redis, path: str) -> httpx.Response:
+async def _uncached(market: Market, redis: Redis, path: str) -> httpx.Response:
+    """GET `path` past the cache: Redis emptied, and the app's copies in process dropped as a
+    write's NOTIFY drops them (every public page is in the jobs namespace)."""
     await redis.flushdb()
-    return await client.get(path)
+    market.app.state.services.cache.dropped(JOBS_CACHE_NAMESPACE)
+    return await market.client.get(path)
 
 
 async def _until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
@@ -165,7 +169,7 @@ async def test_a_replica_lagging_past_the_limit_sends_public_reads_to_the_primar
         assert detailed["status"] == "degraded" and detailed["replica"]["state"] == "lagging"
         # Only the primary has the new job: every anonymous read of it is served there.
         for _ in range(5):
-            page = await _uncached(client, redis, f"/api/jobs/{new['id']}")
+            page = await _uncached(market, redis, f"/api/jobs/{new['id']}")
             assert page.status_code == 200 and page.json()["title"] == "Night Auditor"
     finally:
         await pair.resume_replay()
@@ -186,7 +190,7 @@ async def test_a_stopped_replica_sends_public_reads_to_the_primary_until_it_is_b
     try:
         for path in (f"/api/jobs/{w.job['id']}", "/api/jobs", "/api/companies", "/api/stats"):
             for _ in range(3):
-                reply = await _uncached(client, redis, path)
+                reply = await _uncached(market, redis, path)
                 assert reply.status_code == 200, (path, reply.text)
         assert (await _replica_state(client))["state"] == "unavailable"
         detailed = (await client.get("/health/detailed")).json()
@@ -202,7 +206,7 @@ async def test_a_stopped_replica_sends_public_reads_to_the_primary_until_it_is_b
         new = await market.job(employer, company_id)
 
         async def served_by_the_replica() -> bool:
-            reply = await _uncached(client, redis, f"/api/jobs/{new['id']}")
+            reply = await _uncached(market, redis, f"/api/jobs/{new['id']}")
             assert reply.status_code in (200, 404), reply.text
             return reply.status_code == 404
 
