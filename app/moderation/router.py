@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.routing import APIRoute
 from starlette.types import Receive, Scope, Send
 
@@ -18,6 +18,7 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.identity.deps import AdminUser, CurrentUser, caller_is_admin
 from app.identity.models import User
 from app.identity.write_limits import WriteAction, write_limit
@@ -56,8 +57,8 @@ class AdminRoute(APIRoute):
         await super().handle(scope, receive, send)
 
 
-reports_router = APIRouter(prefix="/reports", tags=["trust and safety"])
-admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
+reports_router = Router(prefix="/reports", tags=["trust and safety"])
+admin_router = Router(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
 _ADMIN_WRITE = error_responses(NotFound, Conflict)
 

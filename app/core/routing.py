@@ -1,0 +1,69 @@
+"""Routers whose routes are built once, by the app that includes them.
+
+FastAPI builds a route (its dependency graph, a pydantic adapter for every parameter and for
+the response) when `@router.get(...)` declares it, and `app.include_router` then builds every
+route again from the first one's attributes and throws the first away: half of the work of
+registering the routes, about a fifth of a worker's boot (docs/performance.md). A `Router`
+keeps each declaration as the call it was; `include` makes that call once, on a router set up
+as `app.include_router(router, prefix=...)` would combine the two, and hands the routes to the
+app. Every route is still built and registered in create_app(), before the worker serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.datastructures import DefaultPlaceholder
+
+
+@dataclass(frozen=True)
+class _Operation:
+    path: str
+    endpoint: Callable[..., Any]
+    options: dict[str, Any]
+
+
+class Router(APIRouter):
+    """An APIRouter (same arguments, same decorators) for `include`: it keeps its operations
+    unbuilt. It has no other kind of route; a mounted app or a websocket would be refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.operations: list[_Operation] = []
+
+    def add_api_route(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        self.operations.append(_Operation(path, endpoint, options))
+
+
+def _chosen(value: Any, default: Any) -> Any:
+    """FastAPI's rule for a setting: the router's own unless it left FastAPI's default."""
+    return default if isinstance(value, DefaultPlaceholder) else value
+
+
+def include(app: FastAPI, router: Router, prefix: str = "") -> None:
+    """`app.include_router(router, prefix=prefix)`, with each route built once."""
+    if router.routes:
+        raise TypeError(f"{router.prefix or '/'}: a Router holds only path operations")
+    top = app.router
+    combined = APIRouter(
+        prefix=prefix + router.prefix,
+        tags=[*top.tags, *router.tags],
+        dependencies=[*top.dependencies, *router.dependencies],
+        responses={**top.responses, **router.responses},
+        callbacks=[*top.callbacks, *router.callbacks],
+        deprecated=router.deprecated or top.deprecated,
+        include_in_schema=router.include_in_schema and top.include_in_schema,
+        route_class=router.route_class,
+        default_response_class=_chosen(router.default_response_class, top.default_response_class),
+        generate_unique_id_function=_chosen(
+            router.generate_unique_id_function, top.generate_unique_id_function
+        ),
+        strict_content_type=_chosen(router.strict_content_type, top.strict_content_type),
+        dependency_overrides_provider=top.dependency_overrides_provider,
+    )
+    for operation in router.operations:
+        combined.add_api_route(operation.path, operation.endpoint, **operation.options)
+    top.routes.extend(combined.routes)
