@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.core.operation_ids import operation_id
-from app.core.routing import Router, include
+from app.core.routing import Route, Router, include
 from tests.helpers import make_client
 
 
@@ -124,3 +124,26 @@ def test_a_router_that_holds_anything_but_operations_is_refused() -> None:
     router.add_route("/plain", lambda request: None)
     with pytest.raises(TypeError, match="only path operations"):
         include(FastAPI(), router)
+
+
+def test_documented_responses_share_one_field_per_model_and_document_the_same() -> None:
+    responses: dict[int | str, dict[str, Any]] = {
+        404: {"model": Item, "description": "No such item"},
+        409: {"model": Item, "description": "Taken"},
+        410: {"description": "Gone, no body documented"},
+    }
+    stock_router, router = APIRouter(responses=responses), Router(responses=responses)
+    for each in (stock_router, router):
+        declare(each)
+    stock, app = FastAPI(), FastAPI()
+    stock.include_router(stock_router)
+    include(app, router)
+
+    routes = [r for r in app.router.routes if isinstance(r, APIRoute)]
+    assert {type(r) for r in routes} == {Route}
+    fields = {id(f) for r in routes for f in r.response_fields.values()}
+    assert len(fields) == 1  # FastAPI's own: one per route and status code
+    # read_item documents its own 404, without a body; the others keep the router's
+    assert [sorted(r.response_fields) for r in routes] == [[409], [404, 409], [404, 409]]
+    assert routes[1].responses[404] == responses[404]
+    assert app.openapi() == stock.openapi()
