@@ -3,7 +3,7 @@
 FastAPI builds a route (its dependency graph, a pydantic adapter for every parameter and for
 the response) when `@router.get(...)` declares it, and `app.include_router` then builds every
 route again from the first one's attributes and throws the first away: half of the work of
-registering the routes, about a fifth of a worker's boot (docs/performance.md). A `Router`
+registering the routes, about a sixth of a worker's boot (docs/performance.md). A `Router`
 keeps each declaration as the call it was; `include` makes that call once, on a router set up
 as `app.include_router(router, prefix=...)` would combine the two, and hands the routes to the
 app. Every route is still built and registered in create_app(), before the worker serves.
