@@ -83,8 +83,11 @@ def _chosen(value: Any, default: Any) -> Any:
 
 def include(app: FastAPI, router: Router, prefix: str = "") -> None:
     """`app.include_router(router, prefix=prefix)`, with each route built once."""
-    if router.routes:
-        raise TypeError(f"{router.prefix or '/'}: a Router holds only path operations")
+    if router.routes:  # a plain APIRouter (its routes already built) or a non-operation route
+        raise TypeError(
+            f"{router.prefix or '/'}: include() takes an app.core.routing.Router, which holds "
+            "only path operations"
+        )
     top = app.router
     combined = APIRouter(
         prefix=prefix + router.prefix,

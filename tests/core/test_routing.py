@@ -126,6 +126,13 @@ def test_a_router_that_holds_anything_but_operations_is_refused() -> None:
         include(FastAPI(), router)
 
 
+def test_a_plain_api_router_is_refused_not_served_half_built() -> None:
+    stock = APIRouter(prefix="/stock")
+    declare(stock)
+    with pytest.raises(TypeError, match=r"/stock: include\(\) takes an app.core.routing.Router"):
+        include(FastAPI(), stock)  # type: ignore[arg-type]  # what a merged APIRouter would do
+
+
 def test_documented_responses_share_one_field_per_model_and_document_the_same() -> None:
     responses: dict[int | str, dict[str, Any]] = {
         404: {"model": Item, "description": "No such item"},
