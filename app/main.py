@@ -27,6 +27,7 @@ from app.core.metrics import Metrics
 from app.core.operation_ids import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
+from app.core.routing import include
 from app.core.security import PasswordHasher
 from app.core.services import CoreServices
 from app.core.startup_tasks import StartupTasks
@@ -108,8 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # every one of them before on every API request (CPU on every job page).
     app.router.routes[:0] = probe_routes
     for router, prefix in API_ROUTERS:
-        app.include_router(router, prefix=f"/api{prefix}")
-    app.include_router(health_router)
+        include(app, router, prefix=f"/api{prefix}")
+    include(app, health_router)
     install_error_handlers(app, DATABASE_UNAVAILABLE_ERRORS)
 
     # add_middleware wraps what is there: the last one added is the outermost.

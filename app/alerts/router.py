@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from app.alerts import service
 from app.alerts.schemas import JobAlertCreate, JobAlertRead
@@ -10,9 +10,10 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page
+from app.core.routing import Router
 from app.identity.deps import CurrentUser
 
-router = APIRouter(tags=["job alerts"])
+router = Router(tags=["job alerts"])
 
 
 def _read(alert: object) -> JobAlertRead:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from sqlalchemy import Row
 
 from app.applications import service
@@ -34,6 +34,7 @@ from app.core.errors import (
 )
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
@@ -44,7 +45,7 @@ from app.identity.models import User
 from app.identity.write_limits import WriteAction, write_limit
 from app.jobs.models import Job
 
-router = APIRouter(tags=["applications"])
+router = Router(tags=["applications"])
 
 
 def _summary_fields(

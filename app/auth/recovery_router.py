@@ -3,7 +3,7 @@ app/auth/account_links.py issues)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.auth import errors, recovery, verification
 from app.auth.deps import AuthContextDep
@@ -16,9 +16,10 @@ from app.auth.schemas import (
 )
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
+from app.core.routing import Router
 from app.identity.deps import CurrentAccount, SettingsDep
 
-router = APIRouter(tags=["auth"])
+router = Router(tags=["auth"])
 
 
 _RESET_ACCEPTED = (

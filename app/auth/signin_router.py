@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Response, status
+from fastapi import Cookie, Depends, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
@@ -25,13 +25,14 @@ from app.auth.schemas import (
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import RateLimited, Unauthorized, error_responses
+from app.core.routing import Router
 from app.files.deps import StorageDep
 from app.identity.deps import CurrentAccount, SettingsDep, TokenClaims, session_id
 from app.users.schemas import UserPrivate
 
-router = APIRouter(tags=["auth"])
+router = Router(tags=["auth"])
 # Mounted at /api/users: deleting the account is a credential and session matter.
-account_router = APIRouter(tags=["users"])
+account_router = Router(tags=["users"])
 
 REFRESH_COOKIE = "refresh_token"
 COOKIE_PATH = "/api/auth"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.candidates import service
 from app.candidates.schemas import (
@@ -27,13 +27,14 @@ from app.core.errors import (
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageParams
 from app.core.ratelimit import RateLimiterDep
+from app.core.routing import Router
 from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
 from app.identity.deps import EmployerUser
 from app.identity.models import User
 
-router = APIRouter(tags=["candidates"])
+router = Router(tags=["candidates"])
 
 
 async def candidate_search(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from pydantic import TypeAdapter
 
 from app.companies import service
@@ -16,11 +16,12 @@ from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized, error_r
 from app.core.http_cache import PublicReply, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.files.deps import StorageDep
 from app.identity.deps import CurrentUser, EmployerUser
 from app.users.islands import Island
 
-router = APIRouter(tags=["companies"])
+router = Router(tags=["companies"])
 
 # Public pages are sent as the bytes their declared response model serialises to, so that
 # their ETag is computed over exactly what is sent.

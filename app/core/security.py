@@ -12,7 +12,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 from passlib.context import CryptContext
 
 from app.core.config import Settings
@@ -83,6 +82,8 @@ def create_access_token(
         "exp": now + ttl,
         "jti": uuid.uuid4().hex,
     }
+    import jwt  # on first use, not at boot: see _verified_claims
+
     return jwt.encode(claims, settings.secret_key, algorithm=JWT_ALGORITHM), int(
         ttl.total_seconds()
     )
@@ -105,6 +106,11 @@ def decode_access_token(settings: Settings, token: str) -> dict[str, Any]:
 # never taken on another key's word; a token that fails is not kept. ~1.5 KB an entry.
 @functools.lru_cache(maxsize=2048)
 def _verified_claims(secret: str, audience: str, issuer: str, token: str) -> dict[str, Any]:
+    # PyJWT is loaded by the first token, not by the worker's boot, which only /health must
+    # wait for: it loads `cryptography` when that is installed (~30 ms; dev installs it for
+    # moto, production does not) for algorithms this service never uses.
+    import jwt
+
     try:
         claims = jwt.decode(
             token,

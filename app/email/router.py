@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.core.db import SessionDep
 from app.core.errors import Unauthorized, error_responses
+from app.core.routing import Router
 from app.email import service
 from app.email.schemas import EmailPreferences
 from app.identity.deps import CurrentAccount, SettingsDep
 
-router = APIRouter(tags=["email"])
+router = Router(tags=["email"])
 
 UnsubscribeToken = Annotated[
     str, Query(min_length=5, max_length=100, pattern=r"^[A-Za-z0-9_.=-]+$")

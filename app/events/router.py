@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -15,6 +15,7 @@ from app.core.db import Database, SessionDep
 from app.core.errors import DatabaseUnavailable, Unauthorized, error_responses
 from app.core.ids import MAX_ID
 from app.core.json import json_bytes
+from app.core.routing import Router
 from app.core.services import core_services
 from app.events import service
 from app.events.hub import EVENT_HUB, EventHub, StreamLimit, Subscription
@@ -22,7 +23,7 @@ from app.events.models import EventKind
 from app.identity.deps import CurrentUser, TokenClaims
 from app.identity.models import User
 
-router = APIRouter(tags=["events"])
+router = Router(tags=["events"])
 
 _EVENT_SCHEMA = {
     "type": "object",

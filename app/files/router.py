@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import FileResponse, RedirectResponse
 
 from app.core.db import SessionDep
@@ -19,6 +19,7 @@ from app.core.errors import (
 )
 from app.core.ids import IdPath
 from app.core.ratelimit import RateLimiterDep
+from app.core.routing import Router
 from app.files import links, rules, uploads
 from app.files.deps import StorageDep
 from app.files.models import Purpose
@@ -26,7 +27,7 @@ from app.files.schemas import FileRead, UploadRequest, UploadTicket
 from app.files.storage import ORIGINAL, FileSystemStorage
 from app.identity.deps import CurrentUser
 
-router = APIRouter(tags=["files"])
+router = Router(tags=["files"])
 
 # The one path whose body is bounded by its own route (the purpose's limit), not MAX_BODY_BYTES.
 UPLOAD_CONTENT_PATH = r"^/api/uploads/[0-9]+/content$"

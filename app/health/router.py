@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import anyio.from_thread
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -21,9 +21,10 @@ from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import ErrorResponse, Unauthorized
 from app.core.metrics import QueueStats, operator_view
 from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.routing import Router
 from app.core.services import core_services
 
-router = APIRouter(tags=["health"])
+router = Router(tags=["health"])
 
 
 async def _check_database(database: Database, limit_s: float) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from app.core.cache import CacheDep
 from app.core.db import PublicReaderDep, SessionDep
@@ -20,6 +20,7 @@ from app.core.errors import (
 from app.core.http_cache import private_json, public_get, public_json
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep, PageParams
+from app.core.routing import Router
 from app.identity.deps import CurrentAccount, CurrentUser, JobSeekerUser, OptionalUser
 from app.identity.write_limits import WriteAction, write_limit
 from app.jobs import search as search_service
@@ -34,8 +35,8 @@ from app.jobs.schemas import (
     SavedJobRead,
 )
 
-router = APIRouter(prefix="/jobs", tags=["jobs"])
-saved_router = APIRouter(prefix="/users/me/saved-jobs", tags=["jobs"])
+router = Router(prefix="/jobs", tags=["jobs"])
+saved_router = Router(prefix="/users/me/saved-jobs", tags=["jobs"])
 
 
 async def job_search(

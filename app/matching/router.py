@@ -3,17 +3,18 @@ GET /api/jobs/{job_id}/candidate-matches (the job's owner)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.core.db import PublicReaderDep, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.identity.deps import JobSeekerUser, OptionalUser
 from app.matching import service
 from app.matching.schemas import CandidateMatch, JobMatch
 
-router = APIRouter(tags=["matching"])
+router = Router(tags=["matching"])
 
 
 @router.get(

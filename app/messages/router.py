@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.identity.deps import CurrentAccount, CurrentUser
 from app.identity.write_limits import WriteAction, write_limit
 from app.messages import service
@@ -21,7 +22,7 @@ from app.messages.schemas import (
     ReadMarker,
 )
 
-router = APIRouter(tags=["messages"])
+router = Router(tags=["messages"])
 
 
 @router.get(

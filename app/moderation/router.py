@@ -6,8 +6,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.routing import APIRoute
+from fastapi import Query, Request, Response, status
 from starlette.types import Receive, Scope, Send
 
 from app.audit.models import AuditAction, TargetType
@@ -18,6 +17,7 @@ from app.core.db import SessionDep
 from app.core.errors import Conflict, NotFound, RateLimited, Unauthorized, error_responses
 from app.core.ids import MAX_ID, IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Route, Router
 from app.identity.deps import AdminUser, CurrentUser, caller_is_admin
 from app.identity.models import User
 from app.identity.write_limits import WriteAction, write_limit
@@ -33,7 +33,7 @@ from app.moderation.schemas import (
 )
 
 
-class AdminRoute(APIRoute):
+class AdminRoute(Route):
     """A route of the admin API: to everyone but admins a 404 like any unknown route, whatever
     the method or body. The AdminUser dependency alone would come too late: FastAPI reads and
     validates the body before it solves dependencies (a 422), and Starlette answers a known
@@ -56,8 +56,8 @@ class AdminRoute(APIRoute):
         await super().handle(scope, receive, send)
 
 
-reports_router = APIRouter(prefix="/reports", tags=["trust and safety"])
-admin_router = APIRouter(prefix="/admin", tags=["admin"], route_class=AdminRoute)
+reports_router = Router(prefix="/reports", tags=["trust and safety"])
+admin_router = Router(prefix="/admin", tags=["admin"], route_class=AdminRoute)
 
 _ADMIN_WRITE = error_responses(NotFound, Conflict)
 

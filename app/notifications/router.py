@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
+from app.core.routing import Router
 from app.identity.deps import CurrentUser
 from app.notifications import service
 from app.notifications.models import Notification
 from app.notifications.schemas import NotificationRead, UnreadCount
 
-router = APIRouter(tags=["notifications"], responses=error_responses(Unauthorized))
+router = Router(tags=["notifications"], responses=error_responses(Unauthorized))
 
 
 @router.get("", summary="Your notifications, newest first", response_model=Page[NotificationRead])

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from app.core.cache import CacheDep
 from app.core.db import PublicReaderDep
 from app.core.errors import error_responses
 from app.core.http_cache import public_get, public_json
+from app.core.routing import Router
 from app.stats.service import StatsRead, stats_page
 
-router = APIRouter(tags=["stats"])
+router = Router(tags=["stats"])
 
 
 @public_get(

@@ -4,11 +4,10 @@ account (DELETE /api/users/me) needs the password and ends every session: it is 
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
+from app.core.routing import Router
 from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
@@ -18,7 +17,7 @@ from app.identity.models import User
 from app.users import service
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
-router = APIRouter(tags=["users"])
+router = Router(tags=["users"])
 
 
 async def _private(session: SessionDep, storage: Storage, user: User) -> UserPrivate:

@@ -1,6 +1,6 @@
 """What a booted worker has loaded: the libraries only some requests need (S3, image and PDF
-inspection, the queue worker's Procrastinate and psycopg, SMTP) wait for their first use, so
-the start-up does not pay for them."""
+inspection, the queue worker's Procrastinate and psycopg, SMTP, PyJWT for tokens) wait for
+their first use, so the start-up does not pay for them."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ LOADED_ON_FIRST_USE = (
     "procrastinate",
     "psycopg",
     "aiosmtplib",
+    "jwt",
 )
 
 # `app.main.app` is what Gunicorn's worker asks for: create_app() with every router.
