@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from app.core.operation_ids import operation_id
 from app.core.routing import Route, Router, include
-from tests.helpers import make_client
+from tests.support.helpers import make_client
 
 
 class Item(BaseModel):
