@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.candidates.schemas import CandidateRead
 from app.core.cursors import Ordering, SortKey
 from app.core.pagination import PageParams, keyset_page, keyset_params, keyset_statement
 from app.identity.models import User
@@ -176,12 +177,19 @@ def _jobs(leave_out: FromClause | None = None) -> _Side:
     )
 
 
+# A candidate's public fields (`CandidateRead`'s but `contact`, never shown here), read as
+# columns of its row, not as a `User`.
+CANDIDATE_FIELDS = tuple(name for name in CandidateRead.model_fields if name in User.__table__.c)
+
+
 @functools.cache
 def _candidates() -> _Side:
     return _Side(
         "matches:candidates",
         CANDIDATES_FOR_JOB,
-        lambda top: select(User).join(top, top.c.id == User.id),
+        lambda top: select(*(User.__table__.c[name] for name in CANDIDATE_FIELDS)).join(
+            top, top.c.id == User.id
+        ),
     )
 
 
@@ -198,8 +206,9 @@ async def rank_jobs(
 
 async def rank_candidates(
     session: AsyncSession, job_id: int, page: PageParams
-) -> tuple[list[tuple[User, Fit]], str | None]:
+) -> tuple[list[tuple[Row[Any], Fit]], str | None]:
     """One page of the findable seekers open to work, ranked for the job `job_id`, best
-    first: each as its User and its Fit; and the next page's cursor."""
+    first: each as a row of its `CANDIDATE_FIELDS` by name and its Fit; and
+    the next page's cursor."""
     rows, cursor = await _candidates().fetch(session, job_id, page)
-    return [(row[0], Fit.of_row(row)) for row in rows], cursor
+    return [(row, Fit.of_row(row)) for row in rows], cursor

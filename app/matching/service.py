@@ -10,7 +10,6 @@ from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.candidates.schemas import CandidateRead
 from app.companies.models import Company
 from app.core.errors import NotFound
 from app.core.pagination import PageParams
@@ -19,7 +18,7 @@ from app.jobs.models import Job
 from app.jobs.service import live_clause
 from app.matching import reasons
 from app.matching.models import JobDismissal
-from app.matching.ranking import Fit, rank_candidates, rank_jobs
+from app.matching.ranking import CANDIDATE_FIELDS, Fit, rank_candidates, rank_jobs
 from app.matching.schemas import CandidateMatch, JobMatch
 
 
@@ -56,20 +55,24 @@ async def candidate_matches(
     only, whatever the candidate applied to."""
     job = None
     if caller is not None:
-        job = await session.scalar(
-            select(Job)
-            .join(Company, Company.id == Job.company_id)
-            .where(Job.id == job_id, Company.owner_id == caller.id, Job.deleted_at.is_(None))
-        )
+        job = (
+            await session.execute(
+                select(Job.island, Job.category, Job.employment_type, Job.work_mode)
+                .join(Company, Company.id == Job.company_id)
+                .where(Job.id == job_id, Company.owner_id == caller.id, Job.deleted_at.is_(None))
+            )
+        ).first()
     if job is None:
         raise NotFound("No such job of yours.")
-    ranked, cursor = await rank_candidates(session, job.id, page)
-    terms = reasons.Terms(job.island, job.category, job.employment_type, job.work_mode)
+    ranked, cursor = await rank_candidates(session, job_id, page)
+    terms = reasons.Terms(*job)
     items = [
-        CandidateMatch(
-            **dict(CandidateRead.model_validate(seeker)),
-            match=reasons.match(fit, terms, reasons.EMPLOYER),
+        CandidateMatch.model_validate(
+            {
+                **{name: row._mapping[name] for name in CANDIDATE_FIELDS},
+                "match": reasons.match(fit, terms, reasons.EMPLOYER),
+            }
         )
-        for seeker, fit in ranked
+        for row, fit in ranked
     ]
     return items, cursor
