@@ -178,8 +178,9 @@ def _jobs(leave_out: FromClause | None = None) -> _Side:
 
 
 # A candidate's public fields (`CandidateRead`'s but `contact`, never shown here), read as
-# columns of its row, not as a `User`.
-CANDIDATE_FIELDS = tuple(name for name in CandidateRead.model_fields if name in User.__table__.c)
+# columns of its row, not as a `User` (the table's columns: no ORM entity to set up per page).
+_users = User.__table__.c
+CANDIDATE_FIELDS = tuple(name for name in CandidateRead.model_fields if name in _users)
 
 
 @functools.cache
@@ -187,8 +188,8 @@ def _candidates() -> _Side:
     return _Side(
         "matches:candidates",
         CANDIDATES_FOR_JOB,
-        lambda top: select(*(User.__table__.c[name] for name in CANDIDATE_FIELDS)).join(
-            top, top.c.id == User.id
+        lambda top: select(*(_users[name] for name in CANDIDATE_FIELDS)).join(
+            top, top.c.id == _users.id
         ),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,18 @@ from app.matching import reasons
 from app.matching.models import JobDismissal
 from app.matching.ranking import CANDIDATE_FIELDS, Fit, rank_candidates, rank_jobs
 from app.matching.schemas import CandidateMatch, JobMatch
+
+# The terms the reasons name of a job, if the caller owns it (not deleted): columns, built once.
+_jobs, _companies = Job.__table__.c, Company.__table__.c
+_OWN_JOB_TERMS = (
+    select(_jobs.island, _jobs.category, _jobs.employment_type, _jobs.work_mode)
+    .join_from(Job.__table__, Company.__table__, _companies.id == _jobs.company_id)
+    .where(
+        _jobs.id == bindparam("job_id"),
+        _companies.owner_id == bindparam("owner_id"),
+        _jobs.deleted_at.is_(None),
+    )
+)
 
 
 def job_match(row: Row[Any], fit: Fit, now: datetime) -> JobMatch:
@@ -55,13 +67,8 @@ async def candidate_matches(
     only, whatever the candidate applied to."""
     job = None
     if caller is not None:
-        job = (
-            await session.execute(
-                select(Job.island, Job.category, Job.employment_type, Job.work_mode)
-                .join(Company, Company.id == Job.company_id)
-                .where(Job.id == job_id, Company.owner_id == caller.id, Job.deleted_at.is_(None))
-            )
-        ).first()
+        values = {"job_id": job_id, "owner_id": caller.id}
+        job = (await session.execute(_OWN_JOB_TERMS, values)).first()
     if job is None:
         raise NotFound("No such job of yours.")
     ranked, cursor = await rank_candidates(session, job_id, page)
