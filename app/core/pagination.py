@@ -28,8 +28,8 @@ from app.core.cursors import (
     encode_cursor,
 )
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
+DEFAULTLIMIT_PARAM = 20
+MAXLIMIT_PARAM = 100
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ class PageParams:
     after: Cursor | None = None
 
 
-PageLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+PageLimit = Annotated[int, Query(ge=1, le=MAXLIMIT_PARAM, description="Page size.")]
 PageCursor = Annotated[
     str | None,
     # Checked by decode_cursor rather than by Query(max_length=): FastAPI collects a parameter's
@@ -67,7 +67,7 @@ def page_of(limit: int, cursor: str | None) -> PageParams:
 
 
 async def page_params(  # async: FastAPI would run a plain def in the thread pool
-    limit: PageLimit = DEFAULT_LIMIT, cursor: PageCursor = None
+    limit: PageLimit = DEFAULTLIMIT_PARAM, cursor: PageCursor = None
 ) -> PageParams:
     return page_of(limit, cursor)
 
@@ -77,7 +77,7 @@ class PageQuery(BaseModel):
     from the URL only when it is the route's one query parameter, so a route whose filters
     are a model (GET /api/jobs) declares its page in the same model."""
 
-    limit: PageLimit = DEFAULT_LIMIT
+    limit: PageLimit = DEFAULTLIMIT_PARAM
     cursor: PageCursor = None
 
     def page(self) -> PageParams:
@@ -89,17 +89,19 @@ class PageQuery(BaseModel):
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
-_LIMIT = "page_limit"
+# The names `keyset_statement` binds the page's limit and cursor values as: a statement of
+# text that must know the page (as matching's does) binds them under the same names.
+LIMIT_PARAM = "page_limit"
 
 
-def _after_name(index: int) -> str:
+def after_param(index: int) -> str:
     return f"page_after_{index}"
 
 
 def _after(ordering: Ordering) -> ColumnElement[bool]:
     """Rows strictly after the cursor's key, bound as `page_after_<i>`."""
     keys = ordering.keys
-    values = [bindparam(_after_name(i), type_=k.expr.type) for i, k in enumerate(keys)]
+    values = [bindparam(after_param(i), type_=k.expr.type) for i, k in enumerate(keys)]
     if len({k.descending for k in keys}) == 1:
         # One direction: a row comparison, which PostgreSQL can answer from a matching index.
         row, bound = tuple_(*(k.expr for k in keys)), tuple_(*values)
@@ -121,17 +123,17 @@ def keyset_statement(stmt: Select[Any], ordering: Ordering, *, after: bool) -> S
         stmt = stmt.where(_after(ordering))
     return stmt.order_by(
         *(k.expr.desc() if k.descending else k.expr.asc() for k in ordering.keys)
-    ).limit(bindparam(_LIMIT, type_=Integer))
+    ).limit(bindparam(LIMIT_PARAM, type_=Integer))
 
 
 def keyset_params(ordering: Ordering, page: PageParams) -> dict[str, Any]:
     """The bind values of `keyset_statement` for `page` (one row more than the page, to tell
     whether another follows)."""
-    params: dict[str, Any] = {_LIMIT: page.limit + 1}
+    params: dict[str, Any] = {LIMIT_PARAM: page.limit + 1}
     if page.after is not None:
         if page.after.ordering != ordering.name:
             raise InvalidCursor()  # another list's, or this list's in another sort
-        params.update((_after_name(i), v) for i, v in enumerate(page.after.values))
+        params.update((after_param(i), v) for i, v in enumerate(page.after.values))
     return params
 
 

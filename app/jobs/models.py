@@ -78,6 +78,14 @@ class Job(IdMixin, TimestampMixin, Base):
             postgresql_where=LISTED,
         ),
         Index("ix_jobs_listed_island", "island", postgresql_where=LISTED),
+        # The lowered skills (function skill_keys, migration 0011): matching finds the jobs
+        # sharing a seeker's skill through it.
+        Index(
+            "ix_jobs_listed_skill_keys",
+            text("skill_keys(skills)"),
+            postgresql_using="gin",
+            postgresql_where=LISTED,
+        ),
         Index("ix_jobs_listed_category", "category", postgresql_where=LISTED),
         Index(
             "ix_jobs_listed_location",

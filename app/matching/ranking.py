@@ -29,34 +29,55 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
-    FromClause,
     Integer,
     Row,
     Select,
     String,
     bindparam,
-    exists,
     select,
     text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from app.candidates.schemas import CandidateRead
 from app.core.cursors import Ordering, SortKey
-from app.core.pagination import PageParams, keyset_page, keyset_params, keyset_statement
+from app.core.pagination import (
+    LIMIT_PARAM,
+    PageParams,
+    after_param,
+    keyset_page,
+    keyset_params,
+    keyset_statement,
+)
 from app.identity.models import User
 from app.jobs.models import Job
 from app.jobs.service import summary_select
-from app.matching.statements import CANDIDATES_FOR_JOB, JOBS_FOR_SEEKER
+from app.matching.statements import CANDIDATES_FOR_JOB, jobs_for_seeker
 from app.matching.weights import RANK_BOUNDS
+
+# The types of the page's parameters a statement may read itself (app/core/pagination.py's).
+_PAGE_TYPES: dict[str, TypeEngine[Any]] = {
+    LIMIT_PARAM: Integer(),
+    after_param(0): BigInteger(),
+    after_param(1): DateTime(timezone=True),
+    after_param(2): BigInteger(),
+}
 
 
 def _scored(sql: str) -> Any:
     """The statement as a subquery named `match`, its columns typed."""
     return (
         text(sql)
-        .bindparams(bindparam("subject_id", type_=BigInteger))
+        .bindparams(
+            bindparam("subject_id", type_=BigInteger),
+            *(
+                bindparam(name, type_=kind)
+                for name, kind in _PAGE_TYPES.items()
+                if f":{name}" in sql
+            ),
+        )
         .columns(
             id=BigInteger,
             fresh=DateTime(timezone=True),
@@ -120,38 +141,32 @@ class _Side:
     id), and only that page's rows are joined to what the reply shows (`shown`)."""
 
     def __init__(
-        self,
-        name: str,
-        sql: str,
-        shown: Callable[[Any], Select[Any]],
-        leave_out: FromClause | None = None,
+        self, name: str, sql: Callable[[bool], str], shown: Callable[[Any], Select[Any]]
     ) -> None:
-        self.match = _scored(sql)
-        self._leave_out = leave_out
-        self.keys = (self.match.c.match_rank, self.match.c.fresh, self.match.c.id)
-        self.ordering = Ordering(
-            name,
-            (
-                SortKey(self.keys[0], int, bounds=RANK_BOUNDS),
-                SortKey(self.keys[1], datetime),
-                SortKey(self.keys[2], int),
-            ),
-        )
+        self._name = name
+        self._sql = sql
         self._shown = shown
+        self.ordering = self._ordering(_scored(sql(False)))
         self._pages: dict[bool, Select[Any]] = {}
 
+    def _ordering(self, match: Any) -> Ordering:
+        return Ordering(
+            self._name,
+            (
+                SortKey(match.c.match_rank, int, bounds=RANK_BOUNDS),
+                SortKey(match.c.fresh, datetime),
+                SortKey(match.c.id, int),
+            ),
+        )
+
     def statement(self, after: bool) -> Select[Any]:
+        """The page's statement: the first page's, or one after a cursor (the SQL of each may
+        differ: it may read the page's parameters itself)."""
         if after not in self._pages:
-            fit = select(*(self.match.c[name] for name in _FIT_COLUMNS))
-            if self._leave_out is not None:
-                pairs = self._leave_out.c
-                fit = fit.where(
-                    ~exists().where(
-                        pairs.user_id == bindparam("subject_id"), pairs.job_id == self.match.c.id
-                    )
-                )
-            top = keyset_statement(fit, self.ordering, after=after).subquery("top")
-            keys = [top.c[key.name] for key in self.keys]
+            match = _scored(self._sql(after))
+            fit = select(*(match.c[name] for name in _FIT_COLUMNS))
+            top = keyset_statement(fit, self._ordering(match), after=after).subquery("top")
+            keys = [top.c[name] for name in ("match_rank", "fresh", "id")]
             self._pages[after] = (
                 self._shown(top)
                 .add_columns(*(top.c[name] for name in _FIT_COLUMNS), *keys)
@@ -168,12 +183,11 @@ class _Side:
 
 
 @functools.cache
-def _jobs(leave_out: FromClause | None = None) -> _Side:
+def _jobs(leave_out: str | None = None) -> _Side:
     return _Side(
         "matches:jobs",
-        JOBS_FOR_SEEKER,
+        lambda after: jobs_for_seeker(after=after, leave_out=leave_out),
         lambda top: summary_select().join(top, top.c.id == Job.id),
-        leave_out,
     )
 
 
@@ -187,7 +201,7 @@ CANDIDATE_FIELDS = tuple(name for name in CandidateRead.model_fields if name in 
 def _candidates() -> _Side:
     return _Side(
         "matches:candidates",
-        CANDIDATES_FOR_JOB,
+        lambda after: CANDIDATES_FOR_JOB,
         lambda top: select(*(_users[name] for name in CANDIDATE_FIELDS)).join(
             top, top.c.id == _users.id
         ),
@@ -195,11 +209,11 @@ def _candidates() -> _Side:
 
 
 async def rank_jobs(
-    session: AsyncSession, seeker_id: int, page: PageParams, *, leave_out: FromClause | None = None
+    session: AsyncSession, seeker_id: int, page: PageParams, *, leave_out: str | None = None
 ) -> tuple[list[tuple[Row[Any], Fit]], str | None]:
     """One page of the live jobs ranked for the seeker `seeker_id`, best first, leaving out
-    jobs they applied to or dismissed, and those paired with them in `leave_out` (a table of
-    `user_id`, `job_id`: the jobs the weekly email showed them): each as its
+    jobs they applied to or dismissed, and those paired with them in the table named
+    `leave_out` (its `user_id`, `job_id`: the jobs the weekly email showed them): each as its
     `summary_select()` row (for `JobSummary.of_row`) and its Fit; and the next page's cursor."""
     rows, cursor = await _jobs(leave_out).fetch(session, seeker_id, page)
     return [(row, Fit.of_row(row)) for row in rows], cursor

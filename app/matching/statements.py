@@ -16,6 +16,7 @@ from sqlalchemy import ColumnClause, literal_column
 from sqlalchemy.dialects import postgresql
 
 from app.candidates.service import findable
+from app.core.pagination import LIMIT_PARAM, after_param
 from app.jobs.search import pays_at_least
 from app.jobs.service import live_clause
 from app.matching.weights import MAX_PREFERENCE_POINTS, WEIGHTS
@@ -82,25 +83,92 @@ _SEEKER_BEST = (
 _CANDIDATE_BEST = str(3 * WEIGHTS.place_unit + MAX_PREFERENCE_POINTS * WEIGHTS.preference_unit)
 
 
-def _statement(*, subject: str, pool: str, many: str, one: str, best: str, exclude: str) -> str:
+def _ranked(source: str, *, many: str, one: str, exclude: str) -> str:
+    """The scored pairs of the subject (named `one`) and the rows of `source` (named `many`),
+    each with the best rank and its own."""
+    w = WEIGHTS
+    return f"""
+SELECT pairs.*, best.best_rank,
+       skill_points * {w.skill_unit} + place * {w.place_unit}
+       + ({_PREFERENCE_POINTS}) * {w.preference_unit} + relevance AS match_rank
+FROM (
+  SELECT {many}.id, {many}.fresh,
+         coalesce(shared.points, 0)::int AS skill_points,
+         coalesce(shared.names, '{{}}') AS shared_skills,
+         CASE WHEN jobs.island = users.island THEN 3
+              WHEN jobs.island = ANY (users.relocation_islands) THEN 2
+              WHEN jobs.work_mode = 'remote' THEN 1 ELSE 0 END AS place,
+         coalesce(jobs.category = ANY (users.preferred_categories), false) AS category_match,
+         coalesce(jobs.employment_type = ANY (users.preferred_employment_types), false)
+           AS employment_type_match,
+         coalesce(jobs.work_mode = ANY (users.preferred_work_modes), false) AS work_mode_match,
+         coalesce({_PAYS_ENOUGH}, false) AS pay_match,
+         coalesce(relevant.relevance, 0) AS relevance
+  FROM {source} AS {many} CROSS JOIN subject AS {one}
+  LEFT JOIN shared ON shared.id = {many}.id
+  LEFT JOIN relevant ON relevant.id = {many}.id
+  WHERE true {exclude}
+) AS pairs CROSS JOIN best"""
+
+
+# The page's keyset over a scored row (app/core/pagination.py's parameters), for the check
+# whether the rows sharing a skill fill the page.
+_PAGE_AFTER = f"(match_rank, fresh, id) < (:{after_param(0)}, :{after_param(1)}, :{after_param(2)})"
+
+
+def _statement(
+    *,
+    subject: str,
+    pool: str,
+    many: str,
+    one: str,
+    best: str,
+    exclude: str,
+    near: str | None = None,
+    after: bool = False,
+) -> str:
     """The scored pairs of the single row `subject` (named `one`: jobs or users) against every
     row of the table `many` that meets `pool`, as SQL whose pair expressions read `jobs.` and
     `users.`; `exclude` leaves pairs out, `best` is the best rank but the skills'.
-    The skills weighed are the subject's, by how few rows of the pool list them."""
+    The skills weighed are the subject's, by how few rows of the pool list them.
+
+    `near`, if given, finds (through an index) the rows of the pool that share a skill with
+    the subject (`mine.skill`, lowered): only they are scored first. Each outranks every other
+    row of the pool (its skill tier is at least `skill_base`; theirs is 0), so the others are
+    scored only when the rows sharing a skill do not fill the page: the first page's, or the
+    one `after` a cursor (bound as app/core/pagination.py's keyset parameters)."""
     w = WEIGHTS
+    shared_source = f"(SELECT {_COLUMNS[many]} FROM {many} WHERE {pool} AND {near})"
+    ranked = _ranked("near" if near else "pool", many=many, one=one, exclude=exclude)
+    if near:
+        far = _ranked(
+            f"(SELECT {_COLUMNS[many]} FROM {many}"
+            f" WHERE {pool} AND {many}.id NOT IN (SELECT id FROM near))",
+            many=many,
+            one=one,
+            exclude=exclude,
+        )
+        page = f"SELECT FROM ranked WHERE {_PAGE_AFTER if after else 'true'}"
+        final = f"""SELECT * FROM ranked
+UNION ALL
+SELECT * FROM ({far}) AS far
+WHERE (SELECT count(*) FROM ({page} LIMIT :{LIMIT_PARAM}) AS page) < :{LIMIT_PARAM}"""
+    else:
+        final = "SELECT * FROM ranked"
     return f"""
 WITH subject AS ({subject}),
 pool AS (SELECT {_COLUMNS[many]} FROM {many} WHERE {pool}),
-pool_size AS (SELECT count(*)::numeric AS n FROM pool),
+pool_size AS (SELECT count(*)::numeric AS n FROM {f"{many} WHERE {pool}" if near else "pool"}),
 mine AS (
   SELECT lower(skill) AS skill, min(skill) AS name FROM subject, unnest(subject.skills) AS skill
   GROUP BY 1
 ),
+near AS {shared_source if near else "(SELECT * FROM pool)"},
 -- Which rows of the pool list which of the subject's skills (a hash join on the lowered names;
 -- a list holds each skill once, whatever its case).
 hits AS (
-  SELECT pool.id, mine.skill
-  FROM pool CROSS JOIN LATERAL unnest(pool.skills) AS listed(skill)
+  SELECT near.id, mine.skill
+  FROM near CROSS JOIN LATERAL unnest(near.skills) AS listed(skill)
   JOIN mine ON mine.skill = lower(listed.skill)
 ),
 weights AS (
@@ -127,44 +195,41 @@ best AS (
          + {w.max_relevance} AS best_rank
   FROM subject AS {one}
 ),
-pairs AS (
-  SELECT {many}.id, {many}.fresh,
-         coalesce(shared.points, 0)::int AS skill_points,
-         coalesce(shared.names, '{{}}') AS shared_skills,
-         CASE WHEN jobs.island = users.island THEN 3
-              WHEN jobs.island = ANY (users.relocation_islands) THEN 2
-              WHEN jobs.work_mode = 'remote' THEN 1 ELSE 0 END AS place,
-         coalesce(jobs.category = ANY (users.preferred_categories), false) AS category_match,
-         coalesce(jobs.employment_type = ANY (users.preferred_employment_types), false)
-           AS employment_type_match,
-         coalesce(jobs.work_mode = ANY (users.preferred_work_modes), false) AS work_mode_match,
-         coalesce({_PAYS_ENOUGH}, false) AS pay_match,
-         coalesce(relevant.relevance, 0) AS relevance
-  FROM pool AS {many} CROSS JOIN subject AS {one}
-  LEFT JOIN shared ON shared.id = {many}.id
-  LEFT JOIN relevant ON relevant.id = {many}.id
-  WHERE true {exclude}
-)
-SELECT pairs.*, best.best_rank,
-       skill_points * {w.skill_unit} + place * {w.place_unit}
-       + ({_PREFERENCE_POINTS}) * {w.preference_unit} + relevance AS match_rank
-FROM pairs CROSS JOIN best
+ranked AS ({ranked})
+{final}
 """
 
 
-JOBS_FOR_SEEKER = _statement(
-    subject=f"SELECT {_SEEKER_COLUMNS}, {_terms('users')} AS terms"
-    " FROM users WHERE users.id = :subject_id",
-    pool=_sql(live_clause()),
-    many="jobs",
-    one="users",
-    best=_SEEKER_BEST,
+def jobs_for_seeker(*, after: bool, leave_out: str | None) -> str:
+    """The live jobs scored for the seeker `:subject_id`, for the first page or one `after` a
+    cursor, leaving out those paired with them in the table `leave_out` (its `user_id`,
+    `job_id`), if given."""
     # Jobs the seeker applied to or dismissed stay out.
-    exclude="AND NOT EXISTS (SELECT FROM applications"
-    " WHERE applications.job_id = jobs.id AND applications.applicant_id = :subject_id)"
-    " AND NOT EXISTS (SELECT FROM job_dismissals"
-    " WHERE job_dismissals.job_id = jobs.id AND job_dismissals.user_id = :subject_id)",
-)
+    exclude = (
+        "AND NOT EXISTS (SELECT FROM applications"
+        " WHERE applications.job_id = jobs.id AND applications.applicant_id = :subject_id)"
+        " AND NOT EXISTS (SELECT FROM job_dismissals"
+        " WHERE job_dismissals.job_id = jobs.id AND job_dismissals.user_id = :subject_id)"
+    )
+    if leave_out is not None:
+        exclude += (
+            f" AND NOT EXISTS (SELECT FROM {leave_out}"
+            f" WHERE {leave_out}.job_id = jobs.id AND {leave_out}.user_id = :subject_id)"
+        )
+    return _statement(
+        subject=f"SELECT {_SEEKER_COLUMNS}, {_terms('users')} AS terms"
+        " FROM users WHERE users.id = :subject_id",
+        pool=_sql(live_clause()),
+        many="jobs",
+        one="users",
+        best=_SEEKER_BEST,
+        exclude=exclude,
+        # The live jobs listing one of the seeker's skills, through ix_jobs_listed_skill_keys.
+        near="skill_keys(jobs.skills) && (SELECT array_agg(skill) FROM mine)",
+        after=after,
+    )
+
+
 CANDIDATES_FOR_JOB = _statement(
     subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
     " FROM jobs WHERE jobs.id = :subject_id",

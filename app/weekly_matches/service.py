@@ -75,7 +75,7 @@ async def new_matches(session: AsyncSession, user_id: int) -> list[JobMatch]:
     """The best `TOP` live jobs for the seeker that no weekly email has shown them, each with
     its reasons in the words of GET /api/users/me/job-matches."""
     page = PageParams(limit=TOP, cursor=None)
-    ranked, _ = await rank_jobs(session, user_id, page, leave_out=MailedMatch.__table__)
+    ranked, _ = await rank_jobs(session, user_id, page, leave_out=MailedMatch.__tablename__)
     now = datetime.now(UTC)
     return [job_match(row, fit, now) for row, fit in ranked if _for_you(fit)]
 
