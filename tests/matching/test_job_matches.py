@@ -248,6 +248,31 @@ async def test_pages_have_no_duplicates_and_no_gaps(market: Market) -> None:
         assert await matched_job_ids(market, me, limit=limit) == whole
 
 
+async def test_jobs_sharing_no_skill_follow_on_every_page_size(market: Market) -> None:
+    """The jobs sharing a skill are scored first and the others only when a page needs them:
+    they still follow on the page where the first run out, and what is left out (dismissed,
+    applied to) never makes a page end early."""
+    me = await seeker(market, island="Abaco", skills=["Welding"])
+    boss = await Employer.create(market)
+    sharing = [
+        await boss.job(skills=["WELDING"], island="Exuma", work_mode="on_site") for _ in range(4)
+    ]
+    here, elsewhere = [
+        await boss.job(skills=["Cooking"], island=island, work_mode="on_site")
+        for island in ("Abaco", "Exuma")
+    ]
+    response = await market.client.post(f"{JOB_MATCHES}/{sharing[0]}/dismiss", headers=me.headers)
+    assert response.status_code == 204, response.text
+    response = await market.client.post(
+        f"/api/jobs/{sharing[1]}/applications", json={}, headers=me.headers
+    )
+    assert response.status_code == 201, response.text
+
+    expected = [sharing[3], sharing[2], here, elsewhere]
+    for limit in (1, 2, 3, 4, 100):
+        assert await matched_job_ids(market, me, limit=limit) == expected
+
+
 async def test_only_job_seekers_and_good_input(market: Market) -> None:
     employer = await market.user("employer")
     me = await seeker(market)
