@@ -1,5 +1,6 @@
 """matching: the listed jobs' skills, lowered, in a GIN index, so a seeker's matches start from
-the jobs sharing a skill instead of scoring every live job
+the jobs sharing a skill instead of scoring every live job; and the live jobs' count (the
+skills' rarity) from an index only
 
 Revision ID: 0011
 Revises: 0010
@@ -35,7 +36,18 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'published' AND deleted_at IS NULL"),
     )
 
+    # How many jobs are live, every page (the N of a skill's rarity): an index-only scan.
+    op.create_index(
+        "ix_jobs_unsuspended_expires_at",
+        "jobs",
+        ["expires_at"],
+        postgresql_where=sa.text(
+            "status = 'published' AND deleted_at IS NULL AND owner_suspended IS false"
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_jobs_unsuspended_expires_at", table_name="jobs")
     op.drop_index("ix_jobs_listed_skill_keys", table_name="jobs")
     op.execute("DROP FUNCTION skill_keys(varchar[])")

@@ -86,6 +86,14 @@ class Job(IdMixin, TimestampMixin, Base):
             postgresql_using="gin",
             postgresql_where=LISTED,
         ),
+        # How many jobs are live (matching's skill rarity, every page), from the index only.
+        Index(
+            "ix_jobs_unsuspended_expires_at",
+            "expires_at",
+            postgresql_where=text(
+                "status = 'published' AND deleted_at IS NULL AND owner_suspended IS false"
+            ),
+        ),
         Index("ix_jobs_listed_category", "category", postgresql_where=LISTED),
         Index(
             "ix_jobs_listed_location",
