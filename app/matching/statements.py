@@ -138,7 +138,7 @@ def _statement(
     scored only when the rows sharing a skill do not fill the page: the first page's, or the
     one `after` a cursor (bound as app/core/pagination.py's keyset parameters)."""
     w = WEIGHTS
-    shared_source = f"(SELECT {_COLUMNS[many]} FROM {many} WHERE {pool} AND {near})"
+    first = f"(SELECT {_COLUMNS[many]} FROM {many} WHERE {pool} AND {near})" if near else "pool"
     ranked = _ranked("near" if near else "pool", many=many, one=one, exclude=exclude)
     if near:
         far = _ranked(
@@ -163,9 +163,10 @@ mine AS (
   SELECT lower(skill) AS skill, min(skill) AS name FROM subject, unnest(subject.skills) AS skill
   GROUP BY 1
 ),
-near AS {shared_source if near else "(SELECT * FROM pool)"},
--- Which rows of the pool list which of the subject's skills (a hash join on the lowered names;
--- a list holds each skill once, whatever its case).
+-- The rows scored first: those sharing a skill (`near`), or else the whole pool.
+near AS (SELECT * FROM {first} AS scored_first),
+-- Which of those rows list which of the subject's skills (a hash join on the lowered names;
+-- a list holds each skill once, whatever its case; a row outside `near` lists none).
 hits AS (
   SELECT near.id, mine.skill
   FROM near CROSS JOIN LATERAL unnest(near.skills) AS listed(skill)
