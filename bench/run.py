@@ -42,9 +42,12 @@ OLD_TARGETS = "old service: health < 5 ms, API p50 < 150 ms and p99 < 700 ms, me
 
 SESSION_FLOOR = "floor + the service's other statements (transaction, pings, settings)"
 MIXED_EXPECTED = {"409"}  # applying twice for one job: the writes stay valid over runs
-MIXED_P99_MS = 100.0
 MIXED_LABEL = "mixed day (70% browse, 25% signed-in reads, 5% writes)"
-CASE_P99_MS = 50.0
+# Issue 23's tail targets, for every read but /health and for the mixed day: under steady load a
+# p99 above ~3x the p50 means something is unfair, not just busy (DESIGN 2b); and the service's p99
+# stays within 2.5x its floor's, whose latency is the same connections over the floor's throughput.
+TAIL_RATIO = 3.0
+P99_FLOOR_MULTIPLE = 2.5
 STARTUP_TARGET = 1.5
 RECYCLE_P99_TARGET = 1.5
 
@@ -83,7 +86,7 @@ class Case:
     target: float
     needs: str | None = None  # "jobs", "signed_in" or "login": skipped when unavailable
     args: tuple[str, ...] = ()  # the wrk script's arguments
-    p99_ms: float | None = None  # the service's p99 must not exceed this
+    tails: bool = False  # the tail targets apply (TAIL_RATIO, P99_FLOOR_MULTIPLE)
     # Other (label, server, path, script arguments) measured against the same floor, for
     # information (no target).
     variants: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
@@ -101,7 +104,7 @@ def _signed_in(name: str, label: str, accounts: str, path: str) -> Case:
         0.5,
         needs="signed_in",
         args=args,
-        p99_ms=CASE_P99_MS,
+        tails=True,
         variants=((SESSION_FLOOR, "floor_db", f"/session{url}", args),),
     )
 
@@ -128,7 +131,7 @@ CASES = [
         "floor_db",
         0.5,
         needs="jobs",
-        p99_ms=CASE_P99_MS,
+        tails=True,
         variants=(
             (SESSION_FLOOR, "floor_db", "/session/api/jobs", ()),
             ("bare FastAPI route, same path, no database", "fastapi", "/api/jobs", ()),
@@ -142,7 +145,7 @@ CASES = [
         "floor_db",
         0.5,
         needs="jobs",
-        p99_ms=CASE_P99_MS,
+        tails=True,
         variants=(
             (SESSION_FLOOR, "floor_db", "/session/api/jobs", ()),
             ("one query repeated (cache hits)", "app", "/api/jobs", ("search_repeated.txt",)),
@@ -469,8 +472,9 @@ def measure_mixed(bench: Bench) -> dict[str, Any]:
     return {
         "label": MIXED_LABEL,
         **figures,
-        "target": f"p99 <= {MIXED_P99_MS:g} ms, 0 errors",
-        "pass": figures["p99_ms"] <= MIXED_P99_MS and figures["errors"] == 0,
+        "tail": _tail(figures),
+        "target": f"p99/p50 <= {TAIL_RATIO:g}, 0 errors",
+        "pass": _tail(figures) <= TAIL_RATIO and figures["errors"] == 0,
     }
 
 
@@ -496,22 +500,30 @@ def measure_recycling(bench: Bench) -> dict[str, Any]:
     }
 
 
+def _tail(figures: dict[str, Any]) -> float:
+    return figures["p99_ms"] / figures["p50_ms"] if figures["p50_ms"] else float("nan")
+
+
 def summarise_case(case: Case, entry: dict[str, Any]) -> dict[str, Any]:
     floor, app = entry["floor"], entry["app"]
     ratios = [a.rps / f.rps for a, f in zip(app, floor, strict=True)]
     ratio = load.median(ratios)
-    app_fig = load.figures(app)
-    p99_ok = case.p99_ms is None or app_fig["p99_ms"] <= case.p99_ms
+    app_fig, floor_fig = load.figures(app), load.figures(floor)
+    p99_multiple = app_fig["p99_ms"] / floor_fig["p99_ms"] if floor_fig["p99_ms"] else float("nan")
+    tail = _tail(app_fig)
+    p99_ok = not case.tails or (p99_multiple <= P99_FLOOR_MULTIPLE and tail <= TAIL_RATIO)
     clean = app_fig["non_2xx"] == 0 and app_fig["socket_errors"] == 0
     return {
         "label": case.label,
         "connections": app[0].connections,
-        "floor": load.figures(floor),
+        "floor": floor_fig,
         "app": app_fig,
         "ratios": ratios,
         "ratio": ratio,
+        "p99_floor_multiple": p99_multiple,
+        "tail": tail,
         "target": case.target,
-        "p99_target_ms": case.p99_ms,
+        "tails": case.tails,
         "pass": ratio >= case.target and p99_ok and clean,
         "variants": {
             label: {
@@ -587,6 +599,7 @@ def _load_row(
     errors: str | None = None,
 ) -> list[str]:
     cpu = f"{floor['cpu_us_per_request']:.0f} -> " if floor else ""
+    floor_p99 = f"{svc['p99_ms'] / floor['p99_ms']:.1f}x" if floor and floor["p99_ms"] else ""
     return [
         label,
         str(conns),
@@ -596,6 +609,8 @@ def _load_row(
         target,
         f"{svc['p50_ms']:.1f}",
         f"{svc['p99_ms']:.1f}",
+        floor_p99,
+        f"{_tail(svc):.1f}",
         errors or f"{svc['non_2xx']}/{svc['socket_errors']}",
         str(svc["worker_boots"]),
         f"{cpu}{svc['cpu_us_per_request']:.0f}",
@@ -604,14 +619,16 @@ def _load_row(
 
 
 def _blank_row(label: str, floor: str, svc: str, ratio: str, target: str, ok: bool) -> list[str]:
-    return [label, "", floor, svc, ratio, target, *[""] * 5, _verdict(ok)]
+    return [label, "", floor, svc, ratio, target, *[""] * 7, _verdict(ok)]
 
 
 def report(result: dict[str, Any]) -> str:
     rows = []
     for c in result["cases"].values():
         target = f">= {c['target']}" + (
-            f", p99 <= {c['p99_target_ms']:g}" if c["p99_target_ms"] else ""
+            f", p99 <= {P99_FLOOR_MULTIPLE:g}x floor's, p99/p50 <= {TAIL_RATIO:g}"
+            if c["tails"]
+            else ""
         )
         rows.append(
             _load_row(
@@ -692,6 +709,8 @@ def report(result: dict[str, Any]) -> str:
         "target",
         "p50 ms",
         "p99 ms",
+        "p99 / floor's",
+        "p99/p50",
         "errors",
         "boots",
         "CPU us/req",
