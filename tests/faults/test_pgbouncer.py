@@ -47,9 +47,7 @@ def _start(
 
 def _left_behind(found: list[ServerConnection]) -> list[ServerConnection]:
     """The server connections a client of the pooler would not find as a new session."""
-    return [
-        c for c in found if c.prepared_statements or c.listening or c.jit != c.jit_default
-    ]
+    return [c for c in found if c.prepared_statements or c.listening or c.jit != c.jit_default]
 
 
 async def test_hiring_rounds_pass_through_transaction_mode_pgbouncer(

@@ -4,7 +4,7 @@ mode, as Neon's "-pooler" endpoint) is the far end: counted on the wire between 
 (bench/wire.py: a Sync, a simple Query or a Flush each end one).
 
 Each statement is 2 (prepare: Parse, Describe, Flush; run: Parse, Bind, Execute, Sync); a GET
-sends no BEGIN or COMMIT around it, and no Close of an earlier statement follows."""
+sends no BEGIN or COMMIT around it, and no request sends a Close of an earlier statement."""
 
 from __future__ import annotations
 
@@ -46,12 +46,16 @@ async def pooled_market(
             yield Market(app, client), wire
 
 
-async def _get(market: Market, wire: DelayProxy, path: str, **kw: Any) -> Counts:
-    """What one GET sent to the pooler until its response."""
+async def _send(market: Market, wire: DelayProxy, method: str, path: str, **kw: Any) -> Counts:
+    """What one request sent to the pooler until its response."""
     before = wire.counts()
-    response = await market.client.get(path, **kw)
-    assert response.status_code == 200, response.text
+    response = await market.client.request(method, path, **kw)
+    assert response.is_success, response.text
     return wire.counts() - before
+
+
+async def _get(market: Market, wire: DelayProxy, path: str, **kw: Any) -> Counts:
+    return await _send(market, wire, "GET", path, **kw)
 
 
 async def _warm_get(market: Market, wire: DelayProxy, path: str, **kw: Any) -> Counts:
@@ -85,6 +89,14 @@ async def test_a_signed_in_read_is_two_round_trips_per_statement(
     read = await _warm_get(market, wire, application, headers=seeker.headers)
     assert read.round_trips == 4
     assert dict(read.messages) == {k: 2 * n for k, n in ONE_STATEMENT.items()}
+
+    # A write keeps its transaction: BEGIN, then the caller, the UPDATE, the new unread count
+    # and the live event (tests/core/test_round_trips.py), COMMIT; and no Close.
+    await _get(market, wire, "/api/notifications", headers=employer.headers)
+    write = await _send(
+        market, wire, "POST", "/api/notifications/read-all", headers=employer.headers
+    )
+    assert (write.round_trips, write.messages["Q"], write.messages["C"]) == (2 + 4 * 2, 2, 0)
 
 
 async def test_a_job_page_miss_is_two_round_trips_and_a_hit_none(
