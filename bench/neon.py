@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("true", "false"),
         default="true",
         help="the neon-* service's DB_PGBOUNCER: true as render.yaml sets it for Neon's pooler "
-        "(no statement cache: each statement is prepared, run and closed); false: direct",
+        "(no statement cache: each statement unnamed, prepared then run); false: direct",
     )
 
 

@@ -7,13 +7,16 @@ generally not the next one's: exactly what breaks named prepared statements.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy.engine import URL
 
@@ -29,6 +32,26 @@ def pgbouncer_binary() -> str | None:
     return shutil.which("pgbouncer") or next(
         (p for p in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.path.exists(p)), None
     )
+
+
+@dataclass(frozen=True)
+class ServerConnection:
+    """What one of the pooler's server connections holds for its next client."""
+
+    pid: int
+    prepared_statements: list[str]
+    listening: list[str]  # LISTEN channels
+    jit: str  # the session's `jit` now
+    jit_default: str  # the database's, which every client of the pooler expects
+
+
+_CENSUS = """
+    SELECT pg_backend_pid() AS pid,
+           ARRAY(SELECT name FROM pg_prepared_statements ORDER BY name) AS prepared_statements,
+           ARRAY(SELECT pg_listening_channels()) AS listening,
+           current_setting('jit') AS jit,
+           (SELECT reset_val FROM pg_settings WHERE name = 'jit') AS jit_default
+"""
 
 
 class PgBouncer:
@@ -54,6 +77,24 @@ class PgBouncer:
     def url_for(self, database_url: URL) -> URL:
         """`database_url` (same server as the upstream), reached through the pooler instead."""
         return database_url.set(host="127.0.0.1", port=self.port, query={})
+
+    async def server_connections(self, database_url: URL) -> list[ServerConnection]:
+        """Every server connection of `database_url`'s pool in the pooler, as its next client
+        finds it: one client per server connection, each inside a transaction (which keeps
+        its server connection to itself) while it looks."""
+        dsn = self.url_for(database_url).set(drivername="postgresql")
+        clients = [
+            await asyncpg.connect(dsn.render_as_string(hide_password=False), statement_cache_size=0)
+            for _ in range(SERVER_CONNECTIONS)
+        ]
+        try:
+            for client in clients:
+                await client.execute("BEGIN")
+            rows = await asyncio.gather(*(client.fetchrow(_CENSUS) for client in clients))
+        finally:
+            for client in clients:
+                await client.close()
+        return [ServerConnection(**dict(row)) for row in rows]
 
     def _write_config(self) -> Path:
         user = self.upstream.username or "postgres"

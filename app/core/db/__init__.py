@@ -1,5 +1,6 @@
-"""The database kit: URL (url), driver errors (errors), the pool (engine), the read replica
-(replica), the app's Database (database) and the session dependencies (session)."""
+"""The database kit: URL (url), connections behind PgBouncer (pooler), driver errors (errors),
+the pool (engine), the read replica (replica), the app's Database (database) and the session
+dependencies (session)."""
 
 from app.core.db.database import Database
 from app.core.db.errors import DATABASE_UNAVAILABLE_ERRORS

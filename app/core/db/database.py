@@ -136,10 +136,10 @@ class Database:
             return
         self.check_available()
         read_only = read_only or public
-        # A read-only session on an autocommit connection (every GET and HEAD, except behind
-        # PgBouncer: app/core/db/engine.py) has nothing to commit, each SELECT being its own
-        # transaction; closing it is enough, one greenlet round fewer on every signed-in read.
-        commits = not (read_only and self._pool().read_autocommits)
+        # A read-only session (every GET and HEAD) is on an autocommit connection
+        # (app/core/db/engine.py): nothing to commit, each SELECT being its own transaction;
+        # closing it is enough, one greenlet round fewer on every signed-in read.
+        commits = not read_only
         async with self.sessionmaker(read_only=read_only)() as session:
             try:
                 yield session

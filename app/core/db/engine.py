@@ -125,15 +125,9 @@ class Pool:
         classify_driver_errors(engine)
         self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         # GET and HEAD: the same pool, its connections in autocommit: no BEGIN and no COMMIT
-        # round trip around their SELECTs; a write attempted on one is refused. Not behind
-        # PgBouncer in transaction mode: there only a transaction keeps asyncpg's prepare and
-        # execute of one statement on the same server connection
-        # (tests/faults/test_pgbouncer.py).
-        self._read_engine = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if self.read_autocommits
-            else engine
-        )
+        # round trip around their SELECTs; a write attempted on one is refused. Behind
+        # PgBouncer too: an unnamed statement runs self-contained (app/core/db/pooler.py).
+        self._read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessionmaker = async_sessionmaker(
             self._read_engine, expire_on_commit=False, sync_session_class=_ReadOnlySession
         )
@@ -144,11 +138,6 @@ class Pool:
             self.target.pgbouncer,
         )
         return engine
-
-    @property
-    def read_autocommits(self) -> bool:
-        """Whether GET and HEAD sessions run in autocommit (see _create_engine)."""
-        return not self.target.pgbouncer
 
     @property
     def read_engine(self) -> AsyncEngine:

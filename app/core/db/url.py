@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from app.core.config import Settings
+from app.core.db.pooler import POOLER_CONNECT_ARGS
 
 _POSTGRES_DRIVERS = {
     "postgres",
@@ -47,10 +47,6 @@ class DatabaseTarget:
     @property
     def masked(self) -> str:
         return self.url.render_as_string(hide_password=True)
-
-
-def _unique_statement_name() -> str:
-    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def parse_database_url(
@@ -94,13 +90,9 @@ def parse_database_url(
     hosts = [url.host or "", *([query_host] if isinstance(query_host, str) else query_host or [])]
     uses_pooler = pgbouncer or any("-pooler" in h for h in hosts if h)
     if uses_pooler:
-        # PgBouncer in transaction mode hands each transaction to any server connection, so a
-        # named prepared statement may not exist where it is next used.
-        connect_args.update(
-            statement_cache_size=0,
-            prepared_statement_cache_size=0,
-            prepared_statement_name_func=_unique_statement_name,
-        )
+        # PgBouncer in transaction mode hands each transaction, and each statement outside one,
+        # to any server connection: app/core/db/pooler.py.
+        connect_args.update(POOLER_CONNECT_ARGS)
     return DatabaseTarget(url, connect_args, uses_pooler, dropped)
 
 
