@@ -85,7 +85,10 @@ class EventHub:
     def from_settings(cls, settings: Settings) -> EventHub:
         """Listening on MIGRATION_DATABASE_URL when set (Neon's direct endpoint: a LISTEN
         needs a session of its own, which a transaction-mode pooler cannot give), else on
-        DATABASE_URL."""
+        DATABASE_URL, unless that goes through the pooler: a LISTEN there would seem to hold
+        while the pooler hands its server connection to other clients, and the cache would
+        trust copies no notification reaches. Then there is no listener (logged): live streams
+        only catch up when they reconnect, and the cache reads Redis."""
         dsn, connect_args = None, {}
         try:
             target = parse_database_url(
@@ -95,11 +98,18 @@ class EventHub:
         except DatabaseURLError:
             pass  # the app reports the bad URL; live events simply have no listener
         else:
-            dsn = target.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            connect_args = {
-                **{k: v for k, v in target.connect_args.items() if k == "ssl"},
-                "timeout": settings.db_connect_timeout,
-            }
+            if target.pgbouncer and settings.migration_database_url is None:
+                logger.error(
+                    "DATABASE_URL goes through PgBouncer and MIGRATION_DATABASE_URL (the direct "
+                    "endpoint) is not set: no LISTEN connection, so live events wait for a "
+                    "reconnect and every instance's cached pages are read from Redis"
+                )
+            else:
+                dsn = target.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                connect_args = {
+                    **{k: v for k, v in target.connect_args.items() if k == "ssl"},
+                    "timeout": settings.db_connect_timeout,
+                }
         return cls(
             dsn,
             connect_args,

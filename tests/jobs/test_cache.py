@@ -195,3 +195,24 @@ async def test_a_page_the_cache_answers_takes_no_database_connection(
             missing = await client.get(f"/api/jobs/{other['id']}")
             assert missing.status_code == 503
             assert missing.json()["error_code"] == "DATABASE_UNAVAILABLE"
+
+
+async def test_behind_the_pooler_without_a_direct_url_nothing_listens_and_no_copy_is_trusted(
+    market: Market, start_app, make_settings, redis: Redis, caplog
+) -> None:
+    """DATABASE_URL through PgBouncer and no MIGRATION_DATABASE_URL: a LISTEN through the
+    pooler would seem to hold while its server connection serves other clients, so none is
+    made (said in the log) and every read goes to Redis, where a write's bump is seen."""
+    employer = await market.user("employer")
+    job = await market.job(employer, (await market.company(employer))["id"], title="Chef")
+    page = f"/api/jobs/{job['id']}"
+    app = await start_app(make_settings(db_pgbouncer=True, migration_database_url=None))
+    assert "MIGRATION_DATABASE_URL (the direct endpoint) is not set" in caplog.text
+    hub = app.state.services.of(EVENT_HUB)
+    async with make_client(app) as client:
+        assert await _title(client, page) == "Chef"
+        await asyncio.sleep(0.5)
+        assert not hub.listening.is_set()
+        await market.sql("UPDATE jobs SET title = 'Sous Chef' WHERE id = :j", j=job["id"])
+        await redis.flushdb()  # only a copy in process could still say "Chef"
+        assert await _title(client, page) == "Sous Chef"
