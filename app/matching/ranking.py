@@ -54,7 +54,7 @@ from app.core.pagination import (
 from app.identity.models import User
 from app.jobs.models import Job
 from app.jobs.service import summary_select
-from app.matching.statements import CANDIDATES_FOR_JOB, jobs_for_seeker
+from app.matching.statements import candidates_for_job, jobs_for_seeker
 from app.matching.weights import RANK_BOUNDS
 
 # The types of the page's parameters a statement may read itself (app/core/pagination.py's).
@@ -201,7 +201,7 @@ CANDIDATE_FIELDS = tuple(name for name in CandidateRead.model_fields if name in 
 def _candidates() -> _Side:
     return _Side(
         "matches:candidates",
-        lambda after: CANDIDATES_FOR_JOB,
+        lambda after: candidates_for_job(after=after),
         lambda top: select(*(_users[name] for name in CANDIDATE_FIELDS)).join(
             top, top.c.id == _users.id
         ),

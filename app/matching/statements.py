@@ -60,7 +60,11 @@ _SEEKER_COLUMNS = (
     " users.preferred_categories, users.preferred_employment_types, users.preferred_work_modes,"
     " users.min_pay_amount, users.min_pay_period, users.skills"
 )
-_COLUMNS = {"jobs": _JOB_COLUMNS, "users": _SEEKER_COLUMNS}
+# A scored row's columns: its own, and its document (for its relevance to the subject's words).
+_COLUMNS = {
+    "jobs": f"{_JOB_COLUMNS}, jobs.search_vector",
+    "users": f"{_SEEKER_COLUMNS}, users.search_vector",
+}
 _PREFERENCE_POINTS = (
     f"{WEIGHTS.category_preference} * category_match::int"
     f" + {WEIGHTS.pay_preference} * pay_match::int"
@@ -103,10 +107,11 @@ FROM (
            AS employment_type_match,
          coalesce(jobs.work_mode = ANY (users.preferred_work_modes), false) AS work_mode_match,
          coalesce({_PAYS_ENOUGH}, false) AS pay_match,
-         coalesce(relevant.relevance, 0) AS relevance
+         CASE WHEN {many}.search_vector @@ {one}.terms
+              THEN least({w.max_relevance}, floor(10 * ts_rank({many}.search_vector, {one}.terms)))
+              ELSE 0 END::int AS relevance
   FROM {source} AS {many} CROSS JOIN subject AS {one}
   LEFT JOIN shared ON shared.id = {many}.id
-  LEFT JOIN relevant ON relevant.id = {many}.id
   WHERE true {exclude}
 ) AS pairs CROSS JOIN best"""
 
@@ -185,12 +190,6 @@ shared AS (
   FROM hits JOIN weights USING (skill)
   GROUP BY hits.id
 ),
--- Ranked only where the words match, found through the document's GIN index.
-relevant AS (
-  SELECT {many}.id, least({w.max_relevance}, floor(10 * ts_rank({many}.search_vector, terms)))::int
-           AS relevance
-  FROM {many}, subject WHERE {many}.search_vector @@ subject.terms AND {pool}
-),
 best AS (
   SELECT (SELECT coalesce(sum(weight), 0) FROM weights) * {w.skill_unit} + {best}
          + {w.max_relevance} AS best_rank
@@ -231,12 +230,18 @@ def jobs_for_seeker(*, after: bool, leave_out: str | None) -> str:
     )
 
 
-CANDIDATES_FOR_JOB = _statement(
-    subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
-    " FROM jobs WHERE jobs.id = :subject_id",
-    pool=f"{_sql(findable())} AND users.open_to_work",
-    many="users",
-    one="jobs",
-    best=_CANDIDATE_BEST,
-    exclude="",
-)
+def candidates_for_job(*, after: bool) -> str:
+    """The seekers an employer may be matched with, scored for the job `:subject_id`, for the
+    first page or one `after` a cursor."""
+    return _statement(
+        subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
+        " FROM jobs WHERE jobs.id = :subject_id",
+        pool=f"{_sql(findable())} AND users.open_to_work",
+        many="users",
+        one="jobs",
+        best=_CANDIDATE_BEST,
+        exclude="",
+        # The seekers listing one of the job's skills, through ix_users_matchable_skill_keys.
+        near="skill_keys(users.skills) && (SELECT array_agg(skill) FROM mine)",
+        after=after,
+    )
