@@ -73,13 +73,15 @@ async def candidate_matches(
         raise NotFound("No such job of yours.")
     ranked, cursor = await rank_candidates(session, job_id, page)
     terms = reasons.Terms(*job)
-    items = [
-        CandidateMatch.model_validate(
-            {
-                **{name: row._mapping[name] for name in CANDIDATE_FIELDS},
-                "match": reasons.match(fit, terms, reasons.EMPLOYER),
-            }
-        )
-        for row, fit in ranked
-    ]
-    return items, cursor
+    return [_candidate_match(row, fit, terms) for row, fit in ranked], cursor
+
+
+def _candidate_match(row: Row[Any], fit: Fit, terms: reasons.Terms) -> CandidateMatch:
+    # A row's `_mapping` is built anew on every access: once per row, not once per field.
+    fields = row._mapping
+    return CandidateMatch.model_validate(
+        {
+            **{name: fields[name] for name in CANDIDATE_FIELDS},
+            "match": reasons.match(fit, terms, reasons.EMPLOYER),
+        }
+    )
