@@ -1,6 +1,7 @@
 """matching: the skills of the seekers an employer may be matched with (findable and open to
 work), lowered, in a GIN index, so a job's candidates start from the seekers sharing a skill
-instead of scoring every one; and their count (the skills' rarity) from an index only
+instead of scoring every one, then those on the job's island; and their count (the skills'
+rarity) from an index only
 
 Revision ID: 0012
 Revises: 0011
@@ -34,9 +35,13 @@ def upgrade() -> None:
         postgresql_using="gin",
         postgresql_where=sa.text(MATCHABLE),
     )
+    op.create_index(
+        "ix_users_matchable_island", "users", ["island"], postgresql_where=sa.text(MATCHABLE)
+    )
     op.create_index("ix_users_matchable", "users", ["id"], postgresql_where=sa.text(MATCHABLE))
 
 
 def downgrade() -> None:
     op.drop_index("ix_users_matchable", table_name="users")
+    op.drop_index("ix_users_matchable_island", table_name="users")
     op.drop_index("ix_users_matchable_skill_keys", table_name="users")

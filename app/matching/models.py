@@ -43,5 +43,7 @@ Index(
     postgresql_using="gin",
     postgresql_where=MATCHABLE,
 )
+# Then those on the job's island, who outrank the rest of those sharing no skill.
+Index("ix_users_matchable_island", _users.c.island, postgresql_where=MATCHABLE)
 # How many seekers can be matched (the skills' rarity, every page), from the index only.
 Index("ix_users_matchable", _users.c.id, postgresql_where=MATCHABLE)

@@ -139,25 +139,39 @@ def _statement(
 
     `near`, if given, finds (through an index) the rows of the pool that share a skill with
     the subject (`mine.skill`, lowered): only they are scored first. Each outranks every other
-    row of the pool (its skill tier is at least `skill_base`; theirs is 0), so the others are
-    scored only when the rows sharing a skill do not fill the page: the first page's, or the
-    one `after` a cursor (bound as app/core/pagination.py's keyset parameters)."""
+    row of the pool (its skill tier is at least `skill_base`; theirs is 0). Of the others, those
+    on the subject's island (`home`, found through an index on the island) outrank the rest
+    (place 3, a tier above preferences and relevance), so each set is scored only when those
+    before it do not fill the page: the first page's, or the one `after` a cursor (bound as
+    app/core/pagination.py's keyset parameters)."""
     w = WEIGHTS
     first = f"(SELECT {_COLUMNS[many]} FROM {many} WHERE {pool} AND {near})" if near else "pool"
     ranked = _ranked("near" if near else "pool", many=many, one=one, exclude=exclude)
     if near:
-        far = _ranked(
-            f"(SELECT {_COLUMNS[many]} FROM {many}"
-            f" WHERE {pool} AND {many}.id NOT IN (SELECT id FROM near))",
-            many=many,
-            one=one,
-            exclude=exclude,
-        )
-        page = f"SELECT FROM ranked WHERE {_PAGE_AFTER if after else 'true'}"
-        final = f"""SELECT * FROM ranked
+        on_home = f"{many}.island = (SELECT island FROM subject)"
+
+        def rest(where: str) -> str:
+            return _ranked(
+                f"(SELECT {_COLUMNS[many]} FROM {many}"
+                f" WHERE {pool} AND {many}.id NOT IN (SELECT id FROM near) AND {where})",
+                many=many,
+                one=one,
+                exclude=exclude,
+            )
+
+        def unfilled(scored: str) -> str:
+            page = f"SELECT FROM ({scored}) AS scored WHERE {_PAGE_AFTER if after else 'true'}"
+            return f"(SELECT count(*) FROM ({page} LIMIT :{LIMIT_PARAM}) AS page) < :{LIMIT_PARAM}"
+
+        keys = "match_rank, fresh, id"
+        final = f""",
+home AS (SELECT * FROM ({rest(on_home)}) AS home WHERE {unfilled("SELECT * FROM ranked")})
+SELECT * FROM ranked
 UNION ALL
-SELECT * FROM ({far}) AS far
-WHERE (SELECT count(*) FROM ({page} LIMIT :{LIMIT_PARAM}) AS page) < :{LIMIT_PARAM}"""
+SELECT * FROM home
+UNION ALL
+SELECT * FROM ({rest(f"NOT coalesce({on_home}, false)")}) AS far
+WHERE {unfilled(f"SELECT {keys} FROM ranked UNION ALL SELECT {keys} FROM home")}"""
     else:
         final = "SELECT * FROM ranked"
     return f"""
