@@ -321,8 +321,6 @@ async def test_a_seeker_with_no_skills_gets_every_live_job_by_place_on_every_pag
     for limit in (1, 2, 3, 4, 100):
         assert await matched_job_ids(market, me, limit=limit) == expected
     # With no island, remote work leads what is left.
-    response = await market.client.patch(
-        "/api/users/me", json={"island": None}, headers=me.headers
-    )
+    response = await market.client.patch("/api/users/me", json={"island": None}, headers=me.headers)
     assert response.status_code == 200, response.text
     assert (await matched_job_ids(market, me, limit=2))[:2] == [moving, remote]
