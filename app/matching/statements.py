@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnClause, literal_column
+from sqlalchemy import ColumnClause, ColumnElement, bindparam, literal_column
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import psycopg2
 
 from app.candidates.service import findable
+from app.companies.models import Company
 from app.core.pagination import LIMIT_PARAM, after_param
+from app.jobs.models import Job
 from app.jobs.search import pays_at_least
 from app.jobs.service import live_clause
 from app.matching.weights import MAX_PREFERENCE_POINTS, WEIGHTS
@@ -26,6 +29,23 @@ from app.users.work_terms import PERIODS_PER_YEAR
 def _sql(clause: Any) -> str:
     """A rule written once in SQLAlchemy (what is live, who is findable), as SQL text."""
     return str(clause.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def _named(clause: Any) -> str:
+    """A rule with bound parameters, as SQL text reading them by name (`:owner_id`; this
+    dialect renders no casts after them, which text() would misread)."""
+    return str(clause.compile(dialect=psycopg2.dialect(paramstyle="named")))
+
+
+def own_job() -> ColumnElement[bool]:
+    """The job `:subject_id`, if the caller `:owner_id` owns it and it is not deleted: the one
+    rule of whose candidates a caller may see (a draft's too)."""
+    jobs, companies = Job.__table__.c, Company.__table__.c
+    return (
+        (jobs.id == bindparam("subject_id"))
+        & (companies.owner_id == bindparam("owner_id"))
+        & jobs.deleted_at.is_(None)
+    )
 
 
 def _per_year(period: str) -> str:
@@ -245,11 +265,12 @@ def jobs_for_seeker(*, after: bool, leave_out: str | None) -> str:
 
 
 def candidates_for_job(*, after: bool) -> str:
-    """The seekers an employer may be matched with, scored for the job `:subject_id`, for the
-    first page or one `after` a cursor."""
+    """The seekers an employer may be matched with, scored for the job `:subject_id` if the
+    caller `:owner_id` owns it (else no rows: the ownership check is this statement's), for
+    the first page or one `after` a cursor."""
     return _statement(
         subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
-        " FROM jobs WHERE jobs.id = :subject_id",
+        f" FROM jobs JOIN companies ON companies.id = jobs.company_id WHERE {_named(own_job())}",
         pool=f"{_sql(findable())} AND users.open_to_work",
         many="users",
         one="jobs",

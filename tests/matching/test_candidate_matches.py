@@ -163,3 +163,14 @@ async def test_seekers_sharing_no_skill_follow_by_place_on_every_page_size(
     for limit in (1, 2, 3, 100):
         page = await matched_candidates(market, boss.actor, job, limit=limit)
         assert [c["id"] for c in page] == expected
+
+
+async def test_a_job_of_yours_with_nobody_to_match_is_an_empty_page(market: Market) -> None:
+    boss = await Employer.create(market)
+    job = await boss.job(skills=["Welding"])
+    await seeker(market, skills=["Welding"], open_to_work=True)  # hidden: never a candidate
+
+    response = await market.client.get(candidate_matches_url(job), headers=boss.actor.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == [] and response.json()["next_cursor"] is None
