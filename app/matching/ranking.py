@@ -54,11 +54,14 @@ from app.core.pagination import (
 from app.identity.models import User
 from app.jobs.models import Job
 from app.jobs.service import summary_select
-from app.matching.statements import CANDIDATES_FOR_JOB, jobs_for_seeker
+from app.matching.statements import candidates_for_job, jobs_for_seeker
 from app.matching.weights import RANK_BOUNDS
 
-# The types of the page's parameters a statement may read itself (app/core/pagination.py's).
-_PAGE_TYPES: dict[str, TypeEngine[Any]] = {
+# The types of the parameters a statement may read: the subject, the caller who owns it (for
+# candidates), and the page's own (app/core/pagination.py's).
+_PARAM_TYPES: dict[str, TypeEngine[Any]] = {
+    "subject_id": BigInteger(),
+    "owner_id": BigInteger(),
     LIMIT_PARAM: Integer(),
     after_param(0): BigInteger(),
     after_param(1): DateTime(timezone=True),
@@ -71,12 +74,11 @@ def _scored(sql: str) -> Any:
     return (
         text(sql)
         .bindparams(
-            bindparam("subject_id", type_=BigInteger),
             *(
                 bindparam(name, type_=kind)
-                for name, kind in _PAGE_TYPES.items()
+                for name, kind in _PARAM_TYPES.items()
                 if f":{name}" in sql
-            ),
+            )
         )
         .columns(
             id=BigInteger,
@@ -175,9 +177,9 @@ class _Side:
         return self._pages[after]
 
     async def fetch(
-        self, session: AsyncSession, subject_id: int, page: PageParams
+        self, session: AsyncSession, values: dict[str, Any], page: PageParams
     ) -> tuple[Sequence[Row[Any]], str | None]:
-        values = {"subject_id": subject_id, **keyset_params(self.ordering, page)}
+        values = {**values, **keyset_params(self.ordering, page)}
         rows = (await session.execute(self.statement(page.after is not None), values)).all()
         return keyset_page(rows, self.ordering, page)
 
@@ -195,15 +197,23 @@ def _jobs(leave_out: str | None = None) -> _Side:
 # columns of its row, not as a `User` (the table's columns: no ORM entity to set up per page).
 _users = User.__table__.c
 CANDIDATE_FIELDS = tuple(name for name in CandidateRead.model_fields if name in _users)
+# What the reasons name of the job (its island, category, contract, work mode), on every row.
+_jobs_c = Job.__table__.c
+JOB_TERMS = ("island", "category", "employment_type", "work_mode")
 
 
 @functools.cache
 def _candidates() -> _Side:
     return _Side(
         "matches:candidates",
-        lambda after: CANDIDATES_FOR_JOB,
-        lambda top: select(*(_users[name] for name in CANDIDATE_FIELDS)).join(
-            top, top.c.id == _users.id
+        lambda after: candidates_for_job(after=after),
+        lambda top: (
+            select(
+                *(_users[name] for name in CANDIDATE_FIELDS),
+                *(_jobs_c[name].label(f"job_{name}") for name in JOB_TERMS),
+            )
+            .join(top, top.c.id == _users.id)
+            .join(Job.__table__, _jobs_c.id == bindparam("subject_id"))
         ),
     )
 
@@ -215,15 +225,17 @@ async def rank_jobs(
     jobs they applied to or dismissed, and those paired with them in the table named
     `leave_out` (its `user_id`, `job_id`: the jobs the weekly email showed them): each as its
     `summary_select()` row (for `JobSummary.of_row`) and its Fit; and the next page's cursor."""
-    rows, cursor = await _jobs(leave_out).fetch(session, seeker_id, page)
+    rows, cursor = await _jobs(leave_out).fetch(session, {"subject_id": seeker_id}, page)
     return [(row, Fit.of_row(row)) for row in rows], cursor
 
 
 async def rank_candidates(
-    session: AsyncSession, job_id: int, page: PageParams
+    session: AsyncSession, job_id: int, owner_id: int, page: PageParams
 ) -> tuple[list[tuple[Row[Any], Fit]], str | None]:
-    """One page of the findable seekers open to work, ranked for the job `job_id`, best
-    first: each as a row of its `CANDIDATE_FIELDS` by name and its Fit; and
-    the next page's cursor."""
-    rows, cursor = await _candidates().fetch(session, job_id, page)
+    """One page of the findable seekers open to work, ranked for the job `job_id` if
+    `owner_id` owns it (none otherwise), best first: each as a row of its `CANDIDATE_FIELDS`
+    and the job's `JOB_TERMS` (prefixed `job_`) by name, and its Fit; and the next page's
+    cursor."""
+    values = {"subject_id": job_id, "owner_id": owner_id}
+    rows, cursor = await _candidates().fetch(session, values, page)
     return [(row, Fit.of_row(row)) for row in rows], cursor

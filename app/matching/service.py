@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,19 +18,17 @@ from app.jobs.models import Job
 from app.jobs.service import live_clause
 from app.matching import reasons
 from app.matching.models import JobDismissal
-from app.matching.ranking import CANDIDATE_FIELDS, Fit, rank_candidates, rank_jobs
+from app.matching.ranking import CANDIDATE_FIELDS, JOB_TERMS, Fit, rank_candidates, rank_jobs
 from app.matching.schemas import CandidateMatch, JobMatch
+from app.matching.statements import own_job
 
-# The terms the reasons name of a job, if the caller owns it (not deleted): columns, built once.
+# The terms the reasons name of a job, if the caller owns it: asked only when a page of its
+# candidates is empty (the page's own statement checks the ownership otherwise).
 _jobs, _companies = Job.__table__.c, Company.__table__.c
 _OWN_JOB_TERMS = (
-    select(_jobs.island, _jobs.category, _jobs.employment_type, _jobs.work_mode)
+    select(*(_jobs[name] for name in JOB_TERMS))
     .join_from(Job.__table__, Company.__table__, _companies.id == _jobs.company_id)
-    .where(
-        _jobs.id == bindparam("job_id"),
-        _companies.owner_id == bindparam("owner_id"),
-        _jobs.deleted_at.is_(None),
-    )
+    .where(own_job())
 )
 
 
@@ -65,21 +63,25 @@ async def candidate_matches(
     """One page of the seekers ranked for the job `job_id`, for its owner only: to anyone
     else (anonymous too) the job is a 404, so nobody learns which jobs exist. Public fields
     only, whatever the candidate applied to."""
-    job = None
-    if caller is not None:
-        values = {"job_id": job_id, "owner_id": caller.id}
-        job = (await session.execute(_OWN_JOB_TERMS, values)).first()
-    if job is None:
+    if caller is None:
         raise NotFound("No such job of yours.")
-    ranked, cursor = await rank_candidates(session, job_id, page)
-    terms = reasons.Terms(*job)
-    items = [
-        CandidateMatch.model_validate(
-            {
-                **{name: row._mapping[name] for name in CANDIDATE_FIELDS},
-                "match": reasons.match(fit, terms, reasons.EMPLOYER),
-            }
-        )
-        for row, fit in ranked
-    ]
-    return items, cursor
+    ranked, cursor = await rank_candidates(session, job_id, caller.id, page)
+    if not ranked:
+        # No rows: not the caller's job, or no candidates (left) for it.
+        values = {"subject_id": job_id, "owner_id": caller.id}
+        if (await session.execute(_OWN_JOB_TERMS, values)).first() is None:
+            raise NotFound("No such job of yours.")
+        return [], cursor
+    return [_candidate_match(row, fit) for row, fit in ranked], cursor
+
+
+def _candidate_match(row: Row[Any], fit: Fit) -> CandidateMatch:
+    # A row's `_mapping` is built anew on every access: once per row, not once per field.
+    fields = row._mapping
+    terms = reasons.Terms(*(fields[f"job_{name}"] for name in JOB_TERMS))
+    return CandidateMatch.model_validate(
+        {
+            **{name: fields[name] for name in CANDIDATE_FIELDS},
+            "match": reasons.match(fit, terms, reasons.EMPLOYER),
+        }
+    )

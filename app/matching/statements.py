@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnClause, literal_column
+from sqlalchemy import ColumnClause, ColumnElement, bindparam, literal_column
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import psycopg2
 
 from app.candidates.service import findable
+from app.companies.models import Company
 from app.core.pagination import LIMIT_PARAM, after_param
+from app.jobs.models import Job
 from app.jobs.search import pays_at_least
 from app.jobs.service import live_clause
 from app.matching.weights import MAX_PREFERENCE_POINTS, WEIGHTS
@@ -26,6 +29,23 @@ from app.users.work_terms import PERIODS_PER_YEAR
 def _sql(clause: Any) -> str:
     """A rule written once in SQLAlchemy (what is live, who is findable), as SQL text."""
     return str(clause.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+
+def _named(clause: Any) -> str:
+    """A rule with bound parameters, as SQL text reading them by name (`:owner_id`; this
+    dialect renders no casts after them, which text() would misread)."""
+    return str(clause.compile(dialect=psycopg2.dialect(paramstyle="named")))
+
+
+def own_job() -> ColumnElement[bool]:
+    """The job `:subject_id`, if the caller `:owner_id` owns it and it is not deleted: the one
+    rule of whose candidates a caller may see (a draft's too)."""
+    jobs, companies = Job.__table__.c, Company.__table__.c
+    return (
+        (jobs.id == bindparam("subject_id"))
+        & (companies.owner_id == bindparam("owner_id"))
+        & jobs.deleted_at.is_(None)
+    )
 
 
 def _per_year(period: str) -> str:
@@ -60,7 +80,11 @@ _SEEKER_COLUMNS = (
     " users.preferred_categories, users.preferred_employment_types, users.preferred_work_modes,"
     " users.min_pay_amount, users.min_pay_period, users.skills"
 )
-_COLUMNS = {"jobs": _JOB_COLUMNS, "users": _SEEKER_COLUMNS}
+# A scored row's columns: its own, and its document (for its relevance to the subject's words).
+_COLUMNS = {
+    "jobs": f"{_JOB_COLUMNS}, jobs.search_vector",
+    "users": f"{_SEEKER_COLUMNS}, users.search_vector",
+}
 _PREFERENCE_POINTS = (
     f"{WEIGHTS.category_preference} * category_match::int"
     f" + {WEIGHTS.pay_preference} * pay_match::int"
@@ -103,10 +127,11 @@ FROM (
            AS employment_type_match,
          coalesce(jobs.work_mode = ANY (users.preferred_work_modes), false) AS work_mode_match,
          coalesce({_PAYS_ENOUGH}, false) AS pay_match,
-         coalesce(relevant.relevance, 0) AS relevance
+         CASE WHEN {many}.search_vector @@ {one}.terms
+              THEN least({w.max_relevance}, floor(10 * ts_rank({many}.search_vector, {one}.terms)))
+              ELSE 0 END::int AS relevance
   FROM {source} AS {many} CROSS JOIN subject AS {one}
   LEFT JOIN shared ON shared.id = {many}.id
-  LEFT JOIN relevant ON relevant.id = {many}.id
   WHERE true {exclude}
 ) AS pairs CROSS JOIN best"""
 
@@ -134,25 +159,39 @@ def _statement(
 
     `near`, if given, finds (through an index) the rows of the pool that share a skill with
     the subject (`mine.skill`, lowered): only they are scored first. Each outranks every other
-    row of the pool (its skill tier is at least `skill_base`; theirs is 0), so the others are
-    scored only when the rows sharing a skill do not fill the page: the first page's, or the
-    one `after` a cursor (bound as app/core/pagination.py's keyset parameters)."""
+    row of the pool (its skill tier is at least `skill_base`; theirs is 0). Of the others, those
+    on the subject's island (`home`, found through an index on the island) outrank the rest
+    (place 3, a tier above preferences and relevance), so each set is scored only when those
+    before it do not fill the page: the first page's, or the one `after` a cursor (bound as
+    app/core/pagination.py's keyset parameters)."""
     w = WEIGHTS
     first = f"(SELECT {_COLUMNS[many]} FROM {many} WHERE {pool} AND {near})" if near else "pool"
     ranked = _ranked("near" if near else "pool", many=many, one=one, exclude=exclude)
     if near:
-        far = _ranked(
-            f"(SELECT {_COLUMNS[many]} FROM {many}"
-            f" WHERE {pool} AND {many}.id NOT IN (SELECT id FROM near))",
-            many=many,
-            one=one,
-            exclude=exclude,
-        )
-        page = f"SELECT FROM ranked WHERE {_PAGE_AFTER if after else 'true'}"
-        final = f"""SELECT * FROM ranked
+        on_home = f"{many}.island = (SELECT island FROM subject)"
+
+        def rest(where: str) -> str:
+            return _ranked(
+                f"(SELECT {_COLUMNS[many]} FROM {many}"
+                f" WHERE {pool} AND {many}.id NOT IN (SELECT id FROM near) AND {where})",
+                many=many,
+                one=one,
+                exclude=exclude,
+            )
+
+        def unfilled(scored: str) -> str:
+            page = f"SELECT FROM ({scored}) AS scored WHERE {_PAGE_AFTER if after else 'true'}"
+            return f"(SELECT count(*) FROM ({page} LIMIT :{LIMIT_PARAM}) AS page) < :{LIMIT_PARAM}"
+
+        keys = "match_rank, fresh, id"
+        final = f""",
+home AS (SELECT * FROM ({rest(on_home)}) AS home WHERE {unfilled("SELECT * FROM ranked")})
+SELECT * FROM ranked
 UNION ALL
-SELECT * FROM ({far}) AS far
-WHERE (SELECT count(*) FROM ({page} LIMIT :{LIMIT_PARAM}) AS page) < :{LIMIT_PARAM}"""
+SELECT * FROM home
+UNION ALL
+SELECT * FROM ({rest(f"NOT coalesce({on_home}, false)")}) AS far
+WHERE {unfilled(f"SELECT {keys} FROM ranked UNION ALL SELECT {keys} FROM home")}"""
     else:
         final = "SELECT * FROM ranked"
     return f"""
@@ -184,12 +223,6 @@ shared AS (
          array_agg(weights.name::text ORDER BY weights.weight DESC, weights.name) AS names
   FROM hits JOIN weights USING (skill)
   GROUP BY hits.id
-),
--- Ranked only where the words match, found through the document's GIN index.
-relevant AS (
-  SELECT {many}.id, least({w.max_relevance}, floor(10 * ts_rank({many}.search_vector, terms)))::int
-           AS relevance
-  FROM {many}, subject WHERE {many}.search_vector @@ subject.terms AND {pool}
 ),
 best AS (
   SELECT (SELECT coalesce(sum(weight), 0) FROM weights) * {w.skill_unit} + {best}
@@ -231,12 +264,19 @@ def jobs_for_seeker(*, after: bool, leave_out: str | None) -> str:
     )
 
 
-CANDIDATES_FOR_JOB = _statement(
-    subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
-    " FROM jobs WHERE jobs.id = :subject_id",
-    pool=f"{_sql(findable())} AND users.open_to_work",
-    many="users",
-    one="jobs",
-    best=_CANDIDATE_BEST,
-    exclude="",
-)
+def candidates_for_job(*, after: bool) -> str:
+    """The seekers an employer may be matched with, scored for the job `:subject_id` if the
+    caller `:owner_id` owns it (else no rows: the ownership check is this statement's), for
+    the first page or one `after` a cursor."""
+    return _statement(
+        subject=f"SELECT {_JOB_COLUMNS}, {_terms('jobs')} AS terms"
+        f" FROM jobs JOIN companies ON companies.id = jobs.company_id WHERE {_named(own_job())}",
+        pool=f"{_sql(findable())} AND users.open_to_work",
+        many="users",
+        one="jobs",
+        best=_CANDIDATE_BEST,
+        exclude="",
+        # The seekers listing one of the job's skills, through ix_users_matchable_skill_keys.
+        near="skill_keys(users.skills) && (SELECT array_agg(skill) FROM mine)",
+        after=after,
+    )

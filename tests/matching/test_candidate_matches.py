@@ -140,3 +140,37 @@ async def test_everyone_but_the_jobs_owner_gets_a_404(market: Market) -> None:
     bad = await market.client.get(url, params={"cursor": "%%%"}, headers=boss.actor.headers)
     assert_error(bad, 422, "VALIDATION_ERROR")
     assert_error(await market.client.get(candidate_matches_url(0)), 422)
+
+
+async def test_seekers_sharing_no_skill_follow_by_place_on_every_page_size(
+    market: Market,
+) -> None:
+    """Seekers sharing a skill are scored first, then those on the job's island, then the
+    rest, each only when a page needs them; the order is the same on every page size."""
+    boss = await Employer.create(market)
+    job = await boss.job(skills=["Welding"], island="Abaco")
+    # Oldest first: were place ignored, the newest would lead.
+    sharing = await seeker(market, island="Inagua", skills=["welding"], **FINDABLE)
+    here_old = await seeker(market, island="Abaco", skills=["Cooking"], **FINDABLE)
+    here_new = await seeker(market, island="Abaco", **FINDABLE)
+    moving = await seeker(
+        market, island="Exuma", skills=["Cooking"], relocation_islands=["Abaco"], **FINDABLE
+    )
+    elsewhere = await seeker(market, island="Exuma", skills=["Cooking"], **FINDABLE)
+    nowhere = await seeker(market, skills=["Cooking"], **FINDABLE)
+
+    expected = [sharing.id, here_new.id, here_old.id, moving.id, nowhere.id, elsewhere.id]
+    for limit in (1, 2, 3, 100):
+        page = await matched_candidates(market, boss.actor, job, limit=limit)
+        assert [c["id"] for c in page] == expected
+
+
+async def test_a_job_of_yours_with_nobody_to_match_is_an_empty_page(market: Market) -> None:
+    boss = await Employer.create(market)
+    job = await boss.job(skills=["Welding"])
+    await seeker(market, skills=["Welding"], open_to_work=True)  # hidden: never a candidate
+
+    response = await market.client.get(candidate_matches_url(job), headers=boss.actor.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["items"] == [] and response.json()["next_cursor"] is None

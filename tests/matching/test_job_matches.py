@@ -292,3 +292,35 @@ async def test_only_job_seekers_and_good_input(market: Market) -> None:
     assert response.status_code == 200
     assert response.json() == {"items": [], "next_cursor": None}
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_seeker_with_no_skills_gets_every_live_job_by_place_on_every_page_size(
+    market: Market,
+) -> None:
+    """Jobs on the seeker's island are scored before the others, and the others only when a
+    page needs them: the order is still place (own island, an island they would move to,
+    remote, elsewhere), then preferences, then the newest, across page boundaries."""
+    me = await seeker(
+        market,
+        island="Abaco",
+        relocation_islands=["Exuma"],
+        preferred_categories=["construction_trades"],
+    )
+    boss = await Employer.create(market)
+    # Oldest first: were place ignored, the newest would lead.
+    own_old = await boss.job(skills=["Cooking"], island="Abaco", work_mode="on_site")
+    own_chosen = await boss.job(
+        skills=["Welding"], island="Abaco", work_mode="on_site", category="construction_trades"
+    )
+    own_new = await boss.job(island="Abaco", work_mode="hybrid")
+    moving = await boss.job(skills=["Cooking"], island="Exuma", work_mode="on_site")
+    remote = await boss.job(skills=["Cooking"], island="Eleuthera", work_mode="remote")
+    elsewhere = await boss.job(skills=["Cooking"], island="Eleuthera", work_mode="on_site")
+
+    expected = [own_chosen, own_new, own_old, moving, remote, elsewhere]
+    for limit in (1, 2, 3, 4, 100):
+        assert await matched_job_ids(market, me, limit=limit) == expected
+    # With no island, remote work leads what is left.
+    response = await market.client.patch("/api/users/me", json={"island": None}, headers=me.headers)
+    assert response.status_code == 200, response.text
+    assert (await matched_job_ids(market, me, limit=2))[:2] == [moving, remote]
