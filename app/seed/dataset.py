@@ -44,7 +44,7 @@ class Dataset:
 
 USER_COLUMNS = (
     "id", "email", "password_hash", "full_name", "role", "headline", "location", "island",
-    "skills", "years_experience", "open_to_work", "created_at", "updated_at",
+    "skills", "years_experience", "open_to_work", "visibility", "created_at", "updated_at",
     "email_verified_at",
 )  # fmt: skip
 COMPANY_COLUMNS = (

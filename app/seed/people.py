@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from app.identity.models import Visibility
 from app.seed import vocabulary as v
 from app.seed.dataset import Row, seed_email
 from app.seed.draws import place
@@ -37,6 +38,9 @@ def person(
         skills,
         years,
         open_to_work,
+        # Those open to work let employers find them (candidate search, candidates for a job);
+        # decided without a draw of its own, so the rest of a seed's data stays the same.
+        Visibility.EMPLOYERS if open_to_work else Visibility.HIDDEN,
         created,
         created,
         created,  # seeded addresses count as verified: the demo employers publish

@@ -90,17 +90,33 @@ async def test_seed_is_realistic_deterministic_and_usable(
     skipped = seed(first, *SIZE, "--if-empty")
     assert skipped.returncode == 0 and "nothing seeded" in skipped.stdout
 
-    # Seeded accounts sign in with the documented password; seeded jobs are listed.
+    # Seeded accounts sign in with the documented password; seeded jobs are listed; the
+    # seekers open to work, and only they, are found by an employer.
+    [[open_to_work]] = await fetch(
+        first, "SELECT count(*) FROM users WHERE role = 'job_seeker' AND open_to_work"
+    )
     app = await start_app(make_settings(database_url=first))
     async with make_client(app) as client:
+        tokens = []
         for email in ("employer1@seed.hiremebahamas.bs", "seeker1@seed.hiremebahamas.bs"):
             response = await client.post(
                 "/api/auth/login", json={"email": email, "password": SEED_PASSWORD}
             )
             assert response.status_code == 200, response.text
+            tokens.append(response.json()["access_token"])
         listed = (await client.get("/api/jobs", params={"limit": 5})).json()["items"]
         assert len(listed) == 5
         assert all(j["status"] == "published" for j in listed)
+        employer = {"Authorization": f"Bearer {tokens[0]}"}
+        found, cursor = [], None
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/api/candidates", params=params, headers=employer)).json()
+            found += page["items"]
+            if not (cursor := page.get("next_cursor")):
+                break
+        assert 0 < len(found) == open_to_work
+        assert all(candidate["open_to_work"] for candidate in found)
 
 
 def test_another_seed_gives_other_data() -> None:
