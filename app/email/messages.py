@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import EmailPolicy, Policy
+from email.policy import SMTP, SMTPUTF8, EmailPolicy, Policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Any
 
@@ -70,29 +70,21 @@ for _name in _VERBATIM:
     _HEADERS.map_to_type(_name, _VerbatimHeader)  # type: ignore[arg-type]
 
 
-class _Policy(_EmailPolicy):
-    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, Any]:
-        # A message read back from the outbox keeps these as header objects too: aiosmtplib
-        # writes it out under its own policy, which would refold a plain string value.
-        name, value = super().header_source_parse(sourcelines)
-        if name.lower() in _VERBATIM:
-            return name, self.header_factory(name, value)
-        return name, value
+_POLICY = _EmailPolicy(header_factory=_HEADERS)
 
 
-_ASCII_POLICY = _Policy(header_factory=_HEADERS)
-_UTF8_POLICY = _Policy(header_factory=_HEADERS, linesep="\r\n", utf8=True)
-
-
-def policy_for(recipient: str) -> Policy[EmailMessage]:
-    """7-bit-safe headers (RFC 2047) for ordinary addresses. An address with a non-ASCII local
-    part (sign-up accepts them) travels only as UTF-8: SMTPUTF8, which aiosmtplib asks the
-    server for when the message needs it. The unsubscribe headers are never encoded."""
-    return _ASCII_POLICY if recipient.isascii() else _UTF8_POLICY
+def wire_text(message: EmailMessage, recipient: str) -> str:
+    """The message as SMTP carries it, which the outbox stores and the worker sends as it is:
+    CRLF line ends, headers folded at 78 characters (the unsubscribe ones verbatim), a text part
+    with 8-bit characters in base64. An address with a non-ASCII local part (sign-up accepts
+    them) can only travel as UTF-8 (SMTPUTF8, which the worker asks the server for), so its
+    headers are written as UTF-8; every other message's are 7-bit (RFC 2047). The .eml files
+    written without SMTP hold the same text."""
+    return message.as_string(policy=SMTP if recipient.isascii() else SMTPUTF8)
 
 
 def render(settings: Settings, email: Email) -> EmailMessage:
-    message = EmailMessage(policy=policy_for(email.to))
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.email_from
     message["To"] = email.to
     message["Subject"] = email.subject

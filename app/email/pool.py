@@ -10,6 +10,9 @@ one, ONCE: a server that drops long-lived connections should not cost a message 
 fresh connection that breaks, or any refusal, is the caller's to retry; a permanent refusal of
 the message itself (5xx to MAIL, RCPT or DATA) raises `MessageRefused`, which must not be
 retried as if the server might change its mind.
+
+A message is sent as the bytes it was stored as (app/email/messages.py `wire_text`), with the
+configured EMAIL_FROM's address as the envelope sender: no parsing or flattening per send.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.utils import parseaddr
 
 import aiosmtplib
 
@@ -71,25 +74,26 @@ class SmtpPool:
         self, settings: Settings, size: int, *, idle_seconds: float = IDLE_SECONDS
     ) -> None:
         self._settings = settings
+        self._sender = parseaddr(settings.email_from)[1]
         self._idle_seconds = idle_seconds
         self._slots = asyncio.Semaphore(size)
         self._idle: list[_Connection] = []  # most recently used last
         self._reaper: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, recipient: str, message: bytes) -> None:
         async with self._slots:
             connection = await self._checkout()
             reused = connection.used > 0
             try:
-                await self._transact(connection, message)
+                await self._transact(connection, recipient, message)
             except MessageRefused:
                 raise
             except Exception as exc:
                 if connection.client.is_connected or not reused:
                     raise  # a refusal for now, or a fresh connection failing: the caller's
                 logger.info("SMTP connection broke (%r); sending on a new one", exc)
-                await self._transact(await self._connect(), message)
+                await self._transact(await self._connect(), recipient, message)
 
     async def aclose(self) -> None:
         """QUIT every idle connection; one still in use is closed when it comes back."""
@@ -134,12 +138,18 @@ class SmtpPool:
             self._reaper = asyncio.create_task(self._reap(), name="smtp-pool-reaper")
         return _Connection(client)
 
-    async def _transact(self, connection: _Connection, message: EmailMessage) -> None:
+    async def _transact(self, connection: _Connection, recipient: str, message: bytes) -> None:
         """One message on one connection, which goes back to the pool unless it broke (a
         refused message leaves it usable: aiosmtplib sends RSET after a refusal)."""
         connection.used += 1
+        # A non-ASCII address travels only under SMTPUTF8 (aiosmtplib refuses it to a server
+        # without), and its message has UTF-8 headers: 8-bit, which every SMTPUTF8 server
+        # takes (RFC 6531 3.1). Every other stored message is 7-bit and needs no option.
+        options = [] if recipient.isascii() else ["SMTPUTF8", "BODY=8BITMIME"]
         try:
-            await connection.client.send_message(message)
+            await connection.client.sendmail(
+                self._sender, [recipient], message, mail_options=options
+            )
         except BaseException as exc:
             refused = isinstance(
                 exc, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import BadRequest
-from app.email.messages import Email, render
+from app.email.messages import Email, render, wire_text
 from app.email.models import OutboxEmail
 from app.email.schemas import EmailPreferences
 from app.email.unsubscribe import CATEGORIES, read_token
@@ -29,7 +29,7 @@ async def queue_email(session: AsyncSession, settings: Settings, key: str, email
             recipient=email.to,
             subject=email.subject,
             message_id=message["Message-ID"],
-            message=message.as_string(),
+            message=wire_text(message, email.to),
         )
         .on_conflict_do_nothing(index_elements=[OutboxEmail.key])
         .returning(OutboxEmail.id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import re
 from datetime import UTC, datetime
@@ -11,9 +9,8 @@ from datetime import UTC, datetime
 from procrastinate.job_context import JobContext
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
-from app.email.messages import policy_for
 from app.email.models import OutboxEmail
 from app.email.pool import MessageRefused
 from app.email.sender import Mailer
@@ -24,6 +21,22 @@ logger = logging.getLogger("app.email")
 
 # The worker's SMTP connections (or .eml files without SMTP_HOST), shared by every send.
 MAILER = WorkerResource("mailer", Mailer)
+
+# Core statements on the engine's connection: the row's few columns, no ORM object to build.
+_LOCK_UNSENT = (
+    select(OutboxEmail.key, OutboxEmail.recipient, OutboxEmail.message_id, OutboxEmail.message)
+    .where(
+        OutboxEmail.id == bindparam("outbox_id"),
+        OutboxEmail.sent_at.is_(None),
+        OutboxEmail.message.is_not(None),
+    )
+    .with_for_update()
+)
+_MARK_SENT = (
+    update(OutboxEmail)
+    .where(OutboxEmail.id == bindparam("outbox_id"))
+    .values(sent_at=bindparam("sent_at"), message=None)
+)
 
 
 class SendRetry(BaseRetryStrategy):
@@ -40,21 +53,20 @@ class SendRetry(BaseRetryStrategy):
 async def send_email(context: JobContext, outbox_id: int) -> None:
     """Deliver one outbox email. The row stays locked while it is sent, so two runs of the job
     (a stalled-job retry racing a worker that was only slow) cannot both send it; once sent it
-    is marked, and a later run does nothing. A permanent refusal leaves the row unsent and the
-    job failed (logged with the row's id and the server's reply)."""
+    is marked, and a later run (whose lock waited for that commit) finds nothing to send. A
+    permanent refusal leaves the row unsent and the job failed (logged with the row's id and
+    the server's reply)."""
     rt = runtime(context)
-    async with rt.database.sessionmaker()() as session, session.begin():
-        row = await session.scalar(
-            select(OutboxEmail).where(OutboxEmail.id == outbox_id).with_for_update()
-        )
-        if row is None or row.sent_at is not None or row.message is None:
+    async with rt.database.engine.begin() as connection:
+        row = (await connection.execute(_LOCK_UNSENT, {"outbox_id": outbox_id})).first()
+        if row is None:  # sent already, or no such row
             return
-        message = email.message_from_string(row.message, policy=policy_for(row.recipient))
         slug = re.sub(r"[^a-z0-9]+", "-", row.key.lower()).strip("-")[:60]
         try:
-            await rt.resource(MAILER).deliver(message, f"{row.id:06d}-{slug}")
+            await rt.resource(MAILER).deliver(
+                row.recipient, row.message.encode(), f"{outbox_id:06d}-{slug}", row.message_id
+            )
         except MessageRefused as exc:
-            logger.error("email %d refused by the SMTP server: %s", row.id, exc)
+            logger.error("email %d refused by the SMTP server: %s", outbox_id, exc)
             raise
-        row.sent_at = datetime.now(UTC)
-        row.message = None
+        await connection.execute(_MARK_SENT, {"outbox_id": outbox_id, "sent_at": datetime.now(UTC)})

@@ -26,6 +26,7 @@ from procrastinate.worker import Worker
 from app.core.config import ConfigError, Settings, load_settings
 from app.core.db import Database, parse_database_url
 from app.core.logging import configure_logging
+from app.queue.connections import queue_pool
 from app.queue.registry import WorkerRuntime, queue_app
 
 logger = logging.getLogger("app.worker")
@@ -119,7 +120,10 @@ async def run_worker(_args: argparse.Namespace) -> int:
     for module in TASK_MODULES:
         importlib.import_module(module)
     connector = procrastinate.PsycopgConnector(
-        conninfo=queue_conninfo(settings), min_size=1, max_size=settings.worker_concurrency + 2
+        pool_factory=queue_pool,
+        conninfo=queue_conninfo(settings),
+        min_size=1,
+        max_size=settings.worker_concurrency + 2,
     )
     stalled = settings.worker_stalled_seconds
     worker_runtime = WorkerRuntime(settings, database)

@@ -1,6 +1,6 @@
 """The real worker's SMTP connections, counted at a real SMTP server: a burst shares a few,
-a server that drops them loses and doubles nothing, a refused message fails once, and
-SIGTERM QUITs them."""
+a server that drops them loses and doubles nothing, a refused message fails once, a
+non-ASCII address goes over SMTPUTF8, and SIGTERM QUITs them."""
 
 from __future__ import annotations
 
@@ -95,3 +95,15 @@ async def test_a_refused_message_fails_once_and_is_not_resent(
         to="refused@example.bs",
     )
     assert [tuple(row) for row in rows] == [(None, True)]  # not sent; kept for an operator
+
+
+async def test_an_address_with_a_non_ascii_local_part_is_mailed_over_smtputf8(
+    app: FastAPI, market: Market, mail: Mail
+) -> None:
+    mail.worker()
+    await _queue(app, "jörg@example.bs", "plain@example.bs")
+    await wait_for(lambda: _subjects(mail) == ["jörg@example.bs", "plain@example.bs"])
+    assert sorted(mail.smtp.events("rcpt")) == ["rcpt jörg@example.bs", "rcpt plain@example.bs"]
+    [received] = mail.received(to="jörg@example.bs")
+    assert received["Subject"] == "jörg@example.bs"  # a UTF-8 header, as SMTPUTF8 carries it
+    await wait_for(lambda: _all_marked_sent(market))

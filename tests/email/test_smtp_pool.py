@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app.core.config import Settings
+from app.email.messages import wire_text
 from app.email.pool import MessageRefused, SmtpPool
 from tests.support.mail import wait_for
 from tests.support.server_process import TEST_SECRET, free_port
@@ -77,11 +78,12 @@ async def make_pool(server: Server) -> AsyncIterator[Callable[..., SmtpPool]]:
         await pool.aclose()
 
 
-def message(to: str, subject: str) -> EmailMessage:
+def message(to: str, subject: str) -> tuple[str, bytes]:
+    """(recipient, message) as the outbox stores them."""
     built = EmailMessage()
     built["From"], built["To"], built["Subject"] = "no-reply@hiremebahamas.com", to, subject
     built.set_content(subject)
-    return built
+    return to, wire_text(built, to).encode()
 
 
 async def test_many_messages_share_a_few_connections(
@@ -89,8 +91,8 @@ async def test_many_messages_share_a_few_connections(
 ) -> None:
     server.start()
     pool = make_pool(size=4)
-    await asyncio.gather(*(pool.send(message(f"e{i}@b.bs", f"m{i:02d}")) for i in range(40)))
-    await pool.send(message("last@b.bs", "m40"))  # after a pause: taken from the pool
+    await asyncio.gather(*(pool.send(*message(f"e{i}@b.bs", f"m{i:02d}")) for i in range(40)))
+    await pool.send(*message("last@b.bs", "m40"))  # after a pause: taken from the pool
     assert server.subjects() == [f"m{i:02d}" for i in range(41)]
     assert 1 <= len(server.events("ehlo")) <= 4
     assert server.events("quit") == []
@@ -104,7 +106,7 @@ async def test_a_connection_the_server_closed_is_replaced_without_losing_a_messa
     server.start(close_after=3)  # a fourth message on a connection gets 421, and it closes
     pool = make_pool(size=1)
     for i in range(10):
-        await pool.send(message(f"e{i}@b.bs", f"m{i}"))  # never raises
+        await pool.send(*message(f"e{i}@b.bs", f"m{i}"))  # never raises
     assert server.subjects() == [f"m{i}" for i in range(10)]  # each exactly once
     assert len(server.events("ehlo")) == 4  # 3 + 3 + 3 + 1
     assert len(server.events("421")) == 3
@@ -116,10 +118,10 @@ async def test_a_server_restart_between_messages_costs_no_message(
 ) -> None:
     server.start()
     pool = make_pool(size=2)
-    await pool.send(message("a@b.bs", "before"))
+    await pool.send(*message("a@b.bs", "before"))
     server.stop()  # the pooled connection is now dead
     server.start()
-    await pool.send(message("b@b.bs", "after"))
+    await pool.send(*message("b@b.bs", "after"))
     assert server.subjects() == ["after", "before"]
     assert len(server.events("ehlo")) == 2
     await pool.aclose()
@@ -130,12 +132,12 @@ async def test_a_permanent_refusal_is_not_retried_and_the_connection_stays(
 ) -> None:
     server.start()
     pool = make_pool(size=1)
-    await pool.send(message("a@b.bs", "first"))
+    await pool.send(*message("a@b.bs", "first"))
     with pytest.raises(MessageRefused) as refused:
-        await pool.send(message("refused@b.bs", "never"))
+        await pool.send(*message("refused@b.bs", "never"))
     assert refused.value.code == 550
     assert server.events("rcpt").count("rcpt refused@b.bs") == 1  # asked once, not again
-    await pool.send(message("c@b.bs", "third"))  # on the same connection (RSET after 550)
+    await pool.send(*message("c@b.bs", "third"))  # on the same connection (RSET after 550)
     assert server.subjects() == ["first", "third"]
     assert len(server.events("ehlo")) == 1
     await pool.aclose()
@@ -147,7 +149,7 @@ async def test_a_transient_refusal_is_left_to_the_queue_retries(
     server.start()
     pool = make_pool(size=1)
     with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
-        await pool.send(message("busy@b.bs", "later"))
+        await pool.send(*message("busy@b.bs", "later"))
     assert not isinstance(refused.value, MessageRefused)
     assert server.events("rcpt") == ["rcpt busy@b.bs"]
     await pool.aclose()
@@ -158,9 +160,9 @@ async def test_idle_connections_are_closed_and_reopened_when_needed(
 ) -> None:
     server.start()
     pool = make_pool(size=2, idle_seconds=0.3)
-    await pool.send(message("a@b.bs", "one"))
+    await pool.send(*message("a@b.bs", "one"))
     await wait_for(lambda: server.events("quit") == ["quit"])  # closed when idle
-    await pool.send(message("b@b.bs", "two"))
+    await pool.send(*message("b@b.bs", "two"))
     assert len(server.events("ehlo")) == 2
     assert server.subjects() == ["one", "two"]
     await pool.aclose()
