@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -75,6 +75,11 @@ _LIVE = (
 )
 _CALLER = select(User.id, User.role).where(_LIVE)
 _ACCOUNT = select(User).where(_LIVE)
+# What the account's owner is shown of it: every column but the password hash and the search
+# vector, as a row (no ORM object built only to be serialised).
+_PROFILE = select(
+    *(c for c in User.__table__.c if c.name not in ("password_hash", "search_vector"))
+).where(_LIVE)
 
 
 def _params(claims: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +93,14 @@ async def _caller_of(session: AsyncSession, claims: dict[str, Any]) -> SignedIn:
     if row is None:
         raise Unauthorized(_INVALID)
     return SignedIn(row[0], row[1])
+
+
+async def _profile_of(session: AsyncSession, claims: dict[str, Any]) -> Row[Any]:
+    """The caller's profile columns (`_PROFILE`), on the same condition as `_caller_of`."""
+    row = (await session.execute(_PROFILE, _params(claims))).one_or_none()
+    if row is None:
+        raise Unauthorized(_INVALID)
+    return row
 
 
 async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
@@ -117,6 +130,17 @@ async def get_current_account(request: Request, session: SessionDep, token: Bear
 
 
 CurrentAccount = Annotated[User, Depends(get_current_account)]
+
+
+async def get_current_profile(
+    request: Request, session: SessionDep, token: BearerToken
+) -> Row[Any]:
+    """The signed-in caller's profile as a row of the users table's columns (not the password
+    hash), for the routes that only show the account; 401 otherwise."""
+    return await _profile_of(session, _verified_claims(request, token))
+
+
+CurrentProfile = Annotated[Row[Any], Depends(get_current_profile)]
 
 
 async def get_optional_user(
