@@ -132,40 +132,44 @@ async def load_for_participant(
 # history in one round trip, and no ORM object built only to be serialised.
 @functools.cache
 def _detail_by_id() -> Select[*tuple[Any, ...]]:
-    change = ApplicationStatusChange
+    # The tables' columns, not the ORM's attributes: a Core statement skips the ORM's compile
+    # and result layers (bench/layers.py).
+    application, change = Application.__table__, ApplicationStatusChange.__table__
+    job, company, applicant = Job.__table__, Company.__table__, User.__table__
     return (
         select(
-            Application.id,
-            Application.status,
-            Application.created_at,
-            Application.updated_at,
-            Application.cover_letter,
-            Application.resume_url,
-            Application.resume_file_id,
-            Application.applicant_id,
-            User.full_name.label("applicant_name"),
-            User.headline.label("applicant_headline"),
-            Job.id.label("job_id"),
-            Job.title.label("job_title"),
-            Job.status.label("job_status"),
-            Job.deleted_at.label("job_deleted_at"),
-            Job.expires_at.label("job_expires_at"),
-            Company.id.label("company_id"),
-            Company.name.label("company_name"),
-            Company.owner_id,
-            change.from_status,
-            change.to_status,
-            change.created_at.label("changed_at"),
-            change.actor_id,
-            change.note,
+            application.c.id,
+            application.c.status,
+            application.c.created_at,
+            application.c.updated_at,
+            application.c.cover_letter,
+            application.c.resume_url,
+            application.c.resume_file_id,
+            application.c.applicant_id,
+            applicant.c.full_name.label("applicant_name"),
+            applicant.c.headline.label("applicant_headline"),
+            job.c.id.label("job_id"),
+            job.c.title.label("job_title"),
+            job.c.status.label("job_status"),
+            job.c.deleted_at.label("job_deleted_at"),
+            job.c.expires_at.label("job_expires_at"),
+            company.c.id.label("company_id"),
+            company.c.name.label("company_name"),
+            company.c.owner_id,
+            change.c.from_status,
+            change.c.to_status,
+            change.c.created_at.label("changed_at"),
+            change.c.actor_id,
+            change.c.note,
         )
-        .select_from(Application)
-        .join(Job, Job.id == Application.job_id)
-        .join(Company, Company.id == Job.company_id)
-        .join(User, User.id == Application.applicant_id)
-        .outerjoin(change, change.application_id == Application.id)
-        .where(Application.id == bindparam("application_id"))
-        .order_by(change.id)
+        .select_from(
+            application.join(job, job.c.id == application.c.job_id)
+            .join(company, company.c.id == job.c.company_id)
+            .join(applicant, applicant.c.id == application.c.applicant_id)
+            .outerjoin(change, change.c.application_id == application.c.id)
+        )
+        .where(application.c.id == bindparam("application_id"))
+        .order_by(change.c.id)
     )
 
 
