@@ -114,36 +114,36 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
     return user
 
 
-# The dependencies below take the Request and the token themselves rather than depending on
-# get_token_claims and a settings dependency: FastAPI solves every dependency node on every
-# request (a cost docs/performance.md measures), and these are on every signed-in
-# request.
-async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> SignedIn:
-    """The signed-in caller (`_caller_of` the bearer token's claims); 401 otherwise."""
-    return await _caller_of(session, _verified_claims(request, token))
+class _SignedInCaller(OAuth2PasswordBearer):
+    """The bearer token's security scheme (documented in OpenAPI as `oauth2_scheme` is) and the
+    caller behind the token in one dependency node: FastAPI solves every node on every request
+    (bench/layers.py measures it), and this one is on every signed-in request. It reads the
+    token, verifies it (`_verified_claims`: 401 unless valid) and reads the caller with `read`
+    in the request's session (401 unless the account is still live)."""
+
+    def __init__(self, read: Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]) -> None:
+        super().__init__(
+            tokenUrl="/api/auth/token", auto_error=False, scheme_name=oauth2_scheme.scheme_name
+        )
+        self.read = read
+
+    # The scheme's own __call__ takes the request only; FastAPI reads this signature for the
+    # node's dependencies (the session).
+    async def __call__(self, request: Request, session: SessionDep) -> Any:  # type: ignore[override]
+        token = await super().__call__(request)
+        return await self.read(session, _verified_claims(request, token))
 
 
-CurrentUser = Annotated[SignedIn, Depends(get_current_user)]
+CurrentUser = Annotated[SignedIn, Depends(_SignedInCaller(_caller_of))]
+"""The signed-in caller's id and role (`_caller_of`); 401 otherwise."""
 
+CurrentAccount = Annotated[User, Depends(_SignedInCaller(_account_of))]
+"""The signed-in caller's full users row, for the routes that change the account (loaded in the
+session the route writes with); 401 otherwise."""
 
-async def get_current_account(request: Request, session: SessionDep, token: BearerToken) -> User:
-    """The signed-in caller's full users row, for the routes that show or change the account
-    (loaded in the session the route writes with); 401 otherwise."""
-    return await _account_of(session, _verified_claims(request, token))
-
-
-CurrentAccount = Annotated[User, Depends(get_current_account)]
-
-
-async def get_current_profile(
-    request: Request, session: SessionDep, token: BearerToken
-) -> Row[Any]:
-    """The signed-in caller's profile as a row of the users table's columns (not the password
-    hash), for the routes that only show the account; 401 otherwise."""
-    return await _profile_of(session, _verified_claims(request, token))
-
-
-CurrentProfile = Annotated[Row[Any], Depends(get_current_profile)]
+CurrentProfile = Annotated[Row[Any], Depends(_SignedInCaller(_profile_of))]
+"""The signed-in caller's profile as a row of the users table's columns (not the password
+hash), for the routes that only show the account; 401 otherwise."""
 
 
 async def get_optional_user(
