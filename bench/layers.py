@@ -5,10 +5,13 @@ switching that layer off (from here, never by a switch in the app) and comparing
 
 Drives `create_app()` in process through ASGI (no HTTP server, no wrk: the server's own
 parsing is the same in every row, and the bench measures it) with production settings, on
-three requests: `/health`, an anonymous job page the cache answers, and `/api/users/me`
-signed in. Each row is the median over `--repeats` of the process CPU time of `--requests`
-requests, one at a time; "cost" is the full row minus the row without that layer. Uses the
-data of a `python3 tasks.py bench` run (its database, `--db-name`).
+the request shapes below: `/health`, an anonymous job page the cache answers, and the signed-in
+reads (`/api/users/me`, one of the seeker's applications, their notifications). Each row is
+the median over `--repeats` of the process CPU time of `--requests` requests, one at a time;
+"cost" is the full row minus the row without that layer. Rows marked "inside" are measured
+the other way, as the CPU spent within that step (FastAPI's dependency solving cannot be
+switched off, only timed). Uses the data of a `python3 tasks.py bench` run (its database,
+`--db-name`).
 """
 
 from __future__ import annotations
@@ -159,27 +162,167 @@ def _layers(
 def _database_rows(
     app: FastAPI,
 ) -> list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]]:
-    """The session and the caller's row, patched where the app looks them up (FastAPI's
+    """The signed-in path's layers, patched where the app looks them up (FastAPI's
     dependency_overrides would cost more per request than what they replace)."""
+    import fastapi.routing
+
+    from app.applications import service as applications
     from app.core.db.database import Database
     from app.identity import deps
+    from app.notifications import service as notifications
+
+    kept: dict[str, Any] = {}
+    real_session = Database.session
 
     @contextlib.asynccontextmanager
-    async def no_session(self: Any, **_: Any) -> AsyncIterator[None]:
-        yield None
+    async def kept_session(self: Database, **options: Any) -> AsyncIterator[Any]:
+        # One session for every request, its connection held: no AsyncSession made or closed,
+        # no checkout or return of a connection per request.
+        if "session" not in kept:
+            kept["context"] = real_session(self, **options)
+            kept["session"] = await kept["context"].__aenter__()
+        yield kept["session"]
 
-    async def known_user(session: Any, claims: Any) -> Any:
-        return app.state.bench_user
+    @contextlib.contextmanager
+    def session_kept() -> Iterator[None]:
+        with _patched(Database, "session", kept_session):
+            try:
+                yield
+            finally:
+                if "context" in kept:
+                    asyncio.get_running_loop().create_task(
+                        kept.pop("context").__aexit__(None, None, None)
+                    )
+                    kept.pop("session")
 
-    return [
-        ("session made (Database.session)", lambda: _patched(Database, "session", no_session)),
-        ("CurrentUser's row (query, ORM User)", lambda: _patched(deps, "_account_of", known_user)),
+    claims_held: dict[str, Any] = {}
+    real_decode = deps.decode_access_token
+
+    def held_claims(settings: Any, token: str) -> Any:
+        if token not in claims_held:
+            claims_held[token] = real_decode(settings, token)
+        return claims_held[token]
+
+    def remembered(real: Callable[..., Any]) -> Callable[..., Any]:
+        held: dict[Any, Any] = {}
+
+        async def call(session: Any, *args: Any, **kwargs: Any) -> Any:
+            key = repr((args, sorted(kwargs.items())))
+            if key not in held:
+                held[key] = await real(session, *args, **kwargs)
+            return held[key]
+
+        return call
+
+    async def serialised(**_: Any) -> bytes:
+        return b"{}"
+
+    rows = [
+        ("session made, checkout, close (one kept)", session_kept),
+        (
+            "token verification (decode_access_token)",
+            lambda: _patched(deps, "decode_access_token", held_claims),
+        ),
+        *_caller_reads(deps, remembered),
+        (
+            "route's statement: an application",
+            lambda: _patched(
+                applications, "get_application", remembered(applications.get_application)
+            ),
+        ),
+        (
+            "route's statement: notifications",
+            lambda: _patched(
+                notifications, "list_notifications", remembered(notifications.list_notifications)
+            ),
+        ),
+        (
+            "response validation + serialisation (FastAPI)",
+            lambda: _patched(fastapi.routing, "serialize_response", serialised),
+        ),
     ]
+    return rows
+
+
+def _caller_reads(
+    deps: Any, remembered: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]]:
+    """The caller's SELECT of each signed-in dependency, answered from memory: the `read` of
+    the one node that also reads the token, or (in checkouts before it) the module's function
+    that node called."""
+    rows: list[tuple[str, Callable[[], contextlib.AbstractContextManager[None]]]] = []
+    for alias, reader in (
+        ("CurrentUser", "_caller_of"),
+        ("CurrentAccount", "_account_of"),
+        ("CurrentProfile", "_profile_of"),  # GET /api/users/me's since issue 23's signed-in round
+    ):
+        if not hasattr(deps, alias):
+            continue
+        node = deps.__dict__[alias].__metadata__[0].dependency
+        if hasattr(node, "read"):
+            rows.append(
+                (
+                    f"caller's SELECT ({alias})",
+                    lambda n=node: _patched(n, "read", remembered(n.read)),
+                )
+            )
+        else:
+            rows.append(
+                (
+                    f"caller's SELECT ({alias})",
+                    lambda r=reader: _patched(deps, r, remembered(getattr(deps, r))),
+                )
+            )
+    return rows
+
+
+async def _inside_solving(app: FastAPI, scopes: list[Scope], requests: int) -> float:
+    """CPU per request spent inside FastAPI's dependency solving: every node, its own work
+    (the session made, the token, the caller's SELECT, the page) included."""
+    import fastapi.routing
+
+    real = fastapi.routing.solve_dependencies
+    spent = 0.0
+
+    async def timed(**kwargs: Any) -> Any:
+        nonlocal spent
+        started = time.process_time()
+        try:
+            return await real(**kwargs)
+        finally:
+            spent += time.process_time() - started
+
+    await _warm(app, scopes)
+    with _patched(fastapi.routing, "solve_dependencies", timed):
+        for i in range(requests):
+            await _call(app, scopes[i % len(scopes)])
+            await asyncio.sleep(0)
+    return spent / requests * 1e6
+
+
+def _nodes(app: FastAPI, path: str) -> int:
+    """The dependency nodes FastAPI solves for the route of `path` (each once: the cache)."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Match
+
+    for route in app.router.routes:
+        if isinstance(route, APIRoute) and route.matches(_scope(path, []))[0] == Match.FULL:
+            seen: set[Any] = set()
+            pending = list(route.dependant.dependencies)
+            while pending:
+                node = pending.pop()
+                if node.cache_key not in seen:
+                    seen.add(node.cache_key)
+                    pending.extend(node.dependencies)
+            return len(seen)
+    return 0
 
 
 async def profile(args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
+    from app.applications.models import Application
+    from app.core import security
     from app.core.security import create_access_token
     from app.identity.models import User
     from app.main import create_app
@@ -189,12 +332,28 @@ async def profile(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app):
         await asyncio.sleep(0.5)  # the Redis connect, a background task of the lifespan
         async with services.database.session(read_only=True) as session:
-            user = (await session.scalars(select(User).where(User.role == "job_seeker"))).first()
+            # A seeker with applications (and so, from the seed, notifications of them).
+            applicant_id, application_id = (
+                await session.execute(
+                    select(Application.applicant_id, Application.id)
+                    .order_by(Application.id)
+                    .limit(1)
+                )
+            ).one()
+            user = await session.get(User, applicant_id)
+            applications = list(
+                (
+                    await session.scalars(
+                        select(Application.id).where(Application.applicant_id == applicant_id)
+                    )
+                ).all()
+            )
             ids = list((await session.execute(select_ids())).scalars().all())
-        assert user is not None
+        assert user is not None and application_id in applications
         token, _ = create_access_token(
             services.settings, user_id=user.id, role=user.role, token_version=user.token_version
         )
+        bearer = [(b"authorization", f"Bearer {token}".encode())]
         shapes = {
             "/health": [_scope("/health", [])],
             "job page (anonymous, cached)": [_scope(f"/api/jobs/{i}", []) for i in ids[:200]],
@@ -202,12 +361,23 @@ async def profile(args: argparse.Namespace) -> None:
                 _scope(f"/api/jobs/{i}", [(b"accept-encoding", b"gzip, deflate")])
                 for i in ids[:200]
             ],
-            "/api/users/me": [
-                _scope("/api/users/me", [(b"authorization", f"Bearer {token}".encode())])
+            "/api/users/me": [_scope("/api/users/me", bearer)],
+            "/api/applications/{id}": [
+                _scope(f"/api/applications/{i}", bearer) for i in applications
             ],
+            "/api/notifications": [_scope("/api/notifications", bearer)],
         }
         layers = _layers(app) + _database_rows(app)
-        app.state.bench_user = user
+        started = time.process_time()
+        for _ in range(args.requests):
+            security._verified_claims.__wrapped__(
+                services.settings.secret_key,
+                services.settings.jwt_audience,
+                services.settings.jwt_issuer,
+                token,
+            )
+        uncached = (time.process_time() - started) / args.requests * 1e6
+        print(f"a PyJWT verification of the token, uncached (as the floor's): {uncached:.0f} us")
         for shape, scopes in shapes.items():
             if args.shapes and shape not in args.shapes:
                 continue
@@ -215,17 +385,22 @@ async def profile(args: argparse.Namespace) -> None:
             full = statistics.median(
                 [await _cpu_per_request(app, scopes, args.requests) for _ in range(args.repeats)]
             )
+            solving = statistics.median(
+                [await _inside_solving(app, scopes, args.requests) for _ in range(args.repeats)]
+            )
+            nodes = _nodes(app, scopes[0]["path"])
             print(f"\n{shape}: {full:.0f} us CPU per request, every layer on")
-            print(f"  {'layer switched off':45} {'us/req':>8} {'cost':>8}")
+            print(f"  inside FastAPI's dependency solving ({nodes} nodes): {solving:.0f} us")
+            print(f"  {'layer switched off':50} {'us/req':>8} {'cost':>8}")
             for layer, off in layers:
                 if args.layers and not any(word in layer for word in args.layers):
                     continue
                 try:
                     without, cost = await _cost(app, scopes, off, args.requests, args.repeats)
                 except SystemExit as exc:
-                    print(f"  {layer:45} {'n/a':>8} ({exc})")
+                    print(f"  {layer:50} {'n/a':>8} ({exc})")
                     continue
-                print(f"  {layer:45} {without:8.0f} {cost:8.0f}", flush=True)
+                print(f"  {layer:50} {without:8.0f} {cost:8.0f}", flush=True)
 
 
 def select_ids() -> Any:

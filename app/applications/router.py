@@ -43,7 +43,7 @@ from app.identity.caller import Caller
 from app.identity.deps import CurrentUser, EmployerUser, JobSeekerAccount
 from app.identity.models import User
 from app.identity.write_limits import WriteAction, write_limit
-from app.jobs.models import Job
+from app.jobs.models import Job, display_status
 
 router = Router(tags=["applications"])
 
@@ -77,25 +77,41 @@ def _page(rows: Sequence[Row[*tuple[Any, ...]]], cursor: str | None) -> Page[App
 async def _detail(
     session: SessionDep, storage: Storage, viewer: Caller, detail: service.Detail
 ) -> ApplicationRead:
-    """Only ever built for the applicant or the job's owner (the service checked)."""
-    application, job, company, applicant, history = detail
-    resume = (await files.ready_files(session, application.resume_file_id)).get(
-        application.resume_file_id or 0
-    )
+    """Only ever built for the applicant or the job's owner (the service checked), from
+    `service.get_application`'s rows (one per status change)."""
+    first = detail[0]
+    resume = (await files.ready_files(session, first.resume_file_id)).get(first.resume_file_id or 0)
+    owner_id = first.owner_id
     return ApplicationRead(
-        **_summary_fields(application, job, company, applicant),
-        cover_letter=application.cover_letter,
-        resume_url=application.resume_url,
+        id=first.id,
+        job=JobBrief(
+            id=first.job_id,
+            title=first.job_title,
+            company_id=first.company_id,
+            company_name=first.company_name,
+            status=display_status(
+                first.job_status, first.job_deleted_at, first.job_expires_at, datetime.now(UTC)
+            ),
+        ),
+        applicant=ApplicantBrief(
+            id=first.applicant_id, full_name=first.applicant_name, headline=first.applicant_headline
+        ),
+        status=first.status,
+        created_at=first.created_at,
+        updated_at=first.updated_at,
+        cover_letter=first.cover_letter,
+        resume_url=first.resume_url,
         resume=links.describe(storage, resume) if resume else None,
         history=[
             StatusChangeRead(
-                from_status=change.from_status,
-                to_status=change.to_status,
-                at=change.created_at,
-                by_employer=change.actor_id == company.owner_id,
-                note=service.employer_note(viewer, company, change),
+                from_status=row.from_status,
+                to_status=row.to_status,
+                at=row.changed_at,
+                by_employer=row.actor_id == owner_id,
+                note=service.employer_note(viewer, owner_id, row.note),
             )
-            for change in history
+            for row in detail
+            if row.to_status is not None
         ],
     )
 

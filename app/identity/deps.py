@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -65,16 +65,24 @@ def session_id(claims: dict[str, Any]) -> uuid.UUID | None:
 # The caller check is in the WHERE clause: the account exists, is active, not deleted or
 # suspended, and has not ended its sessions since the token was issued (logout-all, password
 # change, deletion, suspension bump token_version). Built once, so SQLAlchemy neither rebuilds
-# them nor recomputes their cache keys on every signed-in request.
+# them nor recomputes their cache keys on every signed-in request; of the table's columns, not
+# the ORM's attributes, so that the reads of rows skip the ORM's compile and result layers
+# (~30 us a statement, bench/layers.py).
+_USERS = User.__table__.c
 _LIVE = (
-    (User.id == bindparam("user_id"))
-    & (User.token_version == bindparam("token_version"))
-    & User.is_active
-    & User.deleted_at.is_(None)
-    & User.suspended_at.is_(None)
+    (_USERS.id == bindparam("user_id"))
+    & (_USERS.token_version == bindparam("token_version"))
+    & _USERS.is_active
+    & _USERS.deleted_at.is_(None)
+    & _USERS.suspended_at.is_(None)
 )
-_CALLER = select(User.id, User.role).where(_LIVE)
+_CALLER = select(_USERS.id, _USERS.role).where(_LIVE)
 _ACCOUNT = select(User).where(_LIVE)
+# What the account's owner is shown of it: every column but the password hash and the search
+# vector, as a row (no ORM object built only to be serialised).
+_PROFILE = select(*(c for c in _USERS if c.name not in ("password_hash", "search_vector"))).where(
+    _LIVE
+)
 
 
 def _params(claims: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +98,14 @@ async def _caller_of(session: AsyncSession, claims: dict[str, Any]) -> SignedIn:
     return SignedIn(row[0], row[1])
 
 
+async def _profile_of(session: AsyncSession, claims: dict[str, Any]) -> Row[Any]:
+    """The caller's profile columns (`_PROFILE`), on the same condition as `_caller_of`."""
+    row = (await session.execute(_PROFILE, _params(claims))).one_or_none()
+    if row is None:
+        raise Unauthorized(_INVALID)
+    return row
+
+
 async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
     """The caller's full users row, on the same condition as `_caller_of`."""
     user = (await session.scalars(_ACCOUNT, _params(claims))).one_or_none()
@@ -98,25 +114,36 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
     return user
 
 
-# The dependencies below take the Request and the token themselves rather than depending on
-# get_token_claims and a settings dependency: FastAPI solves every dependency node on every
-# request (a cost docs/performance.md measures), and these are on every signed-in
-# request.
-async def get_current_user(request: Request, session: SessionDep, token: BearerToken) -> SignedIn:
-    """The signed-in caller (`_caller_of` the bearer token's claims); 401 otherwise."""
-    return await _caller_of(session, _verified_claims(request, token))
+class _SignedInCaller(OAuth2PasswordBearer):
+    """The bearer token's security scheme (documented in OpenAPI as `oauth2_scheme` is) and the
+    caller behind the token in one dependency node: FastAPI solves every node on every request
+    (bench/layers.py measures it), and this one is on every signed-in request. It reads the
+    token, verifies it (`_verified_claims`: 401 unless valid) and reads the caller with `read`
+    in the request's session (401 unless the account is still live)."""
+
+    def __init__(self, read: Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]) -> None:
+        super().__init__(
+            tokenUrl="/api/auth/token", auto_error=False, scheme_name=oauth2_scheme.scheme_name
+        )
+        self.read = read
+
+    # The scheme's own __call__ takes the request only; FastAPI reads this signature for the
+    # node's dependencies (the session).
+    async def __call__(self, request: Request, session: SessionDep) -> Any:  # type: ignore[override]
+        token = await super().__call__(request)
+        return await self.read(session, _verified_claims(request, token))
 
 
-CurrentUser = Annotated[SignedIn, Depends(get_current_user)]
+CurrentUser = Annotated[SignedIn, Depends(_SignedInCaller(_caller_of))]
+"""The signed-in caller's id and role (`_caller_of`); 401 otherwise."""
 
+CurrentAccount = Annotated[User, Depends(_SignedInCaller(_account_of))]
+"""The signed-in caller's full users row, for the routes that change the account (loaded in the
+session the route writes with); 401 otherwise."""
 
-async def get_current_account(request: Request, session: SessionDep, token: BearerToken) -> User:
-    """The signed-in caller's full users row, for the routes that show or change the account
-    (loaded in the session the route writes with); 401 otherwise."""
-    return await _account_of(session, _verified_claims(request, token))
-
-
-CurrentAccount = Annotated[User, Depends(get_current_account)]
+CurrentProfile = Annotated[Row[Any], Depends(_SignedInCaller(_profile_of))]
+"""The signed-in caller's profile as a row of the users table's columns (not the password
+hash), for the routes that only show the account; 401 otherwise."""
 
 
 async def get_optional_user(

@@ -18,6 +18,8 @@ from app.notifications.schemas import NotificationRead, UnreadCount
 
 router = Router(tags=["notifications"], responses=error_responses(Unauthorized))
 
+NotificationPage = Page[NotificationRead]
+
 
 @router.get("", summary="Your notifications, newest first", response_model=Page[NotificationRead])
 async def list_notifications(
@@ -27,9 +29,9 @@ async def list_notifications(
     unread_only: Annotated[bool, Query()] = False,
 ) -> Page[NotificationRead]:
     rows, cursor = await service.list_notifications(session, user.id, page, unread_only=unread_only)
-    return Page[NotificationRead](
-        items=[NotificationRead.model_validate(row, from_attributes=True) for row in rows],
-        next_cursor=cursor,
+    # The page validated in one call from the rows' attributes, not a model built per row.
+    return NotificationPage.model_validate(
+        {"items": rows, "next_cursor": cursor}, from_attributes=True
     )
 
 

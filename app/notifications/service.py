@@ -21,7 +21,9 @@ from app.notifications.models import Notification, NotificationKind
 from app.notifications.schemas import NotificationRead
 from app.queue.enqueue import enqueue
 
-NEWEST_FIRST = Ordering("notifications:newest", (SortKey(Notification.id, int),))
+# Of the table's columns, as the list's statement is (`_notifications_of`).
+_NOTIFICATIONS = Notification.__table__.c
+NEWEST_FIRST = Ordering("notifications:newest", (SortKey(_NOTIFICATIONS.id, int),))
 
 
 # The notifications that are also emailed, by the email preference that governs each.
@@ -67,17 +69,18 @@ async def list_notifications(
 
 
 # What a listed notification shows (NotificationRead's fields), read as columns: no ORM object
-# is built only to be serialised.
-_SHOWN = [Notification.__table__.c[name] for name in NotificationRead.model_fields]
+# is built only to be serialised, and the statement, of the table's columns only, skips the
+# ORM's compile and result layers.
+_SHOWN = [_NOTIFICATIONS[name] for name in NotificationRead.model_fields]
 
 
 @functools.cache
 def _notifications_of(unread_only: bool) -> PagedSelect:
     """The notifications of `user_id` (a parameter), newest first, as rows of `_SHOWN`; built
     once (PagedSelect)."""
-    stmt = select(*_SHOWN).where(Notification.user_id == bindparam("user_id"))
+    stmt = select(*_SHOWN).where(_NOTIFICATIONS.user_id == bindparam("user_id"))
     if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
+        stmt = stmt.where(_NOTIFICATIONS.read_at.is_(None))
     return PagedSelect(stmt, NEWEST_FIRST)
 
 

@@ -12,26 +12,27 @@ from app.files import links
 from app.files import references as files
 from app.files.deps import StorageDep
 from app.files.storage import Storage
-from app.identity.deps import CurrentAccount, CurrentUser
-from app.identity.models import User
+from app.identity.deps import CurrentAccount, CurrentProfile, CurrentUser
 from app.users import service
 from app.users.schemas import ProfileUpdate, UserPrivate, UserPublic
 
 router = Router(tags=["users"])
 
 
-async def _private(session: SessionDep, storage: Storage, user: User) -> UserPrivate:
-    resume = (await files.ready_files(session, user.resume_file_id)).get(user.resume_file_id or 0)
-    profile = UserPrivate.model_validate(user)
+async def _private(
+    session: SessionDep, storage: Storage, profile: UserPrivate, resume_file_id: int | None
+) -> UserPrivate:
+    resume = (await files.ready_files(session, resume_file_id)).get(resume_file_id or 0)
     if resume is not None:
         profile.resume = links.describe(storage, resume)
     return profile
 
 
 @router.get("/me", responses=error_responses(Unauthorized))
-async def read_me(user: CurrentAccount, session: SessionDep, storage: StorageDep) -> UserPrivate:
+async def read_me(account: CurrentProfile, session: SessionDep, storage: StorageDep) -> UserPrivate:
     """The caller's profile, with a short-lived download link to its résumé file."""
-    return await _private(session, storage, user)
+    profile = UserPrivate.of_row(account)
+    return await _private(session, storage, profile, account.resume_file_id)
 
 
 @router.patch("/me", responses=error_responses(Unauthorized))
@@ -41,7 +42,7 @@ async def update_me(
     """Change profile fields; email, role and account flags cannot be changed here. Files are
     referred to by the id of a completed upload of the caller's."""
     await service.update_profile(session, storage, user, body.changes())
-    return await _private(session, storage, user)
+    return await _private(session, storage, UserPrivate.model_validate(user), user.resume_file_id)
 
 
 @router.get("/{user_id}", responses=error_responses(Unauthorized, NotFound))

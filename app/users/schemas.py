@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import Row
 
 from app.core.fields import (
     NOT_SENT,
@@ -155,3 +156,19 @@ class UserPrivate(UserPublic):
     relocation_islands: list[Island]
     last_login_at: datetime | None
     updated_at: datetime
+
+    @classmethod
+    def of_row(cls, row: Row[Any]) -> UserPrivate:
+        """From the users table's columns (`CurrentProfile`), as from a `User` (whose
+        `email_verified` and `min_pay` are properties of two columns each)."""
+        columns = row._mapping
+        amount = columns["min_pay_amount"]
+        return cls.model_validate(
+            {
+                **columns,
+                "email_verified": columns["email_verified_at"] is not None,
+                "min_pay": None
+                if amount is None
+                else {"amount": amount, "period": columns["min_pay_period"]},
+            }
+        )

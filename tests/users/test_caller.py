@@ -1,7 +1,8 @@
 """Who is calling, read cheaply (app/identity/deps.py): a signed-in read checks the caller with
 one SELECT of the account's id and role, whose WHERE is the whole check (live, not suspended,
-not deleted, the token's version), never the users row with its password hash; the routes that
-show or change the account read the full row under the same check."""
+not deleted, the token's version), never the users row with its password hash; the profile
+(GET /api/users/me) is read as its columns under the same check, and the routes that change the
+account read the full row."""
 
 from __future__ import annotations
 
@@ -45,14 +46,35 @@ async def test_a_signed_in_read_checks_the_caller_without_the_users_row(market: 
     assert not any("password_hash" in s for s in sent), sent
 
 
-async def test_the_account_routes_read_the_full_row(market: Market) -> None:
+async def test_the_profile_is_read_as_its_columns_under_the_same_check(market: Market) -> None:
     seeker = await market.user(full_name="Ada Rolle")
     with _statements(market) as sent:
         response = await market.client.get("/api/users/me", headers=seeker.headers)
     assert response.status_code == 200, response.text
     assert response.json()["full_name"] == "Ada Rolle"
     assert response.json()["email"] == seeker.email
-    assert len([s for s in sent if "FROM users" in s]) == 1, sent
+    users = [" ".join(s.split()) for s in sent if "FROM users" in s]
+    assert len(users) == 1, sent
+    for condition in ("token_version", "is_active", "deleted_at IS NULL", "suspended_at IS NULL"):
+        assert condition in users[0], users[0]
+    assert "password_hash" not in users[0], users[0]
+
+
+async def test_the_profile_read_as_a_row_is_the_one_the_account_routes_render(
+    market: Market,
+) -> None:
+    """GET /api/users/me renders a row; PATCH renders the ORM `User` it changed: one reply."""
+    seeker = await market.user(full_name="Ada Rolle")
+    body = {
+        "headline": "Front desk",
+        "skills": ["Opera PMS"],
+        "min_pay": {"amount": 30000, "period": "year"},
+    }
+    patched = await market.client.patch("/api/users/me", headers=seeker.headers, json=body)
+    assert patched.status_code == 200, patched.text
+    read = await market.client.get("/api/users/me", headers=seeker.headers)
+    assert read.status_code == 200, read.text
+    assert read.content == patched.content
 
 
 @pytest.mark.parametrize(
