@@ -25,7 +25,7 @@ from app.core.commands import (
 )
 from app.core.errors import AppError
 from app.core.ratelimit import RateLimiter
-from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.redis import RedisState, redis_errors
 from app.core.security import PasswordHasher
 from app.identity.models import Role
 from app.users.schemas import normalize_email
@@ -84,7 +84,7 @@ async def run_unlock(args: argparse.Namespace) -> int:
     progress(f"Clearing the failed sign-in limit of {email} ...")
     try:
         await clear_failed_logins(RateLimiter(redis), email)
-    except REDIS_ERRORS as exc:
+    except redis_errors() as exc:
         message = f"Cannot unlock: Redis does not answer ({type(exc).__name__}: {exc})"
         raise CommandError(message, EXIT_UNUSABLE) from None
     finally:

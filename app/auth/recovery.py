@@ -18,7 +18,7 @@ from app.auth.sessions import end_sessions
 from app.auth.signin import find_by_email
 from app.core.config import Settings
 from app.core.errors import UnprocessableEntity
-from app.core.redis import REDIS_ERRORS
+from app.core.redis import redis_errors
 from app.email.messages import Email
 from app.email.service import already_queued, queue_email
 from app.identity.models import User
@@ -85,7 +85,7 @@ async def confirm_password_reset(
     await remember_address(session, ctx, user)
     try:
         await clear_failed_logins(ctx.limiter, user.email)
-    except REDIS_ERRORS:
+    except redis_errors():
         # This instance forgot the count; the shared one in Redis expires by itself.
         logger.warning("the failed sign-in limit was not cleared in Redis after a reset")
     text = (

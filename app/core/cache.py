@@ -30,10 +30,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
-from redis.asyncio import Redis
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -41,8 +40,11 @@ from sqlalchemy.util import await_only
 
 from app.core.http_cache import PublicReply
 from app.core.json import json_bytes
-from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.redis import RedisState, redis_errors
 from app.core.services import core_services
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 _PENDING_KEY = "cache_invalidations"
 _LISTENING_KEY = "cache_listening"
@@ -151,7 +153,7 @@ class Cache:
                 raw_generation, raw_entry = await client.mget(
                     self._generation_key(namespace), full_key
                 )
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 self._redis.mark_failed(exc)
             else:
                 self._redis.mark_ok()
@@ -197,7 +199,7 @@ class Cache:
                     b"\n".join((b"%d" % read.generation, expires_at, reply.etag.encode(), value)),
                     px=max(1, int(ttl * 1000)),
                 )
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 self._redis.mark_failed(exc)
         self._keep(
             full_key, _Entry(time.monotonic() + ttl, read.local_generation, read.epoch, reply)
@@ -219,7 +221,7 @@ class Cache:
             return
         try:
             await self._flush_unsent(client)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._redis.mark_failed(exc)
         else:
             self._redis.mark_ok()

@@ -11,17 +11,19 @@ import asyncio
 import math
 import time
 from dataclasses import dataclass
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 from fastapi import Depends, Request
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter
-from redis.asyncio import Redis
 
 from app.core.errors import RateLimited
-from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.redis import RedisState, redis_errors
 from app.core.services import core_services
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 KEY_PREFIX = "hmb:ratelimit"
 
@@ -44,7 +46,7 @@ class Counted:
         """Raise RateLimited, its Retry-After the end of the window."""
         try:
             reset_at = await self.storage.get_expiry(self.key)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self.redis.mark_failed(exc)
             reset_at = time.time() + self.item.get_expiry()
         raise RateLimited(math.ceil(reset_at - time.time()), message)
@@ -87,7 +89,7 @@ class RateLimiter:
         if limiter is not None:
             try:
                 value = await limiter.storage.incr(key, item.get_expiry())
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 self._redis.mark_failed(exc)
             else:
                 self._redis.mark_ok()
@@ -107,7 +109,7 @@ class RateLimiter:
                 if await storage.get(key) > 0:
                     await storage.incr(key, item.get_expiry(), amount=-1)
                 return
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 self._redis.mark_failed(exc)
 
     async def clear(self, item: RateLimitItem, *identifiers: str) -> bool:
@@ -121,7 +123,7 @@ class RateLimiter:
             return False
         try:
             await limiter.storage.clear(key)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self._redis.mark_failed(exc)
             raise
         return True
@@ -215,7 +217,7 @@ class FleetRateLimit:
                         pipe.incrby(key, n)
                         pipe.expire(key, 2 * self.WINDOW_SECONDS)
                     replies = await pipe.execute()
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 self._redis.mark_failed(exc)
             else:
                 self._redis.mark_ok()

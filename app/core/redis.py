@@ -3,21 +3,33 @@
 Callers ask `client()` for a connection and fall back to in-process state when it returns None.
 After a failure the client is left alone for RETRY_SECONDS, then tried again, so the service
 goes back to Redis on its own when Redis returns.
+
+redis-py (its sync, async and cluster clients, ~40 ms of a worker's boot) is imported with the
+first client, so a process without REDIS_URL never loads it and one with it loads it in the
+startup task that connects. `redis_errors()` is what callers catch.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 logger = logging.getLogger("app.redis")
 
 RedisStatus = Literal["disabled", "not_connected", "connected", "unavailable"]
-REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a Redis call raises: redis-py's errors and the socket's. Called in `except` clauses
+    (evaluated only when an exception is raised): until redis-py is loaded, no client exists
+    to raise its errors."""
+    loaded = sys.modules.get("redis.exceptions")
+    return (loaded.RedisError, OSError) if loaded is not None else (OSError,)
 
 
 class RedisState:
@@ -45,6 +57,8 @@ class RedisState:
     def _get_client(self) -> Redis:
         if self._client is None:
             assert self._url is not None
+            from redis.asyncio import Redis
+
             self._client = Redis.from_url(
                 self._url,
                 socket_connect_timeout=self._timeout,
@@ -81,7 +95,7 @@ class RedisState:
         started = time.perf_counter()
         try:
             await client.ping()
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self.mark_failed(exc)
             raise
         self.mark_ok()
@@ -94,7 +108,7 @@ class RedisState:
             return
         try:
             await self.ping()
-        except REDIS_ERRORS:
+        except redis_errors():
             return
         logger.info("redis connected")
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import ErrorResponse, Unauthorized
 from app.core.metrics import QueueStats, operator_view
-from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.redis import RedisState, redis_errors
 from app.core.routing import Router
 from app.core.services import core_services
 
@@ -58,7 +58,7 @@ async def _check_redis(redis: RedisState, limit_s: float) -> dict[str, Any]:
         latency = await asyncio.wait_for(redis.ping(), limit_s)
     except TimeoutError:
         return {"state": "timeout", "timeout_s": limit_s}
-    except REDIS_ERRORS as exc:
+    except redis_errors() as exc:
         return {"state": "unavailable", "error": type(exc).__name__}
     return {"state": "ok", "latency_ms": round(latency, 2)}
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.cache import Cache, Lookup
 from app.core.config import Settings
-from app.core.redis import REDIS_ERRORS, RedisState
+from app.core.redis import RedisState, redis_errors
 from tests.support.helpers import make_client
 from tests.support.server_process import free_port
 from tests.support.tcp_fault import TcpFault
@@ -93,14 +93,14 @@ async def test_reconnects_when_redis_comes_back(redis: Redis, redis_url: str) ->
                 await asyncio.sleep(0.05)
             try:
                 await client.set("hmb:reconnect", cycle)
-            except REDIS_ERRORS as exc:
+            except redis_errors() as exc:
                 pytest.fail(f"first command after Redis returned failed: {exc!r}")
             state.mark_ok()
             assert state.status == "connected"
             assert await redis.get("hmb:reconnect") == str(cycle).encode()
 
         # Gone again: the next use fails and callers are sent to their fallback.
-        with pytest.raises(REDIS_ERRORS):
+        with pytest.raises(redis_errors()):
             await state.ping()
         assert state.status == "unavailable"
         assert state.client() is None

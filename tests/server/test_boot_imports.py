@@ -1,6 +1,7 @@
 """What a booted worker has loaded: the libraries only some requests need (S3, image and PDF
-inspection, the queue worker's Procrastinate and psycopg, SMTP, PyJWT for tokens) wait for
-their first use, so the start-up does not pay for them."""
+inspection, the queue worker's Procrastinate and psycopg, SMTP, PyJWT for tokens, redis-py for
+the first Redis client, made by the startup task that connects) wait for their first use, so
+the start-up does not pay for them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ LOADED_ON_FIRST_USE = (
     "psycopg",
     "aiosmtplib",
     "jwt",
+    "redis",
 )
 
 # `app.main.app` is what Gunicorn's worker asks for: create_app() with every router.
@@ -28,7 +30,7 @@ _BOOT = "import json, sys, app.main; app.main.app; print(json.dumps(sorted(sys.m
 def test_a_booted_app_has_loaded_none_of_the_libraries_first_used_by_a_request(
     database_url: str,
 ) -> None:
-    # The configuration that uses each of them: S3 storage, SMTP delivery, a database.
+    # The configuration that uses each of them: S3 storage, SMTP delivery, a database, Redis.
     env = server_env(
         {
             "DATABASE_URL": database_url,
@@ -37,6 +39,7 @@ def test_a_booted_app_has_loaded_none_of_the_libraries_first_used_by_a_request(
             "S3_ACCESS_KEY_ID": "boot",
             "S3_SECRET_ACCESS_KEY": "boot-secret",
             "SMTP_HOST": "127.0.0.1",
+            "REDIS_URL": "redis://127.0.0.1:9/0",
         }
     )
     booted = subprocess.run(
