@@ -13,7 +13,6 @@ from typing import Any
 import anyio.from_thread
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -167,4 +166,5 @@ def metrics(request: Request) -> Response:
     # Served from the thread pool; the queue figures are read on the event loop, bounded.
     timeout = services.settings.health_check_timeout
     anyio.from_thread.run(_read_queue_stats, services.database, services.metrics.queue, timeout)
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = services.metrics.exposition()
+    return Response(body, media_type=content_type)

@@ -1,7 +1,7 @@
 """What a booted worker has loaded: the libraries only some requests need (S3, image and PDF
 inspection, the queue worker's Procrastinate and psycopg, SMTP, PyJWT for tokens, redis-py for
-the first Redis client, made by the startup task that connects) wait for their first use, so
-the start-up does not pay for them."""
+the first Redis client, made by the startup task that connects, prometheus-client for the first
+scrape) wait for their first use, so the start-up does not pay for them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ LOADED_ON_FIRST_USE = (
     "aiosmtplib",
     "jwt",
     "redis",
+    "prometheus_client",
 )
 
 # `app.main.app` is what Gunicorn's worker asks for: create_app() with every router.
