@@ -6,11 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from limits import parse
-
 from app.auth.context import AuthContext, account_key
 from app.core.config import Settings
-from app.core.ratelimit import Counted, RateLimiter
+from app.core.ratelimit import Counted, Limit, RateLimiter
 from app.identity.models import User
 from app.users.schemas import normalize_email
 
@@ -23,8 +21,8 @@ logger = logging.getLogger("app.auth")
 # signed in from or was recovered from), so a stranger's wrong passwords never lock the owner
 # out; and once it passes SLOWDOWN_AFTER, every attempt on the account waits (login_delay),
 # bounded.
-FAILED_LOGINS_PER_ACCOUNT = parse("5/15 minutes")
-FAILED_LOGINS_PER_ADDRESS = parse("20/15 minutes")
+FAILED_LOGINS_PER_ACCOUNT = Limit("5/15 minutes")
+FAILED_LOGINS_PER_ADDRESS = Limit("20/15 minutes")
 SLOWDOWN_AFTER = 3
 SLOWDOWN_MAX_FACTOR = 16
 TOO_MANY_FAILURES = "Too many failed sign-in attempts. Try again later."

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from limits import parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.account_links import issue_email_token, link_url, spend_email_token
@@ -18,6 +17,7 @@ from app.auth.sessions import end_sessions
 from app.auth.signin import find_by_email
 from app.core.config import Settings
 from app.core.errors import UnprocessableEntity
+from app.core.ratelimit import Limit
 from app.core.redis import redis_errors
 from app.email.messages import Email
 from app.email.service import already_queued, queue_email
@@ -28,9 +28,9 @@ from app.users.schemas import normalize_email
 logger = logging.getLogger("app.auth")
 
 PASSWORD_RESET_TTL = timedelta(minutes=30)
-RESETS_PER_ADDRESS = parse("10/hour")
-RESETS_PER_ACCOUNT = parse("3/hour")
-RESET_CONFIRMS_PER_ADDRESS = parse("20/hour")
+RESETS_PER_ADDRESS = Limit("10/hour")
+RESETS_PER_ACCOUNT = Limit("3/hour")
+RESET_CONFIRMS_PER_ADDRESS = Limit("20/hour")
 PASSWORD_RESET_TASK = "auth.password_reset"  # noqa: S105 - a task name
 
 

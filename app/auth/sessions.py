@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from limits import parse
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,6 +16,7 @@ from app.auth.account_links import void_account_links
 from app.auth.context import AuthContext
 from app.auth.errors import InvalidRefreshToken
 from app.auth.models import RefreshToken
+from app.core.ratelimit import Limit
 from app.core.security import create_access_token, hash_refresh_token, new_refresh_token
 from app.events.models import EventKind
 from app.events.service import record
@@ -24,7 +24,7 @@ from app.identity.models import User
 
 logger = logging.getLogger("app.auth")
 
-REFRESHES_PER_ADDRESS = parse("30/minute")
+REFRESHES_PER_ADDRESS = Limit("30/minute")
 
 
 @dataclass(frozen=True)

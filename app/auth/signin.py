@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from limits import parse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,12 +16,13 @@ from app.auth.attempts import check_password, count_attempt
 from app.auth.context import AuthContext
 from app.auth.errors import AccountSuspended, EmailTaken, InvalidCredentials
 from app.auth.schemas import RegisterRequest
+from app.core.ratelimit import Limit
 from app.identity.models import User
 from app.users.schemas import normalize_email
 
 logger = logging.getLogger("app.auth")
 
-REGISTRATIONS_PER_ADDRESS = parse("10/hour")
+REGISTRATIONS_PER_ADDRESS = Limit("10/hour")
 
 
 async def register(session: AsyncSession, ctx: AuthContext, data: RegisterRequest) -> User:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from limits import parse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +16,12 @@ from app.auth.errors import EmailTaken, InvalidEmailToken
 from app.auth.signin import find_by_email
 from app.core.config import Settings
 from app.core.errors import UnprocessableEntity
+from app.core.ratelimit import Limit
 from app.email.messages import Email
 from app.email.service import queue_email
 from app.identity.models import User
 
-VERIFICATIONS_PER_ACCOUNT = parse("5/hour")
+VERIFICATIONS_PER_ACCOUNT = Limit("5/hour")
 
 
 async def _limit_verifications(ctx: AuthContext, user: User) -> None:

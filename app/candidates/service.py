@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from limits import parse
 from sqlalchemy import (
     REAL,
     ColumnElement,
@@ -33,7 +32,7 @@ from app.companies.models import Company
 from app.core.cursors import Ordering, SortKey
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, paginate
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import Limit, RateLimiter
 from app.identity.caller import Caller
 from app.identity.models import Role, User, Visibility
 from app.jobs.models import Job
@@ -42,8 +41,8 @@ from app.notifications import messages
 from app.notifications.service import notify
 
 # Anti-scraping: a page of candidates every two seconds on average, per employer account.
-SEARCHES_PER_EMPLOYER = parse("30/minute")
-INVITATIONS_PER_EMPLOYER = parse("20/day")
+SEARCHES_PER_EMPLOYER = Limit("30/minute")
+INVITATIONS_PER_EMPLOYER = Limit("20/day")
 
 NEWEST = Ordering("candidates:newest", (SortKey(User.id, int),))
 _UNIQUE_VIOLATION = "23505"

@@ -9,12 +9,11 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from limits import parse
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound, PayloadTooLarge, UnprocessableEntity
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import Limit, RateLimiter
 from app.files import rules
 from app.files.inspect import Refused, inspect
 from app.files.links import LinkExpired, LinkInvalid
@@ -23,7 +22,7 @@ from app.files.references import delete_after_commit
 from app.files.schemas import UploadRequest
 from app.files.storage import FileSystemStorage, Storage, UploadTarget
 
-UPLOAD_ATTEMPTS = parse(rules.UPLOAD_ATTEMPTS)
+UPLOAD_ATTEMPTS = Limit(rules.UPLOAD_ATTEMPTS)
 
 
 class QuotaExceeded(Conflict):

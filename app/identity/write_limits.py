@@ -8,16 +8,16 @@ from functools import cache
 from typing import Any
 
 from fastapi import Depends, Request
-from limits import RateLimitItem, parse
 
 from app.core.config import Settings
+from app.core.ratelimit import Limit
 from app.core.services import core_services
 from app.identity.deps import CurrentUser
 
 
 @cache
-def _parsed_limit(text: str) -> RateLimitItem:
-    return parse(text)
+def _limit(text: str) -> Limit:
+    return Limit(text)
 
 
 class WriteAction(StrEnum):
@@ -44,9 +44,9 @@ def write_limit(action: WriteAction) -> Any:
 
     async def dependency(request: Request, user: CurrentUser) -> None:
         services = core_services(request)
-        item = _parsed_limit(action.limit(services.settings))
+        limit = _limit(action.limit(services.settings))
         await services.rate_limiter.hit(
-            item,
+            limit,
             "write",
             action.value,
             str(user.id),

@@ -1,7 +1,8 @@
 """What a booted worker has loaded: the libraries only some requests need (S3, image and PDF
 inspection, the queue worker's Procrastinate and psycopg, SMTP, PyJWT for tokens, redis-py for
 the first Redis client, made by the startup task that connects, prometheus-client for the first
-scrape) wait for their first use, so the start-up does not pay for them."""
+scrape, `limits` for the first rate limit counted) wait for their first use, so the start-up
+does not pay for them."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ LOADED_ON_FIRST_USE = (
     "jwt",
     "redis",
     "prometheus_client",
+    "limits",
 )
 
 # `app.main.app` is what Gunicorn's worker asks for: create_app() with every router.
