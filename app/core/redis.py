@@ -11,6 +11,8 @@ startup task that connects. `redis_errors()` is what callers catch.
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 import sys
 import time
@@ -102,10 +104,12 @@ class RedisState:
         return (time.perf_counter() - started) * 1000
 
     async def connect(self) -> None:
-        """Startup task: connect once so the first request finds Redis ready."""
+        """Startup task: connect once so the first request finds Redis ready. redis-py is
+        imported in a thread, so the event loop answers the first requests meanwhile."""
         if not self.enabled:
             logger.info("REDIS_URL not set; rate limits and caches are kept in process")
             return
+        await asyncio.to_thread(importlib.import_module, "redis.asyncio")
         try:
             await self.ping()
         except redis_errors():
