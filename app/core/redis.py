@@ -5,8 +5,9 @@ After a failure the client is left alone for RETRY_SECONDS, then tried again, so
 goes back to Redis on its own when Redis returns.
 
 redis-py (its sync, async and cluster clients, ~40 ms of a worker's boot) is imported with the
-first client, so a process without REDIS_URL never loads it and one with it loads it in the
-startup task that connects. `redis_errors()` is what callers catch.
+first client, so a process without REDIS_URL never loads it and one with it loads it in a
+thread of the startup task that connects, beside the first requests. `redis_errors()` is what
+callers catch.
 """
 
 from __future__ import annotations
