@@ -57,6 +57,12 @@ def add_worker_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_worker)
 
 
+THROUGH_THE_POOLER = (
+    "DATABASE_URL goes through PgBouncer and MIGRATION_DATABASE_URL (the direct endpoint) is "
+    "not set: the queue's LISTEN and psycopg's prepared statements need a session of their own"
+)
+
+
 def queue_conninfo(settings: Settings) -> str:
     """A libpq URL for Procrastinate's psycopg pool. It LISTENs for new jobs, which PgBouncer's
     transaction mode cannot carry, so MIGRATION_DATABASE_URL (the direct endpoint) wins."""
@@ -116,6 +122,9 @@ async def run_worker(_args: argparse.Namespace) -> int:
     database = Database(settings)
     if database.target is None:
         print(f"Refusing to start: {database.config_error}", file=sys.stderr)
+        return 1
+    if database.target.pgbouncer and settings.migration_database_url is None:
+        print(f"Refusing to start: {THROUGH_THE_POOLER}", file=sys.stderr)
         return 1
     for module in TASK_MODULES:
         importlib.import_module(module)

@@ -65,3 +65,21 @@ def test_production_worker_refuses_to_start_without_smtp(database_url: str) -> N
     assert result.returncode == 1
     assert "Refusing to start" in result.stderr
     assert "SMTP_HOST must be set in production" in result.stderr
+
+
+def test_the_worker_refuses_to_reach_the_queue_through_the_pooler(database_url: str) -> None:
+    """With DATABASE_URL behind PgBouncer and no direct endpoint, the queue's LISTEN would seem
+    to hold while the pooler lends its server connection out, and psycopg's prepared statements
+    would meet other clients' server connections: the worker says so and does not start."""
+    env = server_env({"DATABASE_URL": database_url, "DB_PGBOUNCER": "true"})
+    env.pop("MIGRATION_DATABASE_URL", None)
+    result = subprocess.run(
+        ["python", "-m", "app", "worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Refusing to start: DATABASE_URL goes through PgBouncer" in result.stderr
