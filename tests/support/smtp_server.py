@@ -25,7 +25,6 @@ class RecordingMailbox(Mailbox):
         super().__init__(maildir)
         self.events = events
         self.close_after = close_after
-        self.accepted: dict[int, int] = {}  # messages accepted, by connection (session id)
 
     def record(self, line: str) -> None:
         if self.events is not None:
@@ -42,7 +41,7 @@ class RecordingMailbox(Mailbox):
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        if self.close_after and self.accepted.get(id(session), 0) >= self.close_after:
+        if self.close_after and getattr(session, "accepted", 0) >= self.close_after:
             self.record("421")
             # After the 421 below is written: the client learns it under a message.
             asyncio.get_running_loop().call_soon(server.transport.close)
@@ -64,7 +63,9 @@ class RecordingMailbox(Mailbox):
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         status = await super().handle_DATA(server, session, envelope)
-        self.accepted[id(session)] = self.accepted.get(id(session), 0) + 1
+        # Counted on the connection's session itself: keyed by id(), a new connection could
+        # inherit a closed one's count (ids are reused) and be refused its first message.
+        session.accepted = getattr(session, "accepted", 0) + 1
         return status
 
     async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
