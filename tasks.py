@@ -171,9 +171,16 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     _announce_when_up(server, env.get("PORT", "10000"))
-    code = server.wait()
+
+    def exit_code(process: subprocess.Popen[bytes]) -> int:
+        # One stopped while still starting, before it set its own handler, dies of the SIGTERM
+        # it was sent: the stop that was asked for, not a failure.
+        code = process.wait()
+        return 0 if code == -signal.SIGTERM and process.pid in signalled else code
+
+    code = exit_code(server)
     stop(signal.SIGTERM, None)
-    return code or worker.wait()
+    return code or exit_code(worker)
 
 
 PYTEST_USAGE_ERROR = 4
