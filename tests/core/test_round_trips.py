@@ -115,12 +115,7 @@ async def test_a_signed_in_read_is_the_users_row_and_its_query(
     employer = await market.user("employer")
     seeker = await market.user()
     job = await market.job(employer, (await market.company(employer))["id"])
-    applied = await market.client.post(
-        f"/api/jobs/{job['id']}/applications",
-        json={"cover_letter": "I would love to work the front desk."},
-        headers=seeker.headers,
-    )
-    assert applied.status_code == 201, applied.text
+    applied = await market.application(seeker, job["id"])
     h = seeker.headers
 
     assert await _round_trips(market, counter, "GET", "/api/users/me", headers=h) == 1
@@ -130,7 +125,7 @@ async def test_a_signed_in_read_is_the_users_row_and_its_query(
     )
     # The applicant's application: the caller, then the application with its job, company,
     # applicant and status history in one statement.
-    application = f"/api/applications/{applied.json()['id']}"
+    application = f"/api/applications/{applied['id']}"
     assert await _round_trips(market, counter, "GET", application, headers=h) == 2
     # A write keeps its transaction: BEGIN, the user, the UPDATE, the new unread count and the
     # live event that announces it (app/events), COMMIT; still no ping.

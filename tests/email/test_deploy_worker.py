@@ -49,12 +49,9 @@ def test_worker_start_commands_run_the_worker_and_stop_on_sigterm(
             process.wait()
 
 
-def test_production_worker_refuses_to_start_without_smtp(database_url: str) -> None:
-    env = server_env(
-        {"DATABASE_URL": database_url, "ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}
-        | {"ALLOWED_ORIGINS": "https://hiremebahamas.com"}
-    )
-    result = subprocess.run(
+def _start_worker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -m app worker`, run until it exits (a refusal exits at once)."""
+    return subprocess.run(
         ["python", "-m", "app", "worker"],
         cwd=ROOT,
         env=env,
@@ -62,6 +59,14 @@ def test_production_worker_refuses_to_start_without_smtp(database_url: str) -> N
         text=True,
         timeout=60,
     )
+
+
+def test_production_worker_refuses_to_start_without_smtp(database_url: str) -> None:
+    env = server_env(
+        {"DATABASE_URL": database_url, "ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}
+        | {"ALLOWED_ORIGINS": "https://hiremebahamas.com"}
+    )
+    result = _start_worker(env)
     assert result.returncode == 1
     assert "Refusing to start" in result.stderr
     assert "SMTP_HOST must be set in production" in result.stderr
@@ -73,13 +78,6 @@ def test_the_worker_refuses_to_reach_the_queue_through_the_pooler(database_url: 
     would meet other clients' server connections: the worker says so and does not start."""
     env = server_env({"DATABASE_URL": database_url, "DB_PGBOUNCER": "true"})
     env.pop("MIGRATION_DATABASE_URL", None)
-    result = subprocess.run(
-        ["python", "-m", "app", "worker"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _start_worker(env)
     assert result.returncode == 1
     assert "Refusing to start: DATABASE_URL goes through PgBouncer" in result.stderr

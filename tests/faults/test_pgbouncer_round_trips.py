@@ -73,19 +73,14 @@ async def test_a_signed_in_read_is_two_round_trips_per_statement(
     employer = await market.user("employer")
     seeker = await market.user()
     job = await market.job(employer, (await market.company(employer))["id"])
-    applied = await market.client.post(
-        f"/api/jobs/{job['id']}/applications",
-        json={"cover_letter": "I would love to work the front desk."},
-        headers=seeker.headers,
-    )
-    assert applied.status_code == 201, applied.text
+    applied = await market.application(seeker, job["id"])
 
     # The caller's row: one statement. Was 5 with unique statement names and a transaction.
     me = await _warm_get(market, wire, "/api/users/me", headers=seeker.headers)
     assert (me.round_trips, dict(me.messages)) == (2, ONE_STATEMENT)
 
     # The caller, then the application with its job, company and history: two statements.
-    application = f"/api/applications/{applied.json()['id']}"
+    application = f"/api/applications/{applied['id']}"
     read = await _warm_get(market, wire, application, headers=seeker.headers)
     assert read.round_trips == 4
     assert dict(read.messages) == {k: 2 * n for k, n in ONE_STATEMENT.items()}

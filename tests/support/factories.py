@@ -90,6 +90,15 @@ class Market:
         assert response.status_code == 201, response.text
         return response.json()
 
+    async def application(self, applicant: Actor, job_id: int) -> dict[str, Any]:
+        response = await self.client.post(
+            f"/api/jobs/{job_id}/applications",
+            json={"cover_letter": "I would love to work the front desk."},
+            headers=applicant.headers,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.app.state.services.database.engine.begin() as conn:
             result = await conn.execute(text(statement), params)
