@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Query, status
 from sqlalchemy import Row
 
+from app.applications import detail as application_detail
 from app.applications import service
 from app.applications.models import Application, ApplicationStatus
 from app.applications.schemas import (
@@ -75,10 +76,10 @@ def _page(rows: Sequence[Row[*tuple[Any, ...]]], cursor: str | None) -> Page[App
 
 
 async def _detail(
-    session: SessionDep, storage: Storage, viewer: Caller, detail: service.Detail
+    session: SessionDep, storage: Storage, viewer: Caller, detail: application_detail.Detail
 ) -> ApplicationRead:
     """Only ever built for the applicant or the job's owner (the service checked), from
-    `service.get_application`'s rows (one per status change)."""
+    `application_detail.get_application`'s rows (one per status change)."""
     first = detail[0]
     resume = (await files.ready_files(session, first.resume_file_id)).get(first.resume_file_id or 0)
     owner_id = first.owner_id
@@ -108,7 +109,7 @@ async def _detail(
                 to_status=row.to_status,
                 at=row.changed_at,
                 by_employer=row.actor_id == owner_id,
-                note=service.employer_note(viewer, owner_id, row.note),
+                note=application_detail.employer_note(viewer, owner_id, row.note),
             )
             for row in detail
             if row.to_status is not None
@@ -132,7 +133,7 @@ async def apply(
     storage: StorageDep,
 ) -> ApplicationRead:
     application = await service.apply(session, user, job_id, body)
-    detail = await service.get_application(session, user, application.id)
+    detail = await application_detail.get_application(session, user, application.id)
     return await _detail(session, storage, user, detail)
 
 
@@ -173,7 +174,7 @@ async def list_my_applications(
 async def get_application(
     application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
 ) -> ApplicationRead:
-    detail = await service.get_application(session, user, application_id)
+    detail = await application_detail.get_application(session, user, application_id)
     return await _detail(session, storage, user, detail)
 
 

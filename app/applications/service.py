@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications import pipeline
+from app.applications.detail import Detail, get_application
 from app.applications.models import Application, ApplicationStatus, ApplicationStatusChange
 from app.applications.schemas import ApplicationCreate, StatusChangeRequest
 from app.companies.models import Company
@@ -33,10 +34,8 @@ NEWEST_FIRST = Ordering("applications:newest", (SortKey(Application.id, int),))
 _UNIQUE_VIOLATION = "23505"
 
 
-# An application with its job, company and applicant; and as one application's reply is read
-# (`_detail_by_id`: its columns, a row per status change).
+# An application with its job, company and applicant.
 Joined = tuple[Application, Job, Company, User]
-Detail = Sequence[Row[Any]]
 
 
 def _joined() -> Any:
@@ -125,62 +124,6 @@ async def load_for_participant(
     if not _is_reader(user, joined[0], joined[2]):
         raise NotFound("No such application.")
     return joined
-
-
-# What an application's reply shows (ApplicationRead), read as columns: one row per status
-# change in order (one row whose change columns are NULL if it has none), a read and its
-# history in one round trip, and no ORM object built only to be serialised.
-@functools.cache
-def _detail_by_id() -> Select[*tuple[Any, ...]]:
-    # The tables' columns, not the ORM's attributes: a Core statement skips the ORM's compile
-    # and result layers (bench/layers.py).
-    application, change = Application.__table__, ApplicationStatusChange.__table__
-    job, company, applicant = Job.__table__, Company.__table__, User.__table__
-    return (
-        select(
-            application.c.id,
-            application.c.status,
-            application.c.created_at,
-            application.c.updated_at,
-            application.c.cover_letter,
-            application.c.resume_url,
-            application.c.resume_file_id,
-            application.c.applicant_id,
-            applicant.c.full_name.label("applicant_name"),
-            applicant.c.headline.label("applicant_headline"),
-            job.c.id.label("job_id"),
-            job.c.title.label("job_title"),
-            job.c.status.label("job_status"),
-            job.c.deleted_at.label("job_deleted_at"),
-            job.c.expires_at.label("job_expires_at"),
-            company.c.id.label("company_id"),
-            company.c.name.label("company_name"),
-            company.c.owner_id,
-            change.c.from_status,
-            change.c.to_status,
-            change.c.created_at.label("changed_at"),
-            change.c.actor_id,
-            change.c.note,
-        )
-        .select_from(
-            application.join(job, job.c.id == application.c.job_id)
-            .join(company, company.c.id == job.c.company_id)
-            .join(applicant, applicant.c.id == application.c.applicant_id)
-            .outerjoin(change, change.c.application_id == application.c.id)
-        )
-        .where(application.c.id == bindparam("application_id"))
-        .order_by(change.c.id)
-    )
-
-
-async def get_application(session: AsyncSession, user: Caller, application_id: int) -> Detail:
-    """The application with its history (`_detail_by_id`'s rows), to the applicant or the
-    job's owner only."""
-    params = {"application_id": application_id}
-    rows = (await session.execute(_detail_by_id(), params)).all()
-    if not rows or user.id not in (rows[0].applicant_id, rows[0].owner_id):
-        raise NotFound("No such application.")
-    return rows
 
 
 async def change_status(
@@ -300,8 +243,3 @@ def _employer_jobs() -> PagedSelect:
         .where(Company.owner_id == bindparam("owner_id"), Job.deleted_at.is_(None))
     )
     return PagedSelect(stmt, EMPLOYER_NEWEST)
-
-
-def employer_note(viewer: Caller, owner_id: int, note: str | None) -> str | None:
-    """A status change's note is the employer's: only the job's owner (`owner_id`) reads it."""
-    return note if viewer.id == owner_id else None
