@@ -89,6 +89,8 @@ async def _supervise(app: procrastinate.App, options: dict[str, Any]) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
+    # Logged once SIGTERM is handled: a stop sent on seeing this line is a clean stop.
+    logger.info("worker started (concurrency %d)", options["concurrency"])
     delay = RECONNECT_MIN_SECONDS
     try:
         while not stopping.is_set():
@@ -147,7 +149,6 @@ async def run_worker(_args: argparse.Namespace) -> int:
     try:
         with queue_app.replace_connector(connector) as app:
             async with app.open_async():
-                logger.info("worker started (concurrency %d)", settings.worker_concurrency)
                 await _supervise(app, options)
     finally:
         await worker_runtime.aclose()
