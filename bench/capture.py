@@ -177,7 +177,8 @@ def _frame(kind: bytes, body: bytes) -> bytes:
 
 class CaptureProxy:
     """`with CaptureProxy(host, port) as proxy:` listens on 127.0.0.1:proxy.port;
-    `proxy.since(t)` is every statement sent after monotonic time t."""
+    `proxy.since(t)` is every statement sent after monotonic time t. A `host` that is a
+    directory is where PostgreSQL's Unix socket is (as libpq reads it)."""
 
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
@@ -221,7 +222,12 @@ class CaptureProxy:
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = _Connection(self.log, self.lock)
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+            host, port = self.upstream
+            if host.startswith("/"):
+                socket = f"{host}/.s.PGSQL.{port}"
+                up_reader, up_writer = await asyncio.open_unix_connection(socket)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError as exc:
             self.errors.append(f"upstream: {exc}")
             writer.close()

@@ -166,7 +166,7 @@ def _database_rows(
     dependency_overrides would cost more per request than what they replace)."""
     import fastapi.routing
 
-    from app.applications import service as applications
+    from app.applications import detail as applications
     from app.core.db.database import Database
     from app.identity import deps
     from app.notifications import service as notifications

@@ -7,18 +7,18 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, bindparam, select
 
 from app.applications.models import Application, ApplicationStatusChange
 from app.companies.models import Company
+from app.core.db import RowSource
 from app.core.errors import NotFound
 from app.identity.caller import Caller
 from app.identity.models import User
 from app.jobs.models import Job
 
 # `_detail_by_id`'s rows: one per status change, in order.
-Detail = Sequence[Row[Any]]
+Detail = Sequence[Any]
 
 
 # One row per status change in order (one row whose change columns are NULL if it has none): a
@@ -66,11 +66,10 @@ def _detail_by_id() -> Select[*tuple[Any, ...]]:
     )
 
 
-async def get_application(session: AsyncSession, user: Caller, application_id: int) -> Detail:
+async def get_application(rows_of: RowSource, user: Caller, application_id: int) -> Detail:
     """The application with its history (`_detail_by_id`'s rows), to the applicant or the
     job's owner only."""
-    params = {"application_id": application_id}
-    rows = (await session.execute(_detail_by_id(), params)).all()
+    rows = await rows_of(_detail_by_id(), {"application_id": application_id})
     if not rows or user.id not in (rows[0].applicant_id, rows[0].owner_id):
         raise NotFound("No such application.")
     return rows

@@ -24,7 +24,7 @@ from app.applications.schemas import (
     StatusChangeRequest,
 )
 from app.companies.models import Company
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, RowSource, SessionDep, session_rows
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -76,12 +76,12 @@ def _page(rows: Sequence[Row[*tuple[Any, ...]]], cursor: str | None) -> Page[App
 
 
 async def _detail(
-    session: SessionDep, storage: Storage, viewer: Caller, detail: application_detail.Detail
+    rows_of: RowSource, storage: Storage, viewer: Caller, detail: application_detail.Detail
 ) -> ApplicationRead:
     """Only ever built for the applicant or the job's owner (the service checked), from
     `application_detail.get_application`'s rows (one per status change)."""
     first = detail[0]
-    resume = (await files.ready_files(session, first.resume_file_id)).get(first.resume_file_id or 0)
+    resume = (await files.ready_files(rows_of, first.resume_file_id)).get(first.resume_file_id or 0)
     owner_id = first.owner_id
     return ApplicationRead(
         id=first.id,
@@ -133,8 +133,8 @@ async def apply(
     storage: StorageDep,
 ) -> ApplicationRead:
     application = await service.apply(session, user, job_id, body)
-    detail = await application_detail.get_application(session, user, application.id)
-    return await _detail(session, storage, user, detail)
+    detail = await application_detail.get_application(session_rows(session), user, application.id)
+    return await _detail(session_rows(session), storage, user, detail)
 
 
 @router.get(
@@ -172,10 +172,13 @@ async def list_my_applications(
     responses=error_responses(Unauthorized, NotFound),
 )
 async def get_application(
-    application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
+    application_id: IdPath,
+    user: CurrentUser,
+    database: DatabaseDep,
+    storage: StorageDep,
 ) -> ApplicationRead:
-    detail = await application_detail.get_application(session, user, application_id)
-    return await _detail(session, storage, user, detail)
+    detail = await application_detail.get_application(database.rows, user, application_id)
+    return await _detail(database.rows, storage, user, detail)
 
 
 @router.patch(
@@ -192,7 +195,7 @@ async def change_status(
     storage: StorageDep,
 ) -> ApplicationRead:
     detail = await service.change_status(session, user, application_id, body)
-    return await _detail(session, storage, user, detail)
+    return await _detail(session_rows(session), storage, user, detail)
 
 
 @router.post(
@@ -205,7 +208,7 @@ async def withdraw(
     application_id: IdPath, user: CurrentUser, session: SessionDep, storage: StorageDep
 ) -> ApplicationRead:
     detail = await service.withdraw(session, user, application_id)
-    return await _detail(session, storage, user, detail)
+    return await _detail(session_rows(session), storage, user, detail)
 
 
 @router.get(

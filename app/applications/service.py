@@ -19,6 +19,7 @@ from app.applications.models import Application, ApplicationStatus, ApplicationS
 from app.applications.schemas import ApplicationCreate, StatusChangeRequest
 from app.companies.models import Company
 from app.core.cursors import Ordering, SortKey
+from app.core.db import session_rows
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import PagedSelect, PageParams, paginate
 from app.files import references as files
@@ -147,7 +148,7 @@ async def change_status(
         application_id=application.id,
     )
     await session.flush()
-    return await get_application(session, user, application_id)
+    return await get_application(session_rows(session), user, application_id)
 
 
 async def withdraw(session: AsyncSession, user: Caller, application_id: int) -> Detail:
@@ -167,7 +168,7 @@ async def withdraw(session: AsyncSession, user: Caller, application_id: int) -> 
         application_id=application.id,
     )
     await session.flush()
-    return await get_application(session, user, application_id)
+    return await get_application(session_rows(session), user, application_id)
 
 
 def _record(
@@ -220,7 +221,7 @@ async def list_employer_jobs(
     session: AsyncSession, user: Caller, page: PageParams
 ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
     """The caller's jobs in every state but deleted, each with its application counts."""
-    return await _employer_jobs().fetch(session, page, {"owner_id": user.id})
+    return await _employer_jobs().fetch(session_rows(session), page, {"owner_id": user.id})
 
 
 @functools.cache

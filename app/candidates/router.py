@@ -15,7 +15,7 @@ from app.candidates.schemas import (
     InvitationCreate,
     InvitationRead,
 )
-from app.core.db import SessionDep
+from app.core.db import SessionDep, session_rows
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -68,7 +68,7 @@ async def search_candidates(
     rows, cursor, applicants = await service.search(session, limiter, employer, filters, page)
     seekers: list[User] = [row[0] for row in rows]
     resumes = await files.ready_files(
-        session, *(s.resume_file_id for s in seekers if s.id in applicants)
+        session_rows(session), *(s.resume_file_id for s in seekers if s.id in applicants)
     )
     items = []
     for seeker in seekers:

@@ -27,6 +27,7 @@ from app.core.cursors import (
     decode_cursor,
     encode_cursor,
 )
+from app.core.db.reads import RowSource, session_rows
 
 DEFAULTLIMIT_PARAM = 20
 MAXLIMIT_PARAM = 100
@@ -168,11 +169,11 @@ class PagedSelect:
         return self._pages[after]
 
     async def fetch(
-        self, session: AsyncSession, page: PageParams, params: Mapping[str, Any] | None = None
-    ) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
+        self, rows_of: RowSource, page: PageParams, params: Mapping[str, Any] | None = None
+    ) -> tuple[Sequence[Any], str | None]:
         """One page's rows, `params` bound besides the page's own, and the next cursor."""
         values = {**(params or {}), **keyset_params(self.ordering, page)}
-        rows = (await session.execute(self.statement(page), values)).all()
+        rows = await rows_of(self.statement(page), values)
         return keyset_page(rows, self.ordering, page)
 
 
@@ -183,4 +184,4 @@ async def paginate(
 
     The sort key values are appended to each row as extra columns, after the caller's own.
     """
-    return await PagedSelect(stmt, ordering).fetch(session, page)
+    return await PagedSelect(stmt, ordering).fetch(session_rows(session), page)

@@ -8,11 +8,16 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import Record
 from app.core.errors import Forbidden, NotFound
 from app.files import rules
 from app.files.models import FileStatus, Purpose, StoredFile
 from app.files.schemas import FileRead
 from app.files.storage import ORIGINAL, THUMBNAIL, FileSystemStorage, Storage
+
+FileRow = StoredFile | Record
+"""A stored file as an ORM object or as a row of the files table's columns
+(`references.ready_files`): the links read the same attributes of either."""
 
 
 class LinkExpired(Forbidden):
@@ -26,7 +31,7 @@ class LinkInvalid(Forbidden):
 
 
 def download_url(
-    storage: Storage, file: StoredFile, variant: str = ORIGINAL, *, lasting: bool = True
+    storage: Storage, file: FileRow, variant: str = ORIGINAL, *, lasting: bool = True
 ) -> str:
     """A public image's lasting URL, or a private file's short-lived one. Callers decide who
     may have it; this only makes it."""
@@ -39,11 +44,11 @@ def download_url(
     )
 
 
-def download_name(file: StoredFile) -> str:
+def download_name(file: FileRow) -> str:
     return f"{file.purpose}-{file.id}.{rules.EXTENSIONS.get(file.content_type, 'bin')}"
 
 
-def describe(storage: Storage, file: StoredFile) -> FileRead:
+def describe(storage: Storage, file: FileRow) -> FileRead:
     ready = file.status == FileStatus.READY
     return FileRead(
         id=file.id,

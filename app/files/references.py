@@ -5,19 +5,32 @@ uploads never completed), rows at once and bytes once the transaction commits.""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, exists, or_, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Select,
+    any_,
+    bindparam,
+    delete,
+    event,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
+from app.core.db import RowSource
 from app.core.errors import UnprocessableEntity
 from app.core.models import Base
-from app.files.links import download_url
+from app.files.links import FileRow, download_url
 from app.files.models import FileStatus, Purpose, StoredFile
 from app.files.storage import Storage
 
@@ -78,15 +91,22 @@ async def image_change(
     return current_file_id if current_file_id != file_id else None
 
 
-async def ready_files(session: AsyncSession, *file_ids: int | None) -> dict[int, StoredFile]:
-    """The completed files among these ids, in one query."""
-    wanted = {i for i in file_ids if i is not None}
+async def ready_files(rows_of: RowSource, *file_ids: int | None) -> dict[int, FileRow]:
+    """The completed files among these ids, in one query (`_ready`): as rows of the files
+    table's columns, which `links.describe` takes as it takes a `StoredFile`."""
+    wanted = sorted({i for i in file_ids if i is not None})
     if not wanted:
         return {}
-    stmt = select(StoredFile).where(
-        StoredFile.id.in_(wanted), StoredFile.status == FileStatus.READY
+    return {f.id: f for f in await rows_of(_ready(), {"ids": wanted})}
+
+
+@functools.cache
+def _ready() -> Select[Any]:
+    files = StoredFile.__table__
+    return select(files).where(
+        files.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))),
+        files.c.status == FileStatus.READY.value,
     )
-    return {f.id: f for f in (await session.scalars(stmt)).all()}
 
 
 def _referencing_columns() -> list:

@@ -9,11 +9,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import PublicReaderDep, SessionDep
+from app.core.db import Database, Record, SessionDep
 from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.core.services import core_services
@@ -89,21 +89,21 @@ def _params(claims: dict[str, Any]) -> dict[str, Any]:
     return {"user_id": claims["sub"], "token_version": claims["ver"]}
 
 
-async def _caller_of(session: AsyncSession, claims: dict[str, Any]) -> SignedIn:
+async def _caller_of(database: Database, claims: dict[str, Any]) -> SignedIn:
     """The caller behind verified claims, provided the account is still live (`_LIVE`): one
-    indexed read of two columns, no ORM object."""
-    row = (await session.execute(_CALLER, _params(claims))).one_or_none()
-    if row is None:
+    indexed read of two columns, through the driver (`Database.rows`)."""
+    rows = await database.rows(_CALLER, _params(claims))
+    if not rows:
         raise Unauthorized(_INVALID)
-    return SignedIn(row[0], row[1])
+    return SignedIn(rows[0][0], rows[0][1])
 
 
-async def _profile_of(session: AsyncSession, claims: dict[str, Any]) -> Row[Any]:
+async def _profile_of(database: Database, claims: dict[str, Any]) -> Record:
     """The caller's profile columns (`_PROFILE`), on the same condition as `_caller_of`."""
-    row = (await session.execute(_PROFILE, _params(claims))).one_or_none()
-    if row is None:
+    rows = await database.rows(_PROFILE, _params(claims))
+    if not rows:
         raise Unauthorized(_INVALID)
-    return row
+    return rows[0]
 
 
 async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
@@ -114,47 +114,59 @@ async def _account_of(session: AsyncSession, claims: dict[str, Any]) -> User:
     return user
 
 
-class _SignedInCaller(OAuth2PasswordBearer):
+class _Bearer(OAuth2PasswordBearer):
     """The bearer token's security scheme (documented in OpenAPI as `oauth2_scheme` is) and the
     caller behind the token in one dependency node: FastAPI solves every node on every request
-    (bench/layers.py measures it), and this one is on every signed-in request. It reads the
-    token, verifies it (`_verified_claims`: 401 unless valid) and reads the caller with `read`
-    in the request's session (401 unless the account is still live)."""
+    (bench/layers.py measures it), and this one is on every signed-in request."""
 
-    def __init__(self, read: Callable[[AsyncSession, dict[str, Any]], Awaitable[Any]]) -> None:
+    def __init__(self) -> None:
         super().__init__(
             tokenUrl="/api/auth/token", auto_error=False, scheme_name=oauth2_scheme.scheme_name
         )
+
+    async def claims(self, request: Request) -> dict[str, Any]:
+        """The verified claims of the request's token (`_verified_claims`: 401 unless valid)."""
+        return _verified_claims(request, await super().__call__(request))
+
+
+class _SignedInCaller(_Bearer):
+    """The caller read with `read` (401 unless the account is still live), without a session."""
+
+    def __init__(self, read: Callable[[Database, dict[str, Any]], Awaitable[Any]]) -> None:
+        super().__init__()
         self.read = read
 
-    # The scheme's own __call__ takes the request only; FastAPI reads this signature for the
-    # node's dependencies (the session).
-    async def __call__(self, request: Request, session: SessionDep) -> Any:  # type: ignore[override]
-        token = await super().__call__(request)
-        return await self.read(session, _verified_claims(request, token))
+    async def __call__(self, request: Request) -> Any:
+        return await self.read(core_services(request).database, await self.claims(request))
+
+
+class _SignedInAccount(_Bearer):
+    """The caller's ORM `User`, in the session the route writes with (FastAPI reads this
+    signature for the node's dependencies)."""
+
+    async def __call__(self, request: Request, session: SessionDep) -> User:  # type: ignore[override]
+        return await _account_of(session, await self.claims(request))
 
 
 CurrentUser = Annotated[SignedIn, Depends(_SignedInCaller(_caller_of))]
 """The signed-in caller's id and role (`_caller_of`); 401 otherwise."""
 
-CurrentAccount = Annotated[User, Depends(_SignedInCaller(_account_of))]
+CurrentAccount = Annotated[User, Depends(_SignedInAccount())]
 """The signed-in caller's full users row, for the routes that change the account (loaded in the
 session the route writes with); 401 otherwise."""
 
-CurrentProfile = Annotated[Row[Any], Depends(_SignedInCaller(_profile_of))]
+CurrentProfile = Annotated[Record, Depends(_SignedInCaller(_profile_of))]
 """The signed-in caller's profile as a row of the users table's columns (not the password
 hash), for the routes that only show the account; 401 otherwise."""
 
 
-async def get_optional_user(
-    request: Request, reader: PublicReaderDep, token: BearerToken
-) -> SignedIn | None:
+async def get_optional_user(request: Request, token: BearerToken) -> SignedIn | None:
     """The caller on public pages that show more to some: None without a bearer token (and no
-    session made); a token that is sent must be valid (401 otherwise). It shares the page's
-    session (a token means the primary)."""
+    read); a token that is sent must be valid (401 otherwise), its account read from the
+    primary."""
     if not token:
         return None
-    return await _caller_of(await reader.session(), _verified_claims(request, token))
+    return await _caller_of(core_services(request).database, _verified_claims(request, token))
 
 
 OptionalUser = Annotated[SignedIn | None, Depends(get_optional_user)]
@@ -192,19 +204,19 @@ async def get_job_seeker_account(account: CurrentAccount) -> User:
 JobSeekerAccount = Annotated[User, Depends(get_job_seeker_account)]
 
 
-async def _admin(request: Request, session: AsyncSession, token: str | None) -> SignedIn | None:
+async def _admin(request: Request, token: str | None) -> SignedIn | None:
     """The admin behind the bearer token, or None for anyone else (signed in or not)."""
     try:
-        user = await _caller_of(session, _verified_claims(request, token))
+        user = await _caller_of(core_services(request).database, _verified_claims(request, token))
     except Unauthorized:
         return None
     return user if user.role == Role.ADMIN else None
 
 
-async def get_admin(request: Request, session: SessionDep, token: BearerToken) -> SignedIn:
+async def get_admin(request: Request, token: BearerToken) -> SignedIn:
     """An admin, for the admin API, which to everyone else (signed in or not) is a 404 like
     any unknown route: nobody learns that it exists or what it holds."""
-    admin = await _admin(request, session, token)
+    admin = await _admin(request, token)
     if admin is None:
         raise NotFound("No such route.")
     return admin
@@ -212,12 +224,11 @@ async def get_admin(request: Request, session: SessionDep, token: BearerToken) -
 
 async def caller_is_admin(request: Request) -> bool:
     """Whether the caller is an admin, asked before FastAPI reads the body or checks the method
-    (the admin API's route class); its own short read-only session, none when anonymous."""
+    (the admin API's route class); no read when anonymous."""
     token = await oauth2_scheme(request)
     if not token:
         return False
-    async with core_services(request).database.session(read_only=True) as session:
-        return await _admin(request, session, token) is not None
+    return await _admin(request, token) is not None
 
 
 AdminUser = Annotated[SignedIn, Depends(get_admin)]

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
 from app.core.cache import Cache, cache_key
 from app.core.cursors import Ordering, SortKey
-from app.core.db import PublicReader
+from app.core.db import PublicReader, session_rows
 from app.core.http_cache import PublicReply
 from app.core.pagination import Page, PagedSelect, PageParams
 from app.jobs.models import Job
@@ -110,7 +110,7 @@ async def find_jobs(
     also what job alerts run."""
     values = _search_values(search)
     paged = _search_select(frozenset(values), search.effective_sort)
-    rows, cursor = await paged.fetch(session, page, values)
+    rows, cursor = await paged.fetch(session_rows(session), page, values)
     now = datetime.now(UTC)
     return [JobSummary.of_row(row, now) for row in rows], cursor
 

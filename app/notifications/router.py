@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.pagination import Page, PageDep
@@ -25,10 +25,12 @@ NotificationPage = Page[NotificationRead]
 async def list_notifications(
     page: PageDep,
     user: CurrentUser,
-    session: SessionDep,
+    database: DatabaseDep,
     unread_only: Annotated[bool, Query()] = False,
 ) -> Page[NotificationRead]:
-    rows, cursor = await service.list_notifications(session, user.id, page, unread_only=unread_only)
+    rows, cursor = await service.list_notifications(
+        database.rows, user.id, page, unread_only=unread_only
+    )
     # The page validated in one call from the rows' attributes, not a model built per row.
     return NotificationPage.model_validate(
         {"items": rows, "next_cursor": cursor}, from_attributes=True

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.cursors import Ordering, SortKey
+from app.core.db import RowSource
 from app.core.errors import NotFound
 from app.core.pagination import PagedSelect, PageParams
 from app.events.models import EventKind
@@ -63,9 +64,9 @@ async def notify(
 
 
 async def list_notifications(
-    session: AsyncSession, user_id: int, page: PageParams, *, unread_only: bool
-) -> tuple[Sequence[Row[*tuple[Any, ...]]], str | None]:
-    return await _notifications_of(unread_only).fetch(session, page, {"user_id": user_id})
+    rows_of: RowSource, user_id: int, page: PageParams, *, unread_only: bool
+) -> tuple[Sequence[Any], str | None]:
+    return await _notifications_of(unread_only).fetch(rows_of, page, {"user_id": user_id})
 
 
 # What a listed notification shows (NotificationRead's fields), read as columns: no ORM object

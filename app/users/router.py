@@ -4,7 +4,7 @@ account (DELETE /api/users/me) needs the password and ends every session: it is 
 
 from __future__ import annotations
 
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, RowSource, SessionDep, session_rows
 from app.core.errors import NotFound, Unauthorized, error_responses
 from app.core.ids import IdPath
 from app.core.routing import Router
@@ -20,19 +20,21 @@ router = Router(tags=["users"])
 
 
 async def _private(
-    session: SessionDep, storage: Storage, profile: UserPrivate, resume_file_id: int | None
+    rows_of: RowSource, storage: Storage, profile: UserPrivate, resume_file_id: int | None
 ) -> UserPrivate:
-    resume = (await files.ready_files(session, resume_file_id)).get(resume_file_id or 0)
+    resume = (await files.ready_files(rows_of, resume_file_id)).get(resume_file_id or 0)
     if resume is not None:
         profile.resume = links.describe(storage, resume)
     return profile
 
 
 @router.get("/me", responses=error_responses(Unauthorized))
-async def read_me(account: CurrentProfile, session: SessionDep, storage: StorageDep) -> UserPrivate:
+async def read_me(
+    account: CurrentProfile, database: DatabaseDep, storage: StorageDep
+) -> UserPrivate:
     """The caller's profile, with a short-lived download link to its résumé file."""
     profile = UserPrivate.of_row(account)
-    return await _private(session, storage, profile, account.resume_file_id)
+    return await _private(database.rows, storage, profile, account.resume_file_id)
 
 
 @router.patch("/me", responses=error_responses(Unauthorized))
@@ -42,7 +44,8 @@ async def update_me(
     """Change profile fields; email, role and account flags cannot be changed here. Files are
     referred to by the id of a completed upload of the caller's."""
     await service.update_profile(session, storage, user, body.changes())
-    return await _private(session, storage, UserPrivate.model_validate(user), user.resume_file_id)
+    profile = UserPrivate.model_validate(user)
+    return await _private(session_rows(session), storage, profile, user.resume_file_id)
 
 
 @router.get("/{user_id}", responses=error_responses(Unauthorized, NotFound))

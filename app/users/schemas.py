@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Row
 
+from app.core.db import Record
 from app.core.fields import (
     NOT_SENT,
     DistinctList,
@@ -158,7 +158,7 @@ class UserPrivate(UserPublic):
     updated_at: datetime
 
     @classmethod
-    def of_row(cls, row: Row[Any]) -> UserPrivate:
+    def of_row(cls, row: Record) -> UserPrivate:
         """From the users table's columns (`CurrentProfile`), as from a `User` (whose
         `email_verified` and `min_pay` are properties of two columns each)."""
         columns = row._mapping

@@ -6,54 +6,72 @@ account read the full row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
+from app.core.config import Settings
+from app.core.db import parse_database_url
+from bench.capture import CaptureProxy
 from tests.support.factories import Market
-from tests.support.helpers import assert_error
+from tests.support.helpers import assert_error, make_client
 
 
-@contextmanager
-def _statements(market: Market) -> Iterator[list[str]]:
-    engine = market.app.state.services.database.engine.sync_engine
-    sent: list[str] = []
+@pytest.fixture
+async def watched(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    database_url: str,
+) -> AsyncIterator[tuple[Market, CaptureProxy]]:
+    """A market whose app reaches PostgreSQL through the capture proxy: what the server
+    receives, whichever way the app sends it."""
+    session_url = parse_database_url(database_url).url
+    host = session_url.host or session_url.query.get("host")
+    assert isinstance(host, str), "DATABASE_URL names several hosts"
+    with CaptureProxy(host, session_url.port or 5432) as proxy:
+        url = session_url.set(host="127.0.0.1", port=proxy.port, query={})
+        app = await start_app(make_settings(database_url=url.render_as_string(False)))
+        async with make_client(app) as client:
+            yield Market(app, client), proxy
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-async def test_a_signed_in_read_checks_the_caller_without_the_users_row(market: Market) -> None:
-    seeker = await market.user()
-    with _statements(market) as sent:
-        response = await market.client.get("/api/notifications", headers=seeker.headers)
+async def _sent(
+    proxy: CaptureProxy, market: Market, path: str, headers: dict[str, str]
+) -> list[str]:
+    """The statements of one GET, as PostgreSQL received them."""
+    started = time.monotonic()
+    response = await market.client.get(path, headers=headers)
     assert response.status_code == 200, response.text
+    return [" ".join(s.sql.split()) for s in proxy.since(started) if s.kind == "query"]
+
+
+async def test_a_signed_in_read_checks_the_caller_without_the_users_row(
+    watched: tuple[Market, CaptureProxy],
+) -> None:
+    market, proxy = watched
+    seeker = await market.user()
+    sent = await _sent(proxy, market, "/api/notifications", seeker.headers)
     users = [s for s in sent if "FROM users" in s]
     assert len(users) == 1, sent
-    caller = " ".join(users[0].split())
+    caller = users[0]
     assert caller.startswith("SELECT users.id, users.role FROM users WHERE"), caller
     for condition in ("token_version", "is_active", "deleted_at IS NULL", "suspended_at IS NULL"):
         assert condition in caller, caller
     assert not any("password_hash" in s for s in sent), sent
 
 
-async def test_the_profile_is_read_as_its_columns_under_the_same_check(market: Market) -> None:
+async def test_the_profile_is_read_as_its_columns_under_the_same_check(
+    watched: tuple[Market, CaptureProxy],
+) -> None:
+    market, proxy = watched
     seeker = await market.user(full_name="Ada Rolle")
-    with _statements(market) as sent:
-        response = await market.client.get("/api/users/me", headers=seeker.headers)
-    assert response.status_code == 200, response.text
+    response = await market.client.get("/api/users/me", headers=seeker.headers)
     assert response.json()["full_name"] == "Ada Rolle"
     assert response.json()["email"] == seeker.email
-    users = [" ".join(s.split()) for s in sent if "FROM users" in s]
+    sent = await _sent(proxy, market, "/api/users/me", seeker.headers)
+    users = [s for s in sent if "FROM users" in s]
     assert len(users) == 1, sent
     for condition in ("token_version", "is_active", "deleted_at IS NULL", "suspended_at IS NULL"):
         assert condition in users[0], users[0]

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import Select, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.db.engine import Pool
 from app.core.db.errors import DATABASE_UNAVAILABLE_ERRORS, DatabaseUnreachable, describe
+from app.core.db.reads import Record
 from app.core.db.replica import ReadReplica
 from app.core.db.url import DatabaseTarget, DatabaseURLError, parse_database_url
 from app.core.errors import DatabaseUnavailable
@@ -150,14 +152,31 @@ class Database:
                 ):
                     await session.commit()
             except DATABASE_UNAVAILABLE_ERRORS as exc:
-                if not getattr(exc, "connection_lost", False):
-                    self.report_failure(exc)
-                raise DatabaseUnavailable() from exc
+                raise self._unavailable(exc) from exc
             except BaseException:
                 if session.in_transaction():
                     await session.rollback()
                 raise
             self.report_success()
+
+    async def rows(self, stmt: Select[Any], params: Mapping[str, Any]) -> list[Record]:
+        """The primary's rows of a statement built once, read through the driver
+        (app/core/db/reads.py): no session. For the reads on every signed-in request, where
+        the session's machinery cost more than the statement."""
+        self.check_available()
+        try:
+            rows = await self._pool().fetch(stmt, params)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            raise self._unavailable(exc) from exc
+        self.report_success()
+        return rows
+
+    def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
+        """The 503 of a failure to reach the database; an outage unless it was one dropped
+        connection (DatabaseUnreachable.connection_lost)."""
+        if not getattr(exc, "connection_lost", False):
+            self.report_failure(exc)
+        return DatabaseUnavailable()
 
     async def ping(self) -> float:
         """Run SELECT 1; return the round trip in milliseconds."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,11 +21,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, greenlet_spawn
 
 from app.core.config import Settings
-from app.core.db.errors import DROPPED_CONNECTION, classify_driver_errors
+from app.core.db.errors import (
+    DROPPED_CONNECTION,
+    DatabaseUnreachable,
+    classify_driver_errors,
+    describe,
+)
 from app.core.db.fair_pool import FairQueuePool
+from app.core.db.reads import Record, compiled
 from app.core.db.url import DatabaseTarget
 
 logger = logging.getLogger("app.db")
@@ -151,6 +158,26 @@ class Pool:
         maker = self._read_sessionmaker if read_only else self._sessionmaker
         assert maker is not None
         return maker
+
+    async def fetch(self, stmt: Select[Any], params: Mapping[str, Any]) -> list[Record]:
+        """`stmt`'s rows through the driver (app/core/db/reads.py), on a connection of this
+        pool checked out for it alone: outside any transaction, as a GET's session reads. A
+        connection that fails under the statement (dropped, reset, DB_COMMAND_TIMEOUT) is
+        discarded and the failure raised as DatabaseUnreachable, as the engine's own hook
+        does (`classify_driver_errors`); the others the checkout's guard finds."""
+        read = compiled(stmt, self.engine.dialect)
+        connection = await self.engine.raw_connection()
+        try:
+            driver = connection.driver_connection
+            assert driver is not None
+            return await driver.fetch(read.sql, *read.args(params), record_class=Record)
+        except (*DROPPED_CONNECTION, OSError) as exc:
+            await greenlet_spawn(connection.invalidate, exc)
+            lost = isinstance(exc, DROPPED_CONNECTION)
+            raise DatabaseUnreachable(describe(exc), connection_lost=lost) from exc
+        finally:
+            if connection.is_valid:
+                await greenlet_spawn(connection.close)
 
     def status(self) -> dict[str, int] | None:
         if self._engine is None:

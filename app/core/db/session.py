@@ -1,4 +1,5 @@
-"""The session dependencies: one request, one session, one transaction (`Database.session`)."""
+"""The session dependencies: one request, one session, one transaction (`Database.session`);
+and the database itself, for the reads through the driver."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from app.core.db.database import Database
 from app.core.services import core_services
 
 _SAFE_METHODS = frozenset(("GET", "HEAD"))
+
+
+async def get_database(request: Request) -> Database:
+    """The app's primary database, for the reads through the driver (`Database.rows`)."""
+    return core_services(request).database
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -55,4 +61,5 @@ async def get_public_reader(request: Request) -> AsyncIterator[PublicReader]:
 # scope="function": the commit happens before the response is sent, so a failed commit is an
 # error response, never a success reply for a write that was lost.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 PublicReaderDep = Annotated[PublicReader, Depends(get_public_reader, scope="function")]
