@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.core.cache import Cache
+from app.core.cache import CACHE_CHANNEL, Cache
 from app.core.config import Settings, get_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
 from app.core.errors import install_error_handlers
@@ -36,6 +36,7 @@ from app.files.router import UPLOAD_CONTENT_PATH
 from app.files.storage import STORAGE, make_storage
 from app.health.probes import probe_routes
 from app.health.router import router as health_router
+from app.identity.known_callers import CALLERS_CHANNEL, KNOWN_CALLERS, KnownCallers
 from app.routers import API_ROUTERS
 from app.server.startup_report import log_startup_configuration
 
@@ -100,7 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=metrics,
     )
     hub = EventHub.from_settings(settings)
-    hub.carry_cache(services.cache)
+    hub.carry(CACHE_CHANNEL, services.cache)
+    known_callers = KnownCallers()
+    hub.carry(CALLERS_CHANNEL, known_callers)
+    services.provide(KNOWN_CALLERS, known_callers)
     services.provide(EVENT_HUB, hub)
     services.provide(STORAGE, make_storage(settings))
 

@@ -20,6 +20,7 @@ from app.core.ratelimit import Limit
 from app.core.security import create_access_token, hash_refresh_token, new_refresh_token
 from app.events.models import EventKind
 from app.events.service import record
+from app.identity.known_callers import forget_on_commit
 from app.identity.models import User
 
 logger = logging.getLogger("app.auth")
@@ -156,6 +157,8 @@ async def end_sessions(
         execution_options={"synchronize_session": False},
     )
     set_committed_value(user, "token_version", version)
+    # Every instance forgets the caller it checked (migration 0013's NOTIFY); this one at once.
+    forget_on_commit(session, user.id)
     # Open live streams of the account end too, on every instance (app/events).
     record(session, user.id, EventKind.SESSION_ENDED, {})
     where = [RefreshToken.user_id == user.id]

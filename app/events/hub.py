@@ -7,9 +7,10 @@ waking reads the new events with a short session of the app's pool. Lost notific
 lose events: a stream always reads everything past the last id it sent, and after the listener
 reconnects every stream is woken to catch up.
 
-The same connection LISTENs on the response cache's CACHE_CHANNEL (`carry_cache`): a write on
-any instance drops the namespaces it changed from this instance's copy in process, and the
-cache trusts that copy only while this connection holds the LISTEN (app/core/cache.py).
+The same connection LISTENs on the channels of the copies kept in process (`carry`): the
+response cache's CACHE_CHANNEL (a write on any instance drops the namespaces it changed,
+app/core/cache.py) and the checked callers' CALLERS_CHANNEL (app/identity/known_callers.py).
+Each copy is trusted only while this connection holds the LISTEN.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
-from app.core.cache import CACHE_CHANNEL, Cache
 from app.core.config import Settings
 from app.core.db import DatabaseURLError, parse_database_url
 from app.core.errors import RateLimited
@@ -51,6 +52,15 @@ class StreamLimit(RateLimited):
     error_code = "TOO_MANY_STREAMS"
 
 
+class Follower(Protocol):
+    """What trusts copies only while the LISTEN holds, and drops them on a notification."""
+
+    def follow(self, start_signal: Callable[[], None]) -> None: ...
+    def signal_up(self) -> None: ...
+    def signal_lost(self) -> None: ...
+    def dropped(self, payload: str) -> None: ...
+
+
 @dataclass(eq=False)
 class Subscription:
     user_id: int
@@ -72,14 +82,15 @@ class EventHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.listening = asyncio.Event()
         self.closing = False
-        self._cache: Cache | None = None
+        self._carried: dict[str, Follower] = {}
         _hubs.add(self)
 
-    def carry_cache(self, cache: Cache) -> None:
-        """Carry `cache`'s invalidations: listening starts on its first lookup."""
+    def carry(self, channel: str, follower: Follower) -> None:
+        """Carry `channel`'s notifications to `follower`: listening starts when it first asks
+        (app/core/cache.py, app/identity/known_callers.py)."""
         if self._dsn is not None:
-            self._cache = cache
-            cache.follow(self._ensure_listener)
+            self._carried[channel] = follower
+            follower.follow(self._ensure_listener)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventHub:
@@ -216,22 +227,22 @@ class EventHub:
 
     def _lost(self) -> None:
         self.listening.clear()
-        if self._cache is not None:
-            self._cache.signal_lost()
+        for follower in self._carried.values():
+            follower.signal_lost()
 
-    def _cache_notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        if self._cache is not None:
-            self._cache.dropped(payload)
+    def _carry(self, _conn: object, _pid: int, channel: str, payload: str) -> None:
+        self._carried[channel].dropped(payload)
 
     async def _hold(self, connection: asyncpg.Connection) -> None:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _conn: lost.set())
         await connection.add_listener(CHANNEL, self._notified)  # type: ignore[arg-type]  # asyncpg-stubs type the payload object; a NOTIFY payload is text
-        await connection.add_listener(CACHE_CHANNEL, self._cache_notified)  # type: ignore[arg-type]  # as above
+        for channel in self._carried:
+            await connection.add_listener(channel, self._carry)  # type: ignore[arg-type]  # as above
         self.listening.set()
-        if self._cache is not None:
-            self._cache.signal_up()
-        logger.info("events listener listening on %s and %s", CHANNEL, CACHE_CHANNEL)
+        for follower in self._carried.values():
+            follower.signal_up()
+        logger.info("events listener listening on %s", ", ".join((CHANNEL, *self._carried)))
         # Whatever was announced while nobody listened is caught up now.
         self.wake()
         while not lost.is_set():

@@ -18,6 +18,7 @@ from app.core.errors import Forbidden, NotFound, Unauthorized
 from app.core.security import TokenError, decode_access_token
 from app.core.services import core_services
 from app.identity.caller import Caller, SignedIn
+from app.identity.known_callers import KNOWN_CALLERS
 from app.identity.models import Role, User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -89,18 +90,32 @@ def _params(claims: dict[str, Any]) -> dict[str, Any]:
     return {"user_id": claims["sub"], "token_version": claims["ver"]}
 
 
-async def _caller_of(database: Database, claims: dict[str, Any]) -> SignedIn:
+async def _checked_caller(request: Request, claims: dict[str, Any]) -> SignedIn:
     """The caller behind verified claims, provided the account is still live (`_LIVE`): one
-    indexed read of two columns, through the driver (`Database.rows`)."""
-    rows = await database.rows(_CALLER, _params(claims))
+    indexed read of two columns, through the driver (`Database.rows`), unless this instance
+    checked the account since anything the check reads changed (app/identity/known_callers.py)."""
+    services = core_services(request)
+    known = services.of(KNOWN_CALLERS)
+    params = _params(claims)
+    caller = known.get(params["user_id"], params["token_version"])
+    if caller is None:
+        mark = known.mark()
+        caller = await _caller_of(services.database, params)
+        known.put(mark, params["token_version"], caller)
+    return caller
+
+
+async def _caller_of(database: Database, params: dict[str, Any]) -> SignedIn:
+    """The caller read from the database (`_LIVE`); 401 unless the account is still live."""
+    rows = await database.rows(_CALLER, params)
     if not rows:
         raise Unauthorized(_INVALID)
     return SignedIn(rows[0][0], rows[0][1])
 
 
-async def _profile_of(database: Database, claims: dict[str, Any]) -> Record:
+async def _profile_of(request: Request, claims: dict[str, Any]) -> Record:
     """The caller's profile columns (`_PROFILE`), on the same condition as `_caller_of`."""
-    rows = await database.rows(_PROFILE, _params(claims))
+    rows = await core_services(request).database.rows(_PROFILE, _params(claims))
     if not rows:
         raise Unauthorized(_INVALID)
     return rows[0]
@@ -132,12 +147,12 @@ class _Bearer(OAuth2PasswordBearer):
 class _SignedInCaller(_Bearer):
     """The caller read with `read` (401 unless the account is still live), without a session."""
 
-    def __init__(self, read: Callable[[Database, dict[str, Any]], Awaitable[Any]]) -> None:
+    def __init__(self, read: Callable[[Request, dict[str, Any]], Awaitable[Any]]) -> None:
         super().__init__()
         self.read = read
 
     async def __call__(self, request: Request) -> Any:
-        return await self.read(core_services(request).database, await self.claims(request))
+        return await self.read(request, await self.claims(request))
 
 
 class _SignedInAccount(_Bearer):
@@ -148,7 +163,7 @@ class _SignedInAccount(_Bearer):
         return await _account_of(session, await self.claims(request))
 
 
-CurrentUser = Annotated[SignedIn, Depends(_SignedInCaller(_caller_of))]
+CurrentUser = Annotated[SignedIn, Depends(_SignedInCaller(_checked_caller))]
 """The signed-in caller's id and role (`_caller_of`); 401 otherwise."""
 
 CurrentAccount = Annotated[User, Depends(_SignedInAccount())]
@@ -166,7 +181,7 @@ async def get_optional_user(request: Request, token: BearerToken) -> SignedIn | 
     primary."""
     if not token:
         return None
-    return await _caller_of(core_services(request).database, _verified_claims(request, token))
+    return await _checked_caller(request, _verified_claims(request, token))
 
 
 OptionalUser = Annotated[SignedIn | None, Depends(get_optional_user)]
@@ -207,7 +222,8 @@ JobSeekerAccount = Annotated[User, Depends(get_job_seeker_account)]
 async def _admin(request: Request, token: str | None) -> SignedIn | None:
     """The admin behind the bearer token, or None for anyone else (signed in or not)."""
     try:
-        user = await _caller_of(core_services(request).database, _verified_claims(request, token))
+        claims = _verified_claims(request, token)
+        user = await _caller_of(core_services(request).database, _params(claims))
     except Unauthorized:
         return None
     return user if user.role == Role.ADMIN else None
