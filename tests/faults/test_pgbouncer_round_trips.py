@@ -8,6 +8,7 @@ sends no BEGIN or COMMIT around it, and no request sends a Close of an earlier s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 from sqlalchemy.engine import URL
 
 from app.core.config import Settings
+from app.events.hub import EVENT_HUB
+from app.identity.known_callers import KNOWN_CALLERS
 from bench.delay import DelayProxy
 from bench.wire import Counts, PostgresWire
 from tests.faults.pgbouncer import PgBouncer
@@ -79,19 +82,26 @@ async def test_a_signed_in_read_is_two_round_trips_per_statement(
     me = await _warm_get(market, wire, "/api/users/me", headers=seeker.headers)
     assert (me.round_trips, dict(me.messages)) == (2, ONE_STATEMENT)
 
-    # The caller, then the application with its job, company and history: two statements.
+    # Once the LISTEN connection holds (on the direct endpoint), a caller this instance checked
+    # is known (app/identity/known_callers.py): the application with its job, company and
+    # history is the one statement.
+    await asyncio.wait_for(market.app.state.services.of(EVENT_HUB).listening.wait(), 10)
     application = f"/api/applications/{applied['id']}"
     read = await _warm_get(market, wire, application, headers=seeker.headers)
+    assert (read.round_trips, dict(read.messages)) == (2, ONE_STATEMENT)
+    # A caller not known: the check first, two statements.
+    market.app.state.services.of(KNOWN_CALLERS).forget(seeker.id)
+    read = await _get(market, wire, application, headers=seeker.headers)
     assert read.round_trips == 4
     assert dict(read.messages) == {k: 2 * n for k, n in ONE_STATEMENT.items()}
 
-    # A write keeps its transaction: BEGIN, then the caller, the UPDATE, the new unread count
-    # and the live event (tests/core/test_round_trips.py), COMMIT; and no Close.
+    # A write keeps its transaction: BEGIN, then the UPDATE, the new unread count and the live
+    # event (tests/core/test_round_trips.py), COMMIT; and no Close.
     await _get(market, wire, "/api/notifications", headers=employer.headers)
     write = await _send(
         market, wire, "POST", "/api/notifications/read-all", headers=employer.headers
     )
-    assert (write.round_trips, write.messages["Q"], write.messages["C"]) == (2 + 4 * 2, 2, 0)
+    assert (write.round_trips, write.messages["Q"], write.messages["C"]) == (2 + 3 * 2, 2, 0)
 
 
 async def test_a_job_page_miss_is_two_round_trips_and_a_hit_none(

@@ -48,6 +48,32 @@ def _on(cluster: Cluster, http: httpx.Client, index: int, method: str, url: str,
     pytest.fail(f"nginx never sent {method} {url} to instance {index}")
 
 
+NOTIFICATIONS = "/api/notifications"
+
+
+def _known_on_both(cluster: Cluster, http: httpx.Client, headers: dict[str, str]) -> None:
+    """A signed-in read answered by each instance for a second, so that each has its LISTEN
+    connection up and keeps the caller it checked (app/identity/known_callers.py)."""
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline:
+        for index in (0, 1):
+            assert _on(
+                cluster, http, index, "GET", "/api/notifications", headers=headers
+            ).is_success
+        time.sleep(0.05)
+
+
+def _refused_on(cluster: Cluster, http: httpx.Client, index: int, headers: dict[str, str]) -> None:
+    """Instance `index` refuses the token once the write's NOTIFY reached it (5 s at most)."""
+    deadline = time.monotonic() + 5
+    while (
+        after := _on(cluster, http, index, "GET", "/api/notifications", headers=headers)
+    ).is_success:
+        assert time.monotonic() < deadline, "the other instance still takes the token after 5 s"
+        time.sleep(0.02)
+    assert_error(after, 401)
+
+
 def test_both_instances_serve_through_nginx(cluster: Cluster) -> None:
     with cluster.client() as http:
         served = {cluster.served_by(http.get("/api/jobs")) for _ in range(4)}
@@ -86,18 +112,18 @@ def test_failed_login_limit_reached_on_one_instance_holds_on_the_other(cluster: 
 
 
 def test_logout_all_on_one_instance_ends_access_tokens_on_the_other(cluster: Cluster) -> None:
+    """Both instances know the caller; the one that ends the sessions refuses the token at
+    once, the other when the NOTIFY of the commit reaches it."""
     with cluster.client() as http:
         tokens = _register(http, "leave@example.com")
-        me = _on(cluster, http, 1, "GET", "/api/auth/me", headers=_bearer(tokens["access_token"]))
-        assert me.status_code == 200
+        headers = _bearer(tokens["access_token"])
+        _known_on_both(cluster, http, headers)
 
-        logout = http.post("/api/auth/logout-all", headers=_bearer(tokens["access_token"]))
+        logout = http.post("/api/auth/logout-all", headers=headers)
         assert logout.status_code == 204
-        other = 1 - cluster.served_by(logout)
-        after = _on(
-            cluster, http, other, "GET", "/api/auth/me", headers=_bearer(tokens["access_token"])
-        )
-        assert_error(after, 401)
+        here = cluster.served_by(logout)
+        assert_error(_on(cluster, http, here, "GET", NOTIFICATIONS, headers=headers), 401)
+        _refused_on(cluster, http, 1 - here, headers)
 
 
 def test_password_change_on_one_instance_ends_other_sessions_on_the_other(cluster: Cluster) -> None:
@@ -106,6 +132,7 @@ def test_password_change_on_one_instance_ends_other_sessions_on_the_other(cluste
         second = http.post(
             "/api/auth/login", json={"email": "change@example.com", "password": PASSWORD}
         ).json()
+        _known_on_both(cluster, http, _bearer(second["access_token"]))
 
         changed = http.post(
             "/api/auth/change-password",
@@ -113,11 +140,7 @@ def test_password_change_on_one_instance_ends_other_sessions_on_the_other(cluste
             headers=_bearer(first["access_token"]),
         )
         assert changed.status_code == 204, changed.text
-        other = 1 - cluster.served_by(changed)
-        ended = _on(
-            cluster, http, other, "GET", "/api/auth/me", headers=_bearer(second["access_token"])
-        )
-        assert_error(ended, 401)
+        _refused_on(cluster, http, 1 - cluster.served_by(changed), _bearer(second["access_token"]))
         refresh = http.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
         assert_error(refresh, 401)
 
