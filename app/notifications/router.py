@@ -31,10 +31,9 @@ async def list_notifications(
     rows, cursor = await service.list_notifications(
         database.rows, user.id, page, unread_only=unread_only
     )
-    # The page validated in one call from the rows' attributes, not a model built per row.
-    return NotificationPage.model_validate(
-        {"items": rows, "next_cursor": cursor}, from_attributes=True
-    )
+    # The page validated in one call from the rows' mappings, not a model built per row.
+    items = [row._mapping for row in rows]
+    return NotificationPage.model_validate({"items": items, "next_cursor": cursor})
 
 
 @router.get(
