@@ -2,7 +2,7 @@
 version, role, active, deleted and suspended columns, or the row itself) NOTIFYs hmb_callers
 with the account's id ('*' when the table is truncated), from the database, so that every
 writer (a route, the CLI, an operator's SQL) tells every instance to forget the caller it
-checked (app/identity/callers.py)
+checked (app/identity/known_callers.py)
 
 Revision ID: 0013
 Revises: 0012

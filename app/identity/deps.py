@@ -164,7 +164,7 @@ class _SignedInAccount(_Bearer):
 
 
 CurrentUser = Annotated[SignedIn, Depends(_SignedInCaller(_checked_caller))]
-"""The signed-in caller's id and role (`_caller_of`); 401 otherwise."""
+"""The signed-in caller's id and role (`_checked_caller`); 401 otherwise."""
 
 CurrentAccount = Annotated[User, Depends(_SignedInAccount())]
 """The signed-in caller's full users row, for the routes that change the account (loaded in the

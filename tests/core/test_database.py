@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter
-from sqlalchemy import text
+from sqlalchemy import Integer, literal_column, select, text
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
@@ -283,29 +283,40 @@ async def test_a_login_the_server_refuses_is_a_503_not_a_500(
     assert app.state.services.database.is_down  # the outage is counted: fail fast, log it once
 
 
+_BACKEND_PID = select(literal_column("pg_backend_pid()", Integer).label("pid"))
+
+
+async def _backend_pid(database: Database, via: str) -> int:
+    """The server process of the connection a read got: a session's, or `Database.rows`'."""
+    if via == "rows":
+        [row] = await database.rows(_BACKEND_PID, {})
+        return int(row.pid)
+    async with database.session() as session:
+        return int((await session.execute(_BACKEND_PID)).scalar_one())
+
+
+@pytest.mark.parametrize("via", ["session", "rows"])
 @pytest.mark.parametrize("settle", [1.2, 0], ids=["seen-closed", "closed-unseen"])
-async def test_a_session_on_a_connection_the_server_dropped_gets_a_new_one(
-    make_settings: Callable[..., Settings], settle: float
+async def test_a_read_on_a_connection_the_server_dropped_gets_a_new_one(
+    make_settings: Callable[..., Settings], settle: float, via: str
 ) -> None:
     """A pooled connection the server ended is replaced without a ping on every checkout:
-    after a quiet spell (the ping, or asyncpg already knowing it closed) the next session just
+    after a quiet spell (the ping, or asyncpg already knowing it closed) the next read just
     gets a new one; straight away, before asyncpg has read the server's goodbye, that one
-    session may answer 503 (it was a 500: asyncpg's InternalClientError), the database is not
-    marked down, and the next session gets a new connection."""
+    read may answer 503 (it was a 500: asyncpg's InternalClientError), the database is not
+    marked down, and the next read gets a new connection. The same through a session and
+    through the driver (`Database.rows`)."""
     database, admin = Database(make_settings()), Database(make_settings())
-    pid = text("SELECT pg_backend_pid()")
     try:
         for _ in range(5):
-            async with database.session() as session:
-                first = (await session.execute(pid)).scalar_one()
+            first = await _backend_pid(database, via)
             async with admin.session() as session:
                 await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
             if settle:
                 await asyncio.sleep(settle)
             for attempt in range(2):
                 try:
-                    async with database.session() as session:
-                        assert (await session.execute(pid)).scalar_one() != first
+                    assert await _backend_pid(database, via) != first
                     break
                 except DatabaseUnavailable:
                     assert not settle and attempt == 0

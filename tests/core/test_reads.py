@@ -1,6 +1,7 @@
 """Reads through the driver (`Database.rows`, app/core/db/reads.py): the rows a session would
 give, a statement refused when its first run would give other values, and a failing
-connection handled as the session's engine handles it (a 503, the connection discarded)."""
+connection handled as the session's engine handles it (a 503, the connection discarded; a
+connection the server dropped: tests/core/test_database.py)."""
 
 from __future__ import annotations
 
@@ -71,34 +72,6 @@ async def test_a_statement_the_driver_would_read_differently_is_refused(
         await database.dispose()
 
 
-@pytest.mark.parametrize("settle", [1.2, 0], ids=["seen-closed", "closed-unseen"])
-async def test_a_read_on_a_connection_the_server_dropped_gets_a_new_one(
-    make_settings: Callable[..., Settings], settle: float
-) -> None:
-    """As a session does (tests/core/test_database.py): at most the one read that finds the
-    connection gone answers 503, the database is not marked down, the next read reconnects."""
-    database, admin = Database(make_settings()), Database(make_settings())
-    try:
-        for _ in range(5):
-            [first] = await database.rows(_BACKEND, {})
-            async with admin.session() as session:
-                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first.pid})
-            if settle:
-                await asyncio.sleep(settle)
-            for attempt in range(2):
-                try:
-                    [again] = await database.rows(_BACKEND, {})
-                    assert again.pid != first.pid
-                    break
-                except DatabaseUnavailable:
-                    assert not settle and attempt == 0
-                    assert not database.is_down
-        assert not database.is_down
-    finally:
-        await database.dispose()
-        await admin.dispose()
-
-
 async def test_a_read_past_the_command_timeout_is_a_503_and_its_connection_is_replaced(
     make_settings: Callable[..., Settings],
 ) -> None:
@@ -111,6 +84,29 @@ async def test_a_read_past_the_command_timeout_is_a_503_and_its_connection_is_re
         await asyncio.sleep(database.FAIL_FAST_SECONDS)
         [after] = await database.rows(_BACKEND, {})
         assert after.pid != before.pid  # the connection the deadline cut is not reused
+        assert not database.is_down
+    finally:
+        await database.dispose()
+
+
+async def test_a_read_cancelled_mid_statement_leaves_its_connection_usable(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """A request stopped while its statement runs (a timeout around it, a worker shutting
+    down) hands its connection back; the next read on it answers (asyncpg waits for the server
+    to give the statement up), and nothing is marked down. One connection in the pool, so
+    the next read is on the same one."""
+    database = Database(make_settings(db_pool_size=1))
+    try:
+        await database.rows(_BACKEND, {})
+        reading = asyncio.create_task(database.rows(_SLEEP, {"seconds": 5}))
+        await asyncio.sleep(0.3)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert database.pool_status()["checked_out"] == 0  # type: ignore[index]
+        [row] = await asyncio.wait_for(database.rows(_SLEEP, {"seconds": 0}), 5)
+        assert row.one == 1
         assert not database.is_down
     finally:
         await database.dispose()

@@ -4,7 +4,7 @@ alone and handed back at once.
 
 Why: the signed-in reads were SQLAlchemy's session and result machinery around one or two
 SELECTs. Around one statement that machinery costs ~350 us of CPU against ~110 for the
-checkout, the fetch and the return (`docs/performance.md`, "The signed-in path through the
+checkout, the fetch and the return (`docs/performance.md`, "The signed-in reads through the
 driver"). The session stays for writes and for reads that need ORM objects.
 
 What a statement here must be (checked when it is first compiled, so a test that runs it
