@@ -16,6 +16,7 @@ import httpx
 import pytest
 from redis import Redis as SyncRedis
 
+from app.core.cache import Cache
 from app.core.db import parse_database_url
 from tests.support.cluster import Cluster
 from tests.support.helpers import assert_error, mark_email_verified
@@ -295,6 +296,10 @@ def test_a_write_on_either_instance_drops_the_copy_in_process_on_both(
                 while client.get(page).json()["title"] != title and time.monotonic() < deadline:
                     time.sleep(0.02)
                 assert client.get(page).json()["title"] == title, f"instance {index} kept it"
+            # An instance can read the new page (Redis's generation moved) before the edit's
+            # NOTIFY reaches its LISTEN connection; let it land, within the cache's own settle
+            # window, before the next round makes the copies it checks.
+            time.sleep(Cache.SETTLE_SECONDS)
     finally:
         for client in clients:
             client.close()
