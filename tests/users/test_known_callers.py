@@ -49,6 +49,7 @@ async def _refused_soon(client: httpx.AsyncClient, headers: dict[str, str]) -> N
         "UPDATE users SET deleted_at = now() WHERE id = :id",
         "UPDATE users SET is_active = false WHERE id = :id",
         "UPDATE users SET token_version = token_version + 1 WHERE id = :id",
+        "DELETE FROM users WHERE id = :id",
     ],
 )
 async def test_an_operators_change_in_sql_ends_a_known_callers_access(
