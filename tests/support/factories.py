@@ -4,6 +4,7 @@ SQL for what the API deliberately cannot do (making an admin, moving time)."""
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,21 @@ class Market:
         """Make a job's expiry lie in the past, as time passing would."""
         past = datetime.now(UTC) - timedelta(minutes=1)
         await self.sql("UPDATE jobs SET expires_at = :at WHERE id = :id", at=past, id=job_id)
+
+    async def cached_copy(self, path: str, change_behind_the_api: str) -> httpx.Response:
+        """Read `path`, run `change_behind_the_api` (SQL taking a :mark), and return the read
+        once a read after the change is that same copy: the page comes from the cache. The
+        NOTIFY of a write made just before may land after the first read and rightly drop its
+        copy, so a changed page starts another round, with another mark (5 s at most)."""
+        deadline = time.monotonic() + 5
+        for mark in itertools.count(1):
+            copy = await self.client.get(path)
+            assert copy.status_code == 200, copy.text
+            await self.sql(change_behind_the_api, mark=f"Changed in SQL {mark}")
+            if (await self.client.get(path)).content == copy.content:
+                return copy
+            assert time.monotonic() < deadline, f"{path} is never served from the cache"
+        raise AssertionError("unreachable")
 
 
 @pytest.fixture
