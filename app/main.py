@@ -27,6 +27,7 @@ from app.core.metrics import Metrics
 from app.core.operation_ids import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
+from app.core.route_index import index_routes
 from app.core.routing import include
 from app.core.security import PasswordHasher
 from app.core.services import CoreServices
@@ -108,13 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     services.provide(EVENT_HUB, hub)
     services.provide(STORAGE, make_storage(settings))
 
-    # The probes come first so the router matches them before anything else; the rest of the
-    # health routes (scraped, rarely called) after the API's, which FastAPI would otherwise try
-    # every one of them before on every API request (CPU on every job page).
     app.router.routes[:0] = probe_routes
     for router, prefix in API_ROUTERS:
         include(app, router, prefix=f"/api{prefix}")
     include(app, health_router)
+    index_routes(app.router)
     install_error_handlers(app, DATABASE_UNAVAILABLE_ERRORS)
 
     # add_middleware wraps what is there: the last one added is the outermost.
