@@ -53,6 +53,25 @@ def bench_database(server_url: str, name: str) -> Database:
     return Database(url=url, dsn=_asyncpg_dsn(url))
 
 
+def clear_rate_limits(redis_url: str | None) -> int:
+    """Delete the rate limits' counters (`hmb:ratelimit:*`) in the run's Redis; how many.
+    They count per account id and address for an hour: the accounts of an earlier run in the
+    hour have the same ids, and their applications counted against this run's seekers (429s
+    in the mixed day after a few short runs)."""
+    if not redis_url:
+        return 0
+    from redis import Redis
+
+    from app.core.ratelimit import KEY_PREFIX
+
+    client = Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{KEY_PREFIX}:*", count=1000))
+        return int(client.delete(*keys)) if keys else 0
+    finally:
+        client.close()
+
+
 async def create_database(server_url: str, name: str, *, fresh: bool) -> bool:
     """Create `name` on the server (dropping it first when `fresh`); True if it is new."""
     conn = await asyncpg.connect(_asyncpg_dsn(server_url))

@@ -320,6 +320,8 @@ def prepare_data(bench: Bench, cases: list[Case]) -> dict[str, Any]:
             print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
         else:
             print("`python -m app seed` does not exist yet: the job cases are skipped")
+    cleared = prepare.clear_rate_limits(os.environ.get("REDIS_URL"))
+    print(f"rate-limit counters of earlier runs cleared from Redis: {cleared}", flush=True)
     emails, password_hash = asyncio.run(
         prepare.create_login_users(database, args.users, args.bcrypt_rounds)
     )

@@ -8,6 +8,8 @@ import re
 
 import httpx
 import pytest
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Match, Mount, Route, Router
@@ -109,7 +111,6 @@ async def test_a_router_answers_as_it_did_without_the_index(
 
 
 def test_a_router_with_middleware_of_its_own_is_refused() -> None:
-    router = Router([], middleware=[])
-    router.middleware_stack = PlainTextResponse("wrapped")
+    router = Router([], middleware=[Middleware(GZipMiddleware)])
     with pytest.raises(TypeError, match="without middleware"):
         index_routes(router)

@@ -26,7 +26,9 @@ async def test_cached_list_is_served_until_a_write_invalidates_it(market: Market
     assert await _listed(market) == [job["id"]]
 
     # A change made behind the API's back is not seen: the list is served from the cache ...
-    await market.cached_copy("/api/jobs", f"UPDATE jobs SET title = :mark WHERE id = {job['id']}")
+    await market.cached_copy(
+        "/api/jobs", "UPDATE jobs SET title = :mark WHERE id = :j", j=job["id"]
+    )
     stats = (await market.client.get("/api/stats")).json()
     assert stats == {"active_jobs": 1, "companies_hiring": 1, "new_jobs_this_week": 1}
 

@@ -115,7 +115,9 @@ async def test_the_cached_job_page_follows_every_write_that_changes_it(market: M
     page = f"/api/jobs/{job}"
 
     # Served from the cache: a change behind the API's back is not seen ...
-    first = await market.cached_copy(page, f"UPDATE jobs SET description = :mark WHERE id = {job}")
+    first = await market.cached_copy(
+        page, "UPDATE jobs SET description = :mark WHERE id = :j", j=job
+    )
 
     # ... and every write through the API is, with a new ETag.
     seen = {first.headers["etag"]}

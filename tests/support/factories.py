@@ -110,20 +110,22 @@ class Market:
         past = datetime.now(UTC) - timedelta(minutes=1)
         await self.sql("UPDATE jobs SET expires_at = :at WHERE id = :id", at=past, id=job_id)
 
-    async def cached_copy(self, path: str, change_behind_the_api: str) -> httpx.Response:
-        """Read `path`, run `change_behind_the_api` (SQL taking a :mark), and return the read
-        once a read after the change is that same copy: the page comes from the cache. The
-        NOTIFY of a write made just before may land after the first read and rightly drop its
-        copy, so a changed page starts another round, with another mark (5 s at most)."""
+    async def cached_copy(self, path: str, change: str, **params: Any) -> httpx.Response:
+        """Read `path`, run `change` (SQL behind the API's back, taking a :mark besides
+        `params`), and return the read once a read after the change is that same copy: the
+        page comes from the cache. The NOTIFY of a write made just before may land after the
+        first read and rightly drop its copy, so a changed page starts another round, with
+        another mark (5 s at most)."""
         deadline = time.monotonic() + 5
-        for mark in itertools.count(1):
+        rounds = 0
+        while True:
+            rounds += 1
             copy = await self.client.get(path)
             assert copy.status_code == 200, copy.text
-            await self.sql(change_behind_the_api, mark=f"Changed in SQL {mark}")
+            await self.sql(change, mark=f"Changed in SQL {rounds}", **params)
             if (await self.client.get(path)).content == copy.content:
                 return copy
             assert time.monotonic() < deadline, f"{path} is never served from the cache"
-        raise AssertionError("unreachable")
 
 
 @pytest.fixture
