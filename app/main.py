@@ -20,6 +20,7 @@ from app.core.http.cors import CORSMiddleware
 from app.core.http.gzip import GZipMiddleware
 from app.core.http.proxies import TrustedProxies
 from app.core.http.ratelimit import ApiRateLimitMiddleware
+from app.core.http.route_index import index_routes
 from app.core.http.unhandled import UnhandledErrorMiddleware
 from app.core.http_cache import GZIP_MINIMUM_SIZE
 from app.core.logging import configure_logging
@@ -27,7 +28,6 @@ from app.core.metrics import Metrics
 from app.core.operation_ids import operation_id
 from app.core.ratelimit import FleetRateLimit, RateLimiter
 from app.core.redis import RedisState
-from app.core.route_index import index_routes
 from app.core.routing import include
 from app.core.security import PasswordHasher
 from app.core.services import CoreServices

@@ -25,8 +25,10 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 import orjson
+from redis import Redis
 
 from app.core.db import parse_database_url
+from app.core.ratelimit import KEY_PREFIX
 from app.core.security import PasswordHasher
 from app.seed.command import SEED_PASSWORD
 from app.seed.dataset import seed_email
@@ -60,10 +62,6 @@ def clear_rate_limits(redis_url: str | None) -> int:
     in the mixed day after a few short runs)."""
     if not redis_url:
         return 0
-    from redis import Redis
-
-    from app.core.ratelimit import KEY_PREFIX
-
     client = Redis.from_url(redis_url)
     try:
         keys = list(client.scan_iter(match=f"{KEY_PREFIX}:*", count=1000))

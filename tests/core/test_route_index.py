@@ -1,5 +1,5 @@
 """The router tries only the routes that could match a request's path
-(app/core/route_index.py) and serves what Starlette's scan of every route serves: the same
+(app/core/http/route_index.py) and serves what Starlette's scan of every route serves: the same
 route, the same 404 and 405, routes added later included."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route, Router
 from starlette.types import Scope
 
 from app.core.config import Settings
-from app.core.route_index import RouteIndex, index_routes
+from app.core.http.route_index import RouteIndex, index_routes
 from app.main import create_app
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")

@@ -5,5 +5,7 @@ Outermost first: RequestContext (context: request id, client address, security h
 `no-store` unless the route allows caching, access log, metrics) -> CORS (cors) ->
 ApiRateLimit (ratelimit: RATE_LIMIT_PER_MINUTE per client on /api/*) -> GZip (gzip) ->
 UnhandledError (unhandled: 500 in the error shape, inside CORS so browsers can read it) ->
-BodySizeLimit (body_size: 413) -> FastAPI. TrustedProxies (proxies) resolves the client.
+BodySizeLimit (body_size: 413) -> FastAPI, whose router dispatches through a RouteIndex
+(route_index: only the routes that could match the path). TrustedProxies (proxies) resolves
+the client.
 """
