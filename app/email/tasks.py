@@ -22,20 +22,25 @@ logger = logging.getLogger("app.email")
 # The worker's SMTP connections (or .eml files without SMTP_HOST), shared by every send.
 MAILER = WorkerResource("mailer", Mailer)
 
-# Core statements on the engine's connection: the row's few columns, no ORM object to build.
-_LOCK_UNSENT = (
-    select(OutboxEmail.key, OutboxEmail.recipient, OutboxEmail.message_id, OutboxEmail.message)
+# One Core statement on the engine's connection, no ORM object: it locks the unsent row, marks it
+# sent and returns the message as it was (PostgreSQL's RETURNING shows the new row, hence the
+# locked read joined in). The send runs in its transaction: the mark commits only after the
+# server's "250 OK", and a failed send rolls it back, the message with it.
+_UNSENT = (
+    select(OutboxEmail.id, OutboxEmail.message)
+    .where(OutboxEmail.id == bindparam("outbox_id"))
+    .with_for_update()
+    .subquery("unsent")
+)
+_CLAIM_UNSENT = (
+    update(OutboxEmail)
     .where(
-        OutboxEmail.id == bindparam("outbox_id"),
+        OutboxEmail.id == _UNSENT.c.id,
         OutboxEmail.sent_at.is_(None),
         OutboxEmail.message.is_not(None),
     )
-    .with_for_update()
-)
-_MARK_SENT = (
-    update(OutboxEmail)
-    .where(OutboxEmail.id == bindparam("outbox_id"))
     .values(sent_at=bindparam("sent_at"), message=None)
+    .returning(OutboxEmail.key, OutboxEmail.recipient, OutboxEmail.message_id, _UNSENT.c.message)
 )
 
 
@@ -58,7 +63,8 @@ async def send_email(context: JobContext, outbox_id: int) -> None:
     the server's reply)."""
     rt = runtime(context)
     async with rt.database.engine.begin() as connection:
-        row = (await connection.execute(_LOCK_UNSENT, {"outbox_id": outbox_id})).first()
+        claim = {"outbox_id": outbox_id, "sent_at": datetime.now(UTC)}
+        row = (await connection.execute(_CLAIM_UNSENT, claim)).first()
         if row is None:  # sent already, or no such row
             return
         slug = re.sub(r"[^a-z0-9]+", "-", row.key.lower()).strip("-")[:60]
@@ -69,4 +75,3 @@ async def send_email(context: JobContext, outbox_id: int) -> None:
         except MessageRefused as exc:
             logger.error("email %d refused by the SMTP server: %s", outbox_id, exc)
             raise
-        await connection.execute(_MARK_SENT, {"outbox_id": outbox_id, "sent_at": datetime.now(UTC)})

@@ -1,5 +1,6 @@
-"""The worker through faults: SMTP refusing then back, SIGKILL mid-job, the database going away
-under it, and SIGTERM. Real processes and a TCP proxy that fails the way a network does."""
+"""The worker through faults: SMTP refusing then back, SIGKILL mid-job, two runs of one email's
+job at once, the database going away under it, and SIGTERM. Real processes and a TCP proxy that
+fails the way a network does."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import asyncio
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from app.core.db import parse_database_url
+from app.email.messages import Email
+from app.email.service import SEND_EMAIL_TASK, queue_email
+from app.queue.enqueue import enqueue
 from tests.support.factories import Market
 from tests.support.mail import Mail, wait_for
 from tests.support.tcp_fault import TcpFault
@@ -87,6 +92,45 @@ async def test_a_job_whose_worker_was_killed_runs_again_exactly_once(
     await wait_for(lambda: _market_done(market))
     assert len(mail.received(RESET)) == 1
     assert len(mail.received(VERIFY)) == 1
+
+
+async def test_two_runs_of_one_emails_job_at_once_send_it_once(
+    app: FastAPI, market: Market, mail: Mail
+) -> None:
+    """A second job for the same outbox row (as a stalled-job retry racing a slow worker) waits
+    for the first run's lock; the first run's send fails, its claim rolls back, the second sends,
+    and the first's retry finds the email sent."""
+    services = app.state.services
+    async with services.database.session() as session:
+        await queue_email(
+            session, services.settings, "test:race", Email("race@example.bs", "Race", "Hello")
+        )
+    [(outbox_id,)] = await market.sql("SELECT id FROM outbox_emails WHERE key = 'test:race'")
+    async with services.database.session() as session:
+        await enqueue(session, SEND_EMAIL_TASK, outbox_id=outbox_id)
+
+    with TcpFault(("127.0.0.1", mail.smtp.port)) as smtp:
+        smtp.blackhole()  # the first run's send hangs on its SMTP connection, the row locked
+        mail.worker(SMTP_PORT=str(smtp.port), WORKER_CONCURRENCY="2")
+
+        async def second_run_waits_for_the_lock() -> bool:
+            rows = await market.sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'UPDATE outbox_emails%'"
+            )
+            return smtp.accepted == 1 and rows[0][0] == 1
+
+        await wait_for(second_run_waits_for_the_lock)
+        smtp.forward()  # the frozen connection breaks: the first run fails and rolls back
+
+        await wait_for(lambda: _market_done(market))
+        assert [m["To"] for m in mail.received("Race")] == ["race@example.bs"]
+        assert mail.smtp.events("rcpt") == ["rcpt race@example.bs"]
+        rows = await market.sql(
+            "SELECT sent_at IS NOT NULL, message IS NULL FROM outbox_emails WHERE id = :id",
+            id=outbox_id,
+        )
+        assert [tuple(row) for row in rows] == [(True, True)]
 
 
 # Procrastinate notices the outage on its own schedule (tens of seconds, more on a machine busy
