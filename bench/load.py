@@ -151,6 +151,32 @@ def _stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` has used so far."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of this machine's PostgreSQL so far: every live `postgres` process's own, and
+    the postmaster's counters of the backends it has reaped (a connection that closed)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = _stat(int(entry.name))
+            parent = (Path("/proc") / fields[1] / "comm").read_text().strip()
+        except OSError:
+            continue  # exited while we looked: counted in the postmaster's from now on
+        ticks += int(fields[11]) + int(fields[12])
+        if parent != "postgres":  # the postmaster
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def worker_cpu_seconds(server: ServerProcess) -> float:
     """User + system CPU time the workers have used so far: the live ones' own and, through
     the master's counters of its reaped children, that of every worker recycling retired."""

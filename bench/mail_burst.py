@@ -37,12 +37,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable
 from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
 import asyncpg
 import httpx
+import procrastinate
 
 from app.core.config import Settings
 from app.core.db import parse_database_url
@@ -51,6 +53,9 @@ from app.email.messages import Email, render, wire_text
 from app.email.unsubscribe import unsubscribe_url
 from app.main import create_app
 from app.notifications.messages import application_received
+from app.queue.connections import queue_pool
+from app.queue.worker import queue_conninfo
+from bench.load import cpu_seconds, postgres_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 8  # the worker's WORKER_CONCURRENCY here, and the floor's
@@ -112,6 +117,69 @@ async def _floor_kept_connections(port: int, messages: list[tuple[str, bytes]]) 
     for client in clients:
         await client.quit()
     return elapsed
+
+
+class CpuMeter:
+    """CPU seconds of named processes (and PostgreSQL) sampled through a run, so the CPU of any
+    window inside it can be read afterwards: {name: cumulative seconds} at wall-clock times."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.samples: list[tuple[float, dict[str, float]]] = []
+
+    def sample(self) -> None:
+        counts = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.samples.append((time.time(), {**counts, "PostgreSQL": postgres_cpu_seconds()}))
+
+    async def run(self, interval: float = 0.1) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(interval)
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """CPU seconds each used from `start` to `end` (interpolated between samples)."""
+        return {name: self._at(end, name) - self._at(start, name) for name in self.samples[0][1]}
+
+    def _at(self, moment: float, name: str) -> float:
+        earlier = [s for s in self.samples if s[0] <= moment] or self.samples[:1]
+        later = [s for s in self.samples if s[0] >= moment] or self.samples[-1:]
+        (t0, c0), (t1, c1) = earlier[-1], later[0]
+        share = 0.0 if t1 == t0 else (moment - t0) / (t1 - t0)
+        return c0[name] + share * (c1[name] - c0[name])
+
+
+async def _measured(meter: CpuMeter, work: Awaitable[float]) -> tuple[float, dict[str, float]]:
+    """What `work` returns (its seconds) and the CPU each of `meter`'s processes used in it."""
+    meter.sample()
+    started = meter.samples[-1][0]
+    seconds = await work
+    meter.sample()
+    return seconds, meter.between(started, meter.samples[-1][0])
+
+
+async def _floor_queue(url: str, n: int) -> float:
+    """N no-op jobs through the worker's queue: Procrastinate with the worker's pool, options and
+    concurrency, in this process, on a queue of their own. The queue's own pace, no email."""
+    settings = Settings(_env_file=None, environment="test", secret_key=SECRET, database_url=url)
+    connector = procrastinate.PsycopgConnector(
+        pool_factory=queue_pool,
+        conninfo=queue_conninfo(settings),
+        min_size=1,
+        max_size=CONCURRENCY + 2,
+    )
+    queue = procrastinate.App(connector=connector)
+
+    @queue.task(name="bench.noop", queue="bench_noop")
+    async def noop() -> None:
+        return None
+
+    async with queue.open_async():
+        await noop.batch_defer_async(*({} for _ in range(n)))
+        started = time.perf_counter()
+        await queue.run_worker_async(
+            queues=["bench_noop"], concurrency=CONCURRENCY, wait=False, delete_jobs="successful"
+        )
+        return time.perf_counter() - started
 
 
 async def _employer_emails(url: str, n: int) -> list[tuple[str, bytes]]:
@@ -232,8 +300,11 @@ async def main(n: int) -> None:
             ],
         )
         await asyncio.sleep(1.0)
+        meter = CpuMeter({"this process": os.getpid(), "SMTP server": smtp.pid})
         floor = await _floor_per_connection(port, n)
-        fair_floor = await _floor_kept_connections(port, await _employer_emails(url, n))
+        emails = await _employer_emails(url, n)
+        fair_floor, fair_cpu = await _measured(meter, _floor_kept_connections(port, emails))
+        queue_floor, queue_cpu = await _measured(meter, _floor_queue(url, n))
 
         worker_env = {
             **env,
@@ -269,15 +340,20 @@ async def main(n: int) -> None:
                 backlog_burst = await _burst(client, settings, pairs[n:])
                 started = time.perf_counter()
                 worker = subprocess.Popen(worker_command, cwd=ROOT, env=worker_env)
+                drain_meter = CpuMeter({"worker": worker.pid, "SMTP server": smtp.pid})
+                sampling = asyncio.create_task(drain_meter.run())
                 await _drain(client, url, 2 * n)
                 backlog = time.perf_counter() - started
+                sampling.cancel()
         span = await _sql(
             url,
-            "SELECT extract(epoch FROM max(sent_at) - min(sent_at)) AS s FROM "
-            "(SELECT sent_at FROM outbox_emails ORDER BY id OFFSET $1) AS backlog",
+            "SELECT extract(epoch FROM min(sent_at)) AS first, extract(epoch FROM max(sent_at)) "
+            "AS last FROM (SELECT sent_at FROM outbox_emails ORDER BY id OFFSET $1) AS backlog",
             n,
         )
-        sending = float(span[0]["s"])
+        first, last = float(span[0]["first"]), float(span[0]["last"])
+        sending = last - first
+        sending_cpu = drain_meter.between(first, last)
         print(f"floor, a connection per message: {n} messages in {floor:.1f} s")
         print(
             f"fair floor, {CONCURRENCY} connections kept open: {n} messages in {fair_floor:.1f} s"
@@ -291,6 +367,16 @@ async def main(n: int) -> None:
         print(f"backlog: sending, first email to last, {sending:.1f} s")
         print(f"backlog: ratio (floor time / sending time): {floor / sending:.2f}")
         print(f"backlog: ratio (fair floor time / sending time): {fair_floor / sending:.2f}")
+        print(f"queue floor, {n} no-op jobs through the worker's queue: {queue_floor:.1f} s")
+        print(f"backlog: ratio (queue floor time / sending time): {queue_floor / sending:.2f}")
+        print(f"CPU ms a message ({os.cpu_count()} CPUs), and the seconds for {n}:")
+        for label, seconds, cpu in (
+            ("fair floor (this process sends)", fair_floor, fair_cpu),
+            ("queue floor (this process works)", queue_floor, queue_cpu),
+            ("backlog sending (the worker)", sending, sending_cpu),
+        ):
+            shares = ", ".join(f"{name} {1000 * used / n:.2f}" for name, used in cpu.items())
+            print(f"  {label}: {seconds:.1f} s; {shares}; all {1000 * sum(cpu.values()) / n:.2f}")
     finally:
         _stop(worker)
         _stop(smtp)
