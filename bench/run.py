@@ -418,7 +418,7 @@ def warm_up(bench: Bench, cases: list[Case], memory: load.MemorySampler) -> None
     memory.mark_steady()
 
 
-COLD_JOB_LABEL = "cache emptied by a job edit just before (no warm-up)"
+COLD_JOB_LABEL = "right after a job edit (no warm-up): its page and the lists dropped"
 
 
 def _steady_run(
@@ -435,7 +435,8 @@ def _steady_run(
 
 def _edit_a_job(bench: Bench) -> None:
     """An employer writes one of their live jobs' titles back through the API: its commit drops
-    every cached job page on every instance, as any employer's edit does in production."""
+    that job's cached page and the lists on every instance, as any employer's edit does in
+    production."""
     token, *_, job_ids = (bench.data / "employers.txt").read_text().splitlines()[0].split(" ")
     job = f"/api/jobs/{job_ids.split(',')[0]}"
     with httpx.Client(base_url=bench.servers["app"].url(""), timeout=30) as client:
@@ -445,7 +446,7 @@ def _edit_a_job(bench: Bench) -> None:
 
 
 def _cold_job_run(bench: Bench, case: Case) -> load.Run:
-    """The job page right after a job edit emptied the cache: every page a miss at first."""
+    """The job page right after a job edit: the edited job's page a miss, the others kept."""
     _edit_a_job(bench)
     return bench.run_case("app", case, case.path, bench.args.duration, case.args)
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditAction, TargetType
 from app.audit.service import record
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
+from app.companies.listing_cache import JOBS
 from app.companies.models import Company
 from app.companies.schemas import CompanyCreate, CompanyUpdate
 from app.core.cache import Cache
@@ -113,7 +113,7 @@ async def update_company(
     await files.discard_if_unused(session, storage, replaced)
     await session.refresh(company)
     if cleared or {"name", "logo_url"} & changes.keys():
-        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show them
+        cache.invalidate_on_commit(session, JOBS)  # every page and list of its jobs shows them
     return company
 
 

@@ -1,9 +1,10 @@
 """A response cache of public replies: in process, in front of Redis (shared by every
 instance), both on the same generations.
 
-Entries live in namespaces; each namespace has a generation counter, and an entry only counts
-while it was stored under the current generation. A write that changes what a namespace shows
-calls `invalidate_on_commit(session, namespace)`: the writing transaction NOTIFYs CACHE_CHANNEL
+Each namespace has a generation counter; an entry is read under one or more namespaces (a job's
+page under everything about jobs and that one job) and only counts while it was stored under all
+their current generations. A write that changes what a namespace shows calls
+`invalidate_on_commit(session, namespace)`: the writing transaction NOTIFYs CACHE_CHANNEL
 with the namespace (PostgreSQL delivers it to every instance's LISTEN connection when, and only
 if, it commits), and right after the commit the generation is bumped in Redis and in this
 process (before the response is sent). Readers take the generations *before* they query the
@@ -53,21 +54,24 @@ _LISTENING_KEY = "cache_listening"
 CACHE_CHANNEL = "hmb_cache"
 
 
+Generations = tuple[int, ...]  # one per namespace an entry is read under, in order
+
+
 @dataclass(frozen=True)
 class Lookup:
     """The result of a cache read: the entry (or None) and the generations it was read under
     (Redis's, this process's, and the signal's epoch: None while it is down)."""
 
     value: PublicReply | None
-    generation: int
-    local_generation: int = 0
+    generation: Generations
+    local_generation: Generations = ()
     epoch: int | None = None
 
 
 @dataclass(frozen=True)
 class _Entry:
     expires: float
-    generation: int
+    generation: Generations
     epoch: int | None
     reply: PublicReply
 
@@ -112,16 +116,18 @@ class Cache:
         self._local_generations[namespace] = self._local_generations.get(namespace, 0) + 1
         self._notified[namespace] = time.monotonic()
 
-    def _settled(self, namespace: str, since: float) -> bool:
-        """No write's NOTIFY for `namespace` arrived in the SETTLE_SECONDS before `since`: its
-        writer has bumped the generation in Redis, so an entry read there now is current."""
-        return since - self._notified.get(namespace, -self.SETTLE_SECONDS) >= self.SETTLE_SECONDS
+    def _settled(self, namespaces: tuple[str, ...], since: float) -> bool:
+        """No write's NOTIFY for any of `namespaces` arrived in the SETTLE_SECONDS before
+        `since`: their writers have bumped the generations in Redis, so an entry read there now
+        is current."""
+        last = max(self._notified.get(n, -self.SETTLE_SECONDS) for n in namespaces)
+        return since - last >= self.SETTLE_SECONDS
 
     def _generation_key(self, namespace: str) -> str:
         return f"{self._prefix}:{namespace}:generation"
 
-    def _entry_key(self, namespace: str, key: str) -> str:
-        return f"{self._prefix}:{namespace}:entry:{key}"
+    def _entry_key(self, namespaces: tuple[str, ...], key: str) -> str:
+        return f"{self._prefix}:{'+'.join(namespaces)}:entry:{key}"
 
     async def _flush_unsent(self, client: Redis) -> None:
         """Bump in Redis every namespace invalidated while it was unreachable. They stay queued
@@ -135,39 +141,41 @@ class Cache:
                 await pipe.execute()
             self._unsent -= namespaces
 
-    async def lookup(self, namespace: str, key: str) -> Lookup:
+    async def lookup(self, namespaces: tuple[str, ...], key: str) -> Lookup:
         started = time.monotonic()
-        local_generation = self._local_generations.get(namespace, 0)
+        local_generation = tuple(self._local_generations.get(n, 0) for n in namespaces)
         epoch = self._epoch if self._trusted else None
-        full_key = self._entry_key(namespace, key)
+        full_key = self._entry_key(namespaces, key)
         if epoch is not None:
             reply = self._local_reply(full_key, local_generation, epoch)
             if reply is not None:
-                return Lookup(reply, 0, local_generation, epoch)
+                return Lookup(reply, (), local_generation, epoch)
         elif self._want_signal is not None:
             self._want_signal()
         client = self._redis.client()
         if client is not None:
             try:
                 await self._flush_unsent(client)
-                raw_generation, raw_entry = await client.mget(
-                    self._generation_key(namespace), full_key
+                *raw_generations, raw_entry = await client.mget(
+                    *(self._generation_key(n) for n in namespaces), full_key
                 )
             except redis_errors() as exc:
                 self._redis.mark_failed(exc)
             else:
                 self._redis.mark_ok()
-                generation = int(raw_generation or 0)
+                generation = tuple(int(raw or 0) for raw in raw_generations)
                 entry = _decode(raw_entry, generation, local_generation, epoch)
                 if entry is None:
                     return Lookup(None, generation, local_generation, epoch)
-                if epoch is not None and self._settled(namespace, started):
+                if epoch is not None and self._settled(namespaces, started):
                     self._keep(full_key, entry)
                 return Lookup(entry.reply, generation, local_generation, epoch)
         reply = self._local_reply(full_key, local_generation, None)
-        return Lookup(reply, 0, local_generation, epoch)
+        return Lookup(reply, (), local_generation, epoch)
 
-    def _local_reply(self, full_key: str, generation: int, epoch: int | None) -> PublicReply | None:
+    def _local_reply(
+        self, full_key: str, generation: Generations, epoch: int | None
+    ) -> PublicReply | None:
         """The entry kept in process, if stored under `generation` and not expired, and (unless
         `epoch` is None: Redis is unreachable) stored while the signal was up at `epoch`."""
         entry = self._local.get(full_key)
@@ -182,21 +190,21 @@ class Cache:
         return None
 
     async def store(
-        self, namespace: str, key: str, value: bytes, *, read: Lookup, ttl: float
+        self, namespaces: tuple[str, ...], key: str, value: bytes, *, read: Lookup, ttl: float
     ) -> PublicReply:
         """Keep `value`, read from the database after `read` missed, for at most `ttl`
         seconds under the generations `read` was made under; return it as a reply."""
         reply = PublicReply(value)
         if ttl <= 0:
             return reply
-        full_key = self._entry_key(namespace, key)
+        full_key = self._entry_key(namespaces, key)
         client = self._redis.client()
-        if client is not None:
+        if client is not None and read.generation:
             expires_at = b"%.3f" % (time.time() + ttl)
             try:
                 await client.set(
                     full_key,
-                    b"\n".join((b"%d" % read.generation, expires_at, reply.etag.encode(), value)),
+                    b"\n".join((_encode(read.generation), expires_at, reply.etag.encode(), value)),
                     px=max(1, int(ttl * 1000)),
                 )
             except redis_errors() as exc:
@@ -245,8 +253,12 @@ class Cache:
             await_only(self.invalidate(*sorted(pending)))
 
 
+def _encode(generation: Generations) -> bytes:
+    return b".".join(b"%d" % g for g in generation)
+
+
 def _decode(
-    raw: object, generation: int, local_generation: int, epoch: int | None
+    raw: object, generation: Generations, local_generation: Generations, epoch: int | None
 ) -> _Entry | None:
     """An entry as Redis holds it (generation, expiry, ETag, body), if stored under
     `generation`; as an entry of this process under its own generations."""
@@ -254,7 +266,7 @@ def _decode(
         return None
     # Responses are not decoded (redis-py's types allow str as well).
     parts = cast(bytes, raw).split(b"\n", 3)
-    if len(parts) != 4 or int(parts[0]) != generation:
+    if len(parts) != 4 or parts[0] != _encode(generation):
         return None  # another generation's, or an older release's entry (a rolling deploy)
     _, expires_at, etag, body = parts
     expires = time.monotonic() + float(expires_at) - time.time()

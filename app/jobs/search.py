@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import REAL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
+from app.companies.listing_cache import LISTING_NAMESPACES, ttl_until
 from app.core.cache import Cache, cache_key
 from app.core.cursors import Ordering, SortKey
 from app.core.db import PublicReader, session_rows
@@ -121,10 +121,10 @@ async def search_jobs(
     """One page of live jobs matching `search`, as the reply of its Page[JobSummary]. The same
     for everyone who asks, so kept in the jobs cache."""
     key = cache_key(search.model_dump(mode="json", exclude_none=True), page.limit, page.cursor)
-    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
+    hit = await cache.lookup(LISTING_NAMESPACES, key)
     if hit.value is not None:
         return hit.value
     jobs, cursor = await find_jobs(await reader.session(), search, page)
     body = _JOB_PAGE.dump_json(Page[JobSummary](items=jobs, next_cursor=cursor))
     ttl = ttl_until(job.expires_at for job in jobs)
-    return await cache.store(JOBS_CACHE_NAMESPACE, key, body, read=hit, ttl=ttl)
+    return await cache.store(LISTING_NAMESPACES, key, body, read=hit, ttl=ttl)

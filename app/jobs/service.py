@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
+from app.companies.listing_cache import LISTINGS, job_changed, job_page_namespaces, ttl_until
 from app.companies.models import Company
 from app.companies.service import can_manage, get_company
 from app.core.cache import Cache, cache_key
@@ -103,9 +103,9 @@ def is_live(job: Job, now: datetime) -> bool:
 
 def _invalidate_if_public(cache: Cache, session: AsyncSession, job: Job) -> None:
     """Call before changing `job`: if anyone can see it (listed, or its page: published or
-    closed, not deleted), the cached list, pages and stats are invalidated on commit."""
+    closed, not deleted), its cached page, the lists and the stats are invalidated on commit."""
     if job.status != JobStatus.DRAFT and job.deleted_at is None:
-        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+        cache.invalidate_on_commit(session, *job_changed(job.id))
 
 
 class EmailNotVerified(Forbidden):
@@ -133,7 +133,7 @@ async def create_job(session: AsyncSession, cache: Cache, user: User, data: JobC
     if status == JobStatus.PUBLISHED:
         _check_may_publish(user)
         job.published_at = datetime.now(UTC)
-        cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+        cache.invalidate_on_commit(session, LISTINGS)  # no page of it was ever public
     session.add(job)
     await session.flush()
     return await _reload(session, job.id)
@@ -184,7 +184,7 @@ async def job_page(reader: PublicReader, cache: Cache, job_id: int) -> PublicRep
     jobs cache (invalidated by every write that changes a listed job), read as a row on a
     miss."""
     key = job_page_key(job_id)
-    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, key)
+    hit = await cache.lookup(job_page_namespaces(job_id), key)
     if hit.value is not None:
         return hit.value
     session = await reader.session()
@@ -193,7 +193,7 @@ async def job_page(reader: PublicReader, cache: Cache, job_id: int) -> PublicRep
         raise NotFound("No such job.")
     body = _JOB.dump_json(JobRead.of_row(row, datetime.now(UTC)))
     ttl = ttl_until([row.expires_at])
-    return await cache.store(JOBS_CACHE_NAMESPACE, key, body, read=hit, ttl=ttl)
+    return await cache.store(job_page_namespaces(job_id), key, body, read=hit, ttl=ttl)
 
 
 async def managed_job_page(session: AsyncSession, job_id: int, user: Caller) -> bytes:
@@ -223,7 +223,7 @@ async def publish_job(session: AsyncSession, cache: Cache, user: User, job_id: i
         raise Conflict("The job's expiry date has passed; set a new expires_at first.")
     _check_may_publish(user)
     job.status, job.published_at = JobStatus.PUBLISHED, now
-    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    cache.invalidate_on_commit(session, *job_changed(job.id))
     await session.flush()
     return await _reload(session, job.id)
 
@@ -233,7 +233,7 @@ async def close_job(session: AsyncSession, cache: Cache, user: Caller, job_id: i
     if job.status != JobStatus.PUBLISHED:
         raise Conflict(f"Only a published job can be closed; this job is {job.status}.")
     job.status, job.closed_at = JobStatus.CLOSED, datetime.now(UTC)
-    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    cache.invalidate_on_commit(session, *job_changed(job.id))
     await session.flush()
     return await _reload(session, job.id)
 

@@ -16,7 +16,7 @@ from app.applications.service import load_for_participant
 from app.audit.models import AuditAction, AuditEntry, TargetType
 from app.audit.service import record
 from app.auth.sessions import end_sessions
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
+from app.companies.listing_cache import JOBS, job_changed
 from app.companies.models import Company
 from app.companies.service import get_company
 from app.core.cache import Cache
@@ -121,7 +121,7 @@ async def take_down_job(
     if job.status == JobStatus.DRAFT or job.deleted_at is not None:
         raise Conflict("This job is not public: there is nothing to take down.")
     job.status = JobStatus.TAKEN_DOWN
-    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    cache.invalidate_on_commit(session, *job_changed(job.id))
     record(session, admin, AuditAction.JOB_TAKEN_DOWN, TargetType.JOB, job.id, reason)
     await session.flush()
     return await get_visible_job(session, job_id, admin)
@@ -141,7 +141,7 @@ async def _hide_jobs(session: AsyncSession, cache: Cache, owner: User, hidden: b
     await session.execute(
         update(Job).where(Job.company_id.in_(owned)).values(owner_suspended=hidden)
     )
-    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)
+    cache.invalidate_on_commit(session, JOBS)
 
 
 async def suspend_user(
@@ -183,7 +183,7 @@ async def verify_company(
     if company.verified:
         raise Conflict("This company is already verified.")
     company.verified = True
-    cache.invalidate_on_commit(session, JOBS_CACHE_NAMESPACE)  # job listings show the badge
+    cache.invalidate_on_commit(session, JOBS)  # every page and list of its jobs shows it
     record(session, admin, AuditAction.COMPANY_VERIFIED, TargetType.COMPANY, company.id, reason)
     await session.flush()
     await session.refresh(company)

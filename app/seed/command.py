@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
+from app.companies.listing_cache import JOBS
 from app.core.cache import CACHE_CHANNEL, Cache
 from app.core.config import ConfigError, load_settings
 from app.core.db import DATABASE_UNAVAILABLE_ERRORS, Database
@@ -140,9 +140,7 @@ async def run_seed(args: argparse.Namespace) -> int:
                 raw.driver_connection, size, seed=args.seed, if_empty=args.if_empty
             )
             if counts is not None:  # running instances drop their copies of the job pages
-                await raw.driver_connection.execute(
-                    "SELECT pg_notify($1, $2)", CACHE_CHANNEL, JOBS_CACHE_NAMESPACE
-                )
+                await raw.driver_connection.execute("SELECT pg_notify($1, $2)", CACHE_CHANNEL, JOBS)
     except SeedError as exc:
         print(f"Cannot seed: {exc}")
         return 1
@@ -158,7 +156,7 @@ async def run_seed(args: argparse.Namespace) -> int:
         print("The database already has jobs; nothing seeded.")
         return 0
     redis = RedisState(settings.redis_url, settings.redis_timeout)
-    await Cache(redis).invalidate(JOBS_CACHE_NAMESPACE)
+    await Cache(redis).invalidate(JOBS)
     await redis.close()
     summary = ", ".join(f"{n} {table}" for table, n in counts.items())
     print(f"Seeded {summary} in {time.perf_counter() - started:.1f} s (seed {args.seed}).")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pydantic import BaseModel
 from sqlalchemy import distinct, func, select
 
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE, ttl_until
+from app.companies.listing_cache import LISTING_NAMESPACES, ttl_until
 from app.core.cache import Cache
 from app.core.db import PublicReader
 from app.core.http_cache import PublicReply
@@ -27,7 +27,7 @@ class StatsRead(BaseModel):
 async def stats_page(reader: PublicReader, cache: Cache) -> PublicReply:
     """The stats as the reply of their StatsRead, from the jobs cache while it holds them; an
     entry lives until the soonest expiry among the live jobs (when active_jobs next drops)."""
-    hit = await cache.lookup(JOBS_CACHE_NAMESPACE, _KEY)
+    hit = await cache.lookup(LISTING_NAMESPACES, _KEY)
     if hit.value is not None:
         return hit.value
     stmt = select(
@@ -43,4 +43,4 @@ async def stats_page(reader: PublicReader, cache: Cache) -> PublicReply:
         .model_dump_json()
         .encode()
     )
-    return await cache.store(JOBS_CACHE_NAMESPACE, _KEY, body, read=hit, ttl=ttl_until([soonest]))
+    return await cache.store(LISTING_NAMESPACES, _KEY, body, read=hit, ttl=ttl_until([soonest]))

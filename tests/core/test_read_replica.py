@@ -20,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from app.all_models import Base
-from app.companies.listing_cache import JOBS_CACHE_NAMESPACE
+from app.companies.listing_cache import JOBS
 from tests.support.database import run_alembic
 from tests.support.factories import Actor, Market
 from tests.support.helpers import make_client
@@ -98,7 +98,7 @@ async def _uncached(market: Market, redis: Redis, path: str) -> httpx.Response:
     """GET `path` past the cache: Redis emptied, and the app's copies in process dropped as a
     write's NOTIFY drops them (every public page is in the jobs namespace)."""
     await redis.flushdb()
-    market.app.state.services.cache.dropped(JOBS_CACHE_NAMESPACE)
+    market.app.state.services.cache.dropped(JOBS)
     return await market.client.get(path)
 
 

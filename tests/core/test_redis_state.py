@@ -131,19 +131,19 @@ async def test_invalidations_made_while_redis_is_down_survive_a_failed_retry(
         state.RETRY_SECONDS = 0  # retry on every use: the test decides when Redis is back
         cache = Cache(state, prefix="hmb-test")
         generation = "hmb-test:jobs:generation"
-        await cache.store("jobs", "list", b"old", read=Lookup(None, 0), ttl=60)
-        hit = (await cache.lookup("jobs", "list")).value
+        await cache.store(("jobs",), "list", b"old", read=Lookup(None, (0,), (0,)), ttl=60)
+        hit = (await cache.lookup(("jobs",), "list")).value
         assert hit is not None and hit.body == b"old"
 
         proxy.refuse()
         await cache.invalidate("jobs")  # a write committed while Redis is down
-        assert (await cache.lookup("jobs", "list")).value is None  # this instance knows
+        assert (await cache.lookup(("jobs",), "list")).value is None  # this instance knows
         proxy.forward()
         assert await redis.get(generation) is None  # Redis never got it
 
         proxy.refuse()
-        await cache.lookup("jobs", "list")  # a retry that fails as well
+        await cache.lookup(("jobs",), "list")  # a retry that fails as well
         proxy.forward()
-        assert (await cache.lookup("jobs", "list")).value is None
+        assert (await cache.lookup(("jobs",), "list")).value is None
         assert await redis.get(generation) == b"1"
         await state.close()

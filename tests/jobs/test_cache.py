@@ -61,6 +61,44 @@ async def test_each_kind_of_write_invalidates(market: Market) -> None:
     assert await _listed(market) == []
 
 
+async def test_a_job_write_drops_its_own_page_and_keeps_the_other_jobs_pages(
+    market: Market,
+) -> None:
+    """Editing, closing or taking down one job drops its page and the lists, not the cached
+    pages of other jobs; a company's new name drops the pages of all its jobs."""
+    employer, admin = await market.user("employer"), await market.admin()
+    company = (await market.company(employer, name="Old Name"))["id"]
+    chef = await market.job(employer, company, title="Chef")
+    cook = await market.job(employer, company, title="Cook")
+    page = f"/api/jobs/{cook['id']}"
+    kept = await market.cached_copy(
+        page, "UPDATE jobs SET title = :mark WHERE id = :j", j=cook["id"]
+    )
+
+    h = employer.headers
+    chef_page = f"/api/jobs/{chef['id']}"
+    for write in (
+        market.client.patch(chef_page, json={"title": "Head Chef"}, headers=h),
+        market.client.post(f"{chef_page}/close", headers=h),
+        market.client.post(
+            f"/api/admin/jobs/{chef['id']}/take-down",
+            json={"reason": "Duplicate posting."},
+            headers=admin.headers,
+        ),
+    ):
+        assert (await write).status_code == 200
+        assert (await market.client.get(page)).content == kept.content
+    assert (await market.client.get(chef_page)).status_code == 404  # taken down: dropped
+
+    renamed = await market.client.patch(
+        f"/api/companies/{company}", json={"name": "New Name"}, headers=h
+    )
+    assert renamed.status_code == 200
+    [(title,)] = await market.sql("SELECT title FROM jobs WHERE id = :j", j=cook["id"])
+    body = (await market.client.get(page)).json()
+    assert (body["title"], body["company"]["name"]) == (title, "New Name")
+
+
 async def test_an_entry_never_outlives_the_expiry_of_its_jobs(market: Market) -> None:
     employer = await market.user("employer")
     soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -240,9 +241,11 @@ async def _sql(database_url: str, statement: str, *args: object) -> None:
 def test_a_write_on_either_instance_drops_the_copy_in_process_on_both(
     cluster: Cluster, database_url: str, redis_url: str
 ) -> None:
-    """Each instance keeps a job page in process (proven: Redis emptied and the row changed
-    behind the API's back, both still serve their copy); an edit on either instance makes
-    both serve the new page, dropped by the NOTIFY of the edit's transaction."""
+    """Each instance keeps job pages in process (proven: Redis emptied and the rows changed
+    behind the API's back, both still serve their copies). An edit of one job on either
+    instance makes both serve its new page, dropped by the NOTIFY of the edit's transaction,
+    while both keep serving their copy of the other job's page; a company's new name drops
+    every page of its jobs on both."""
     with cluster.client() as http:
         employer = _bearer(_register(http, "keeper@example.com", role="employer")["access_token"])
         asyncio.run(mark_email_verified(database_url, "keeper@example.com"))
@@ -250,56 +253,77 @@ def test_a_write_on_either_instance_drops_the_copy_in_process_on_both(
             "/api/companies", json={"name": "Exuma Dive Shop", "island": "Exuma"}, headers=employer
         )
         assert company.status_code == 201, company.text
-        job = http.post(
-            "/api/jobs",
-            json={
-                "company_id": company.json()["id"],
-                "title": "Dive Instructor",
-                "description": "Lead reef dives off Great Exuma for small groups of guests.",
-                "location": "George Town",
-                "island": "Exuma",
-                "category": "hospitality_tourism",
-                "employment_type": "full_time",
-                "status": "published",
-            },
-            headers=employer,
-        )
-        assert job.status_code == 201, job.text
-    page = f"/api/jobs/{job.json()['id']}"
+        ids = []
+        for title in ("Dive Instructor", "Boat Captain"):
+            job = http.post(
+                "/api/jobs",
+                json={
+                    "company_id": company.json()["id"],
+                    "title": title,
+                    "description": "Lead reef dives off Great Exuma for small groups of guests.",
+                    "location": "George Town",
+                    "island": "Exuma",
+                    "category": "hospitality_tourism",
+                    "employment_type": "full_time",
+                    "status": "published",
+                },
+                headers=employer,
+            )
+            assert job.status_code == 201, job.text
+            ids.append(job.json()["id"])
+    page, other = (f"/api/jobs/{job_id}" for job_id in ids)
     shared = SyncRedis.from_url(redis_url)
     clients = [httpx.Client(base_url=server.base_url, timeout=30.0) for server in cluster.instances]
+
+    def wait_until_all_show(path: str, value: str, pick: Callable[[Any], str]) -> None:
+        for index, client in enumerate(clients):
+            deadline = time.monotonic() + 5
+            while pick(client.get(path).json()) != value and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert pick(client.get(path).json()) == value, f"instance {index} kept {path}"
+
     try:
         for client, server in zip(clients, cluster.instances, strict=True):
             assert client.get(page).status_code == 200  # the first lookup starts listening
             server.wait_for_log("events listener listening on", timeout=10)
         for writer in (0, 1):
-            kept = clients[0].get(page).json()["title"]
+            kept = {path: clients[0].get(path).json()["title"] for path in (page, other)}
             shared.flushdb()
             for client in clients:  # kept in process, now that both are listening
-                assert client.get(page).json()["title"] == kept
+                for path, title in kept.items():
+                    assert client.get(path).json()["title"] == title
             asyncio.run(
                 _sql(
-                    database_url,
-                    "UPDATE jobs SET title = 'Changed behind' WHERE id = $1",
-                    job.json()["id"],
+                    database_url, "UPDATE jobs SET title = 'Changed behind' WHERE id = ANY($1)", ids
                 )
             )
             shared.flushdb()
             for client in clients:
-                assert client.get(page).json()["title"] == kept, "not served from the process"
+                for path, title in kept.items():
+                    assert client.get(path).json()["title"] == title, "not served from the process"
 
             title = f"Dive Instructor, edited on instance {writer}"
             edited = clients[writer].patch(page, json={"title": title}, headers=employer)
             assert edited.status_code == 200, edited.text
-            for index, client in enumerate(clients):
-                deadline = time.monotonic() + 5
-                while client.get(page).json()["title"] != title and time.monotonic() < deadline:
-                    time.sleep(0.02)
-                assert client.get(page).json()["title"] == title, f"instance {index} kept it"
+            wait_until_all_show(page, title, lambda body: body["title"])
+            for index, client in enumerate(clients):  # the other job's page stays in process
+                assert client.get(other).json()["title"] == kept[other], f"instance {index}"
+            asyncio.run(
+                _sql(database_url, "UPDATE jobs SET title = 'Boat Captain' WHERE id = $1", ids[1])
+            )
             # An instance can read the new page (Redis's generation moved) before the edit's
             # NOTIFY reaches its LISTEN connection; let it land, within the cache's own settle
             # window, before the next round makes the copies it checks.
             time.sleep(Cache.SETTLE_SECONDS)
+
+        renamed = clients[1].patch(
+            f"/api/companies/{company.json()['id']}",
+            json={"name": "Exuma Reef Co"},
+            headers=employer,
+        )
+        assert renamed.status_code == 200, renamed.text
+        for path in (page, other):
+            wait_until_all_show(path, "Exuma Reef Co", lambda body: body["company"]["name"])
     finally:
         for client in clients:
             client.close()

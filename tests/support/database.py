@@ -15,6 +15,8 @@ import asyncpg
 import pytest
 
 from app.all_models import Base
+from app.companies.listing_cache import JOBS
+from app.core.cache import CACHE_CHANNEL
 from app.core.db import parse_database_url
 from tests.support.server_process import ROOT
 
@@ -109,12 +111,15 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 
 
 async def empty_tables(database_url: str) -> None:
-    """Empty every table of the database (identities restart at 1)."""
+    """Empty every table of the database (identities restart at 1), and tell the instances
+    still running (the two-instance cluster's) to drop their copies of job pages, as the seed
+    command does: the next test's job 1 is another job."""
     dsn, kwargs = asyncpg_dsn(database_url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     conn = await asyncpg.connect(dsn, **kwargs)
     try:
         await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         await conn.execute("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
+        await conn.execute("SELECT pg_notify($1, $2)", CACHE_CHANNEL, JOBS)
     finally:
         await conn.close()
