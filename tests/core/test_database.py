@@ -11,9 +11,11 @@ import pytest
 from fastapi import APIRouter
 from sqlalchemy import Integer, literal_column, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from app.core.config import Settings
 from app.core.db import Database, DatabaseURLError, SessionDep, parse_database_url
+from app.core.db.pooler import PoolerConnection
 from app.core.errors import DatabaseUnavailable
 from tests.support.helpers import make_client
 
@@ -181,6 +183,34 @@ async def test_pooler_options_work_against_a_real_server(
             assert found.scalar() == n + 1
         left = await conn.execute(text("SELECT name FROM pg_prepared_statements"))
         assert left.all() == []
+
+
+async def test_behind_the_pooler_kept_statements_read_a_changed_column_after_their_lifetime(
+    start_app: Callable[[Settings], Any],
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection keeps its statements' column types (one round trip a statement,
+    tests/faults/test_pgbouncer_round_trips.py): after a migration changes a type they fail,
+    until KEPT_SECONDS after they were prepared, when they are prepared again."""
+    monkeypatch.setattr(PoolerConnection, "KEPT_SECONDS", 1.0)
+    app = await start_app(make_settings(database_url=database_url, db_pgbouncer=True))
+    read = text("SELECT a FROM pooler_kept WHERE a = CAST(:a AS integer)")
+    async with app.state.services.database.engine.connect() as conn:
+        await conn.execute(text("CREATE TABLE pooler_kept (a integer)"))
+        try:
+            await conn.execute(text("INSERT INTO pooler_kept VALUES (7)"))
+            assert (await conn.execute(read, {"a": 7})).scalar() == 7
+            await conn.execute(text("ALTER TABLE pooler_kept ALTER a TYPE bigint"))
+            with pytest.raises((DBAPIError, BufferError)):  # decoded with the old types
+                await conn.execute(read, {"a": 7})
+            await asyncio.sleep(1.0)
+            assert (await conn.execute(read, {"a": 7})).scalar() == 7
+        finally:
+            await conn.rollback()
+            await conn.execute(text("DROP TABLE IF EXISTS pooler_kept"))
+            await conn.commit()
 
 
 async def test_sslmode_require_is_honoured_not_downgraded(
