@@ -70,7 +70,7 @@ OVERRIDES: dict[str, tuple[dict[str, str], str]] = {
     ),
     "app_quiet": (
         {"LOG_LEVEL": "WARNING"},
-        "an information row: the service without its access line",
+        "an information row: no INFO line at all (the probes write none either way)",
     ),
 }
 FLOOR_POOL = 10  # the service holds DB_POOL_SIZE + DB_MAX_OVERFLOW = 10 + 0 connections
@@ -120,7 +120,7 @@ CASES = [
         variants=(
             ("FastAPI plain def /health (threadpool)", "fastapi", "/health", ()),
             ("FastAPI async def /health", "fastapi", "/health-async", ()),
-            ("service without its access line (LOG_LEVEL=WARNING)", "app_quiet", "/health", ()),
+            ("the service at LOG_LEVEL=WARNING", "app_quiet", "/health", ()),
         ),
     ),
     Case(
