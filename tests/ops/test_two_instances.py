@@ -40,6 +40,14 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _post_job(http: httpx.Client, headers: dict[str, str], company_id: int, **fields: str) -> int:
+    """A full-time hospitality job of the company, with `fields`; its id."""
+    body = {"category": "hospitality_tourism", "employment_type": "full_time", **fields}
+    response = http.post("/api/jobs", json={"company_id": company_id, **body}, headers=headers)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
 def _on(cluster: Cluster, http: httpx.Client, index: int, method: str, url: str, **kw: Any):
     """A safe (GET) request through nginx, repeated until instance `index` is the one that
     answers it (round robin makes that the first or second try)."""
@@ -159,22 +167,16 @@ def test_job_published_on_one_instance_is_listed_on_the_other_at_once(
             headers=employer,
         )
         assert company.status_code == 201, company.text
-        draft = http.post(
-            "/api/jobs",
-            json={
-                "company_id": company.json()["id"],
-                "title": "Front Desk Agent",
-                "description": "Welcome guests to our Cable Beach resort and handle bookings.",
-                "location": "Nassau",
-                "island": "New Providence",
-                "category": "hospitality_tourism",
-                "employment_type": "full_time",
-                "status": "draft",
-            },
-            headers=employer,
+        job_id = _post_job(
+            http,
+            employer,
+            company.json()["id"],
+            title="Front Desk Agent",
+            description="Welcome guests to our Cable Beach resort and handle bookings.",
+            location="Nassau",
+            island="New Providence",
+            status="draft",
         )
-        assert draft.status_code == 201, draft.text
-        job_id = draft.json()["id"]
         # Both instances have the empty list and the missing job page in their caches, and
         # hand the CDN the same ETag for the list.
         etags = set()
@@ -253,24 +255,19 @@ def test_a_write_on_either_instance_drops_the_copy_in_process_on_both(
             "/api/companies", json={"name": "Exuma Dive Shop", "island": "Exuma"}, headers=employer
         )
         assert company.status_code == 201, company.text
-        ids = []
-        for title in ("Dive Instructor", "Boat Captain"):
-            job = http.post(
-                "/api/jobs",
-                json={
-                    "company_id": company.json()["id"],
-                    "title": title,
-                    "description": "Lead reef dives off Great Exuma for small groups of guests.",
-                    "location": "George Town",
-                    "island": "Exuma",
-                    "category": "hospitality_tourism",
-                    "employment_type": "full_time",
-                    "status": "published",
-                },
-                headers=employer,
+        ids = [
+            _post_job(
+                http,
+                employer,
+                company.json()["id"],
+                title=title,
+                description="Lead reef dives off Great Exuma for small groups of guests.",
+                location="George Town",
+                island="Exuma",
+                status="published",
             )
-            assert job.status_code == 201, job.text
-            ids.append(job.json()["id"])
+            for title in ("Dive Instructor", "Boat Captain")
+        ]
     page, other = (f"/api/jobs/{job_id}" for job_id in ids)
     shared = SyncRedis.from_url(redis_url)
     clients = [httpx.Client(base_url=server.base_url, timeout=30.0) for server in cluster.instances]
