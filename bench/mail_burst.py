@@ -24,6 +24,11 @@ Then two rounds of N applications (default 1,000) through the API in process:
   the whole drain from the worker's launch, and the sending alone (first email sent to last,
   from the outbox's `sent_at`) against both floors: the worker's pace at the SMTP server.
 
+It also measures a queue floor (N no-op jobs through the worker's Procrastinate settings, in
+this process) and the CPU a message costs in each process (the sender, the SMTP server and
+PostgreSQL) for the fair floor, the queue floor and the worker's sending, and writes every
+figure to bench/results/mail-burst-<time>.json.
+
 The machine is shared: read the ratios, measured in the same run. Not a test; nothing here
 asserts a time.
 """
@@ -31,6 +36,7 @@ asserts a time.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -56,6 +62,7 @@ from app.notifications.messages import application_received
 from app.queue.connections import queue_pool
 from app.queue.worker import queue_conninfo
 from bench.load import cpu_seconds, postgres_cpu_seconds
+from bench.run import RESULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 8  # the worker's WORKER_CONCURRENCY here, and the floor's
@@ -377,6 +384,39 @@ async def main(n: int) -> None:
         ):
             shares = ", ".join(f"{name} {1000 * used / n:.2f}" for name, used in cpu.items())
             print(f"  {label}: {seconds:.1f} s; {shares}; all {1000 * sum(cpu.values()) / n:.2f}")
+        figures = {
+            "messages": n,
+            "concurrency": CONCURRENCY,
+            "seconds": {
+                "floor_per_connection": floor,
+                "fair_floor": fair_floor,
+                "queue_floor": queue_floor,
+                "live_burst": burst,
+                "live_all_sent": drained,
+                "backlog_burst": backlog_burst,
+                "backlog_all_sent": backlog,
+                "backlog_sending": sending,
+            },
+            "ratios": {
+                "floor": floor / sending,
+                "fair_floor": fair_floor / sending,
+                "queue_floor": queue_floor / sending,
+                "live": floor / drained,
+            },
+            "live_peaks": {"queue_lag_seconds": max_lag, "queue_depth": max_depth},
+            "cpu_ms_per_message": {
+                label: {name: 1000 * used / n for name, used in cpu.items()}
+                for label, cpu in (
+                    ("fair_floor", fair_cpu),
+                    ("queue_floor", queue_cpu),
+                    ("backlog_sending", sending_cpu),
+                )
+            },
+        }
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"mail-burst-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps(figures, indent=2))
+        print(f"results: {path}")
     finally:
         _stop(worker)
         _stop(smtp)
