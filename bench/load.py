@@ -157,10 +157,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU time of this machine's PostgreSQL so far: every live `postgres` process's own, and
-    the postmaster's counters of the backends it has reaped (a connection that closed)."""
-    ticks = 0
+def _postgres_processes() -> tuple[int, list[int]]:
+    """The live `postgres` processes' own CPU ticks, and the pids of the postmasters."""
+    ticks, postmasters = 0, []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -172,9 +171,30 @@ def postgres_cpu_seconds() -> float:
         except OSError:
             continue  # exited while we looked: counted in the postmaster's from now on
         ticks += int(fields[11]) + int(fields[12])
-        if parent != "postgres":  # the postmaster
-            ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        if parent != "postgres":
+            postmasters.append(int(entry.name))
+    return ticks, postmasters
+
+
+def _reaped_ticks(postmasters: list[int]) -> int:
+    """The CPU ticks of the backends the postmasters have reaped (a connection that closed)."""
+    return sum(int(_stat(pid)[13]) + int(_stat(pid)[14]) for pid in postmasters)
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of this machine's PostgreSQL so far: every live `postgres` process's own, and
+    the postmaster's counters of the backends it has reaped. A backend reaped while the live
+    ones are read would be missed by both, so the reading is taken again until no backend was
+    reaped during it."""
+    ticks, postmasters = _postgres_processes()
+    reaped = _reaped_ticks(postmasters)
+    for _ in range(20):
+        ticks, postmasters = _postgres_processes()
+        after = _reaped_ticks(postmasters)
+        if after == reaped:
+            break
+        reaped = after
+    return (ticks + reaped) / os.sysconf("SC_CLK_TCK")
 
 
 def worker_cpu_seconds(server: ServerProcess) -> float:
