@@ -181,8 +181,8 @@ def job_page_key(job_id: int) -> str:
 
 async def job_page(reader: PublicReader, cache: Cache, job_id: int) -> PublicReply:
     """GET /api/jobs/{id} as an anonymous reader sees it, the same for everyone: kept in the
-    jobs cache (invalidated by every write that changes a listed job), read as a row on a
-    miss."""
+    cache under its own namespace and `jobs` (dropped by a write to this job, or to what every
+    job page shows), read as a row on a miss."""
     key = job_page_key(job_id)
     hit = await cache.lookup(job_page_namespaces(job_id), key)
     if hit.value is not None:
